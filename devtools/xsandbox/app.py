@@ -1,0 +1,494 @@
+"""The sandbox's WSGI app: X API v2 endpoints over a World, every request and response
+validated against ../shared/x-api/openapi.json (X's own spec)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from werkzeug.exceptions import NotFound as RouteNotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from devtools.xsandbox.world import DmEvent, Fault, Post, User, World, snowflake_ms
+
+SPEC_PATHS = (
+    Path(__file__).resolve().parents[2].parent / "shared" / "x-api" / "openapi.json",
+)
+PROBLEM = "https://api.x.com/2/problems/"
+DUPLICATE_DETAIL = "You are not allowed to create a Tweet with duplicate content."
+
+# operationId -> (method, spec path, werkzeug rule)
+ROUTES: dict[str, tuple[str, str, str]] = {
+    "getUsersMe": ("GET", "/2/users/me", "/2/users/me"),
+    "getUsersByIds": ("GET", "/2/users", "/2/users"),
+    "getUsersFollowers": ("GET", "/2/users/{id}/followers", "/2/users/<id>/followers"),
+    "getUsersFollowing": ("GET", "/2/users/{id}/following", "/2/users/<id>/following"),
+    "followUser": ("POST", "/2/users/{id}/following", "/2/users/<id>/following"),
+    "unfollowUser": ("DELETE", "/2/users/{source_user_id}/following/{target_user_id}",
+                     "/2/users/<source_user_id>/following/<target_user_id>"),
+    "getUsersPosts": ("GET", "/2/users/{id}/tweets", "/2/users/<id>/tweets"),
+    "getUsersMentions": ("GET", "/2/users/{id}/mentions", "/2/users/<id>/mentions"),
+    "createPosts": ("POST", "/2/tweets", "/2/tweets"),
+    "deletePosts": ("DELETE", "/2/tweets/{id}", "/2/tweets/<id>"),
+    "repostPost": ("POST", "/2/users/{id}/retweets", "/2/users/<id>/retweets"),
+    "unrepostPost": ("DELETE", "/2/users/{id}/retweets/{source_tweet_id}",
+                     "/2/users/<id>/retweets/<source_tweet_id>"),
+    "getDirectMessagesEvents": ("GET", "/2/dm_events", "/2/dm_events"),
+}
+
+
+def spec_path() -> Path:
+    for path in SPEC_PATHS:
+        if path.exists():
+            return path
+    raise FileNotFoundError(f"X OpenAPI spec not found at {SPEC_PATHS[0]}")
+
+
+@cache
+def _spec() -> dict[str, Any]:
+    return dict(json.loads(spec_path().read_text()))
+
+
+@cache
+def _openapi() -> Any:
+    from openapi_core import Config, OpenAPI
+
+    warnings.filterwarnings("ignore", "Unsupported scheme type")  # OAuth 1.0a: checked by us
+    spec = dict(_spec())
+    spec["servers"] = [{"url": "/"}]
+    # X's own file fails strict spec validation (duplicate enum values); shapes still check.
+    return OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
+
+
+def known_query_params(method: str, path: str) -> set[str]:
+    op = _spec()["paths"][path][method.lower()]
+    names = set()
+    for param in op.get("parameters", []):
+        if "$ref" in param:
+            param = _spec()["components"]["parameters"][param["$ref"].rsplit("/", 1)[1]]
+        if param.get("in") == "query":
+            names.add(param["name"])
+    return names
+
+
+class XError(Exception):
+    def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        super().__init__(body.get("detail"))
+        self.status, self.body, self.headers = status, body, headers or {}
+
+
+def problem(status: int, kind: str, title: str, detail: str, **extra: Any) -> XError:
+    return XError(status, {"type": PROBLEM + kind, "title": title, "detail": detail, "status": status, **extra})
+
+
+def _iso(dt: Any) -> str:
+    return str(dt.astimezone().strftime("%Y-%m-%dT%H:%M:%S.000Z")) if dt else ""
+
+
+def _csv(request: Request, name: str) -> list[str]:
+    raw = request.args.get(name)
+    return [v for v in raw.split(",") if v] if raw else []
+
+
+class SandboxApp:
+    """WSGI callable. `world` holds the state; `validate` turns spec checking on (default)."""
+
+    def __init__(self, world: World, *, validate: bool = True) -> None:
+        self.world = world
+        self.validate = validate
+        self.url_map = Map([Rule(rule, endpoint=op, methods=[method]) for op, (method, _, rule) in ROUTES.items()])
+
+    # --- WSGI --------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        if request.path.startswith("/__sandbox__/"):
+            return self.control(request)(environ, start_response)
+        response = self.dispatch(request)
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        adapter = self.url_map.bind_to_environ(request.environ)
+        try:
+            operation, args = adapter.match()
+        except RouteNotFound:
+            return self._problem_response(problem(404, "resource-not-found", "Not Found Error",
+                                                  f"no sandbox route for {request.method} {request.path}",
+                                                  resource_type="endpoint"), None)
+        except Exception:  # MethodNotAllowed and friends
+            return self._problem_response(problem(405, "invalid-request", "Invalid Request",
+                                                  f"{request.method} is not allowed on {request.path}"), None)
+        method, spec_route, _ = ROUTES[operation]
+        world = self.world
+        headers: dict[str, str] = {}
+        try:
+            user_id = self.authenticate(request)
+            fault = world.take_fault(operation)
+            self.check_request(request, method, spec_route)
+            limit, remaining, reset, allowed = world.take_rate(user_id, operation)
+            headers = {
+                "x-rate-limit-limit": str(limit),
+                "x-rate-limit-remaining": str(remaining),
+                "x-rate-limit-reset": str(reset),
+            }
+            if not allowed:
+                raise problem(429, "resource-unavailable", "Too Many Requests", "Too Many Requests",
+                              resource_type="rate_limit")
+            if fault is not None:
+                self.pre_fault(fault, headers)
+            handler = getattr(self, "op_" + operation)
+            status, body, price_kind, units = handler(request, user_id, **args)
+            world.charge(operation, price_kind, units)
+            if fault is not None and fault.kind == "commit_then_timeout":
+                time.sleep(fault.delay_seconds)
+        except XError as err:
+            world.charge(operation, None, 0)
+            response = self._problem_response(err, request, extra_headers={**headers, **err.headers})
+            world.requests_log.append((request.method, request.path, err.status))
+            return response
+        response = Response(json.dumps(body), status=status, mimetype="application/json", headers=headers)
+        self.check_response(request, response)
+        world.requests_log.append((request.method, request.path, status))
+        return response
+
+    def _problem_response(self, err: XError, request: Request | None, extra_headers: dict[str, str] | None = None) -> Response:
+        response = Response(json.dumps(err.body), status=err.status, mimetype="application/problem+json",
+                            headers=extra_headers or {})
+        if request is not None:
+            self.check_response(request, response)
+        return response
+
+    # --- checks ------------------------------------------------------------------------
+    def authenticate(self, request: Request) -> str:
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("OAuth "):
+            raise problem(401, "not-authorized-for-resource", "Unauthorized", "Unauthorized",
+                          resource_type="user")
+        fields = dict(re.findall(r'(\w+)="([^"]*)"', auth))
+        token = fields.get("oauth_token", "")
+        consumer = fields.get("oauth_consumer_key", "")
+        from urllib.parse import unquote
+
+        token, consumer = unquote(token), unquote(consumer)
+        with self.world.lock:
+            user_id = self.world.tokens.get(token)
+            if user_id is None or consumer not in self.world.consumer_keys or token in self.world.revoked:
+                raise problem(401, "not-authorized-for-resource", "Unauthorized", "Unauthorized",
+                              resource_type="user")
+        return user_id
+
+    def check_request(self, request: Request, method: str, spec_route: str) -> None:
+        known = known_query_params(method, spec_route)
+        unknown = sorted(set(parse_qs(request.query_string.decode())) - known)
+        if unknown:
+            raise problem(400, "invalid-request", "Invalid Request",
+                          "One or more parameters to your request was invalid.",
+                          errors=[{"message": f"The query parameter [{unknown[0]}] is not one of [{','.join(sorted(known))}]"}])
+        if not self.validate:
+            return
+        from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest
+
+        result = _openapi().unmarshal_request(WerkzeugOpenAPIRequest(request))
+        if result.errors:
+            messages = []
+            for error in result.errors:
+                cause = getattr(error, "__cause__", None)
+                messages.append(f"{error!r}: {cause}" if cause else repr(error))
+            raise problem(400, "invalid-request", "Invalid Request",
+                          "One or more parameters to your request was invalid.",
+                          errors=[{"message": m[:500]} for m in messages])
+
+    def check_response(self, request: Request, response: Response) -> None:
+        if not self.validate:
+            return
+        from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
+
+        result = _openapi().unmarshal_response(WerkzeugOpenAPIRequest(request), WerkzeugOpenAPIResponse(response))
+        if result.errors:
+            details = "; ".join(f"{e!r}: {getattr(e, '__cause__', '')}"[:400] for e in result.errors)
+            with self.world.lock:
+                self.world.violations.append(f"{request.method} {request.path} -> {response.status_code}: {details}")
+
+    def pre_fault(self, fault: Fault, headers: dict[str, str]) -> None:
+        kind = fault.kind
+        if kind == "429":
+            headers["x-rate-limit-remaining"] = "0"
+            headers["x-rate-limit-reset"] = str(int(time.time()) + fault.reset_in_seconds)
+            raise problem(429, "resource-unavailable", "Too Many Requests", "Too Many Requests",
+                          resource_type="rate_limit")
+        if kind in ("500", "503"):
+            raise problem(int(kind), "internal-error", "Service Unavailable" if kind == "503" else "Internal Error",
+                          "Service Unavailable" if kind == "503" else "Internal Error")
+        if kind == "timeout":
+            time.sleep(fault.delay_seconds)
+            raise problem(503, "internal-error", "Service Unavailable", "Service Unavailable")
+        if kind == "duplicate":
+            raise problem(403, "disallowed-resource", "Forbidden", DUPLICATE_DETAIL, resource_type="post")
+        if kind == "revoked":
+            raise problem(401, "not-authorized-for-resource", "Unauthorized", "Unauthorized", resource_type="user")
+        if kind == "forbidden":
+            raise problem(403, "not-authorized-for-resource", "Forbidden",
+                          "You are not permitted to perform this action.", resource_type="user")
+
+    # --- serialisation -----------------------------------------------------------------
+    def user_json(self, user: User, fields: list[str], viewer: str) -> dict[str, Any]:
+        w = self.world
+        out: dict[str, Any] = {"id": user.id, "name": user.name, "username": user.username}
+        for f in fields:
+            if f == "created_at":
+                out[f] = _iso(user.created_at)
+            elif f in ("description", "protected", "verified"):
+                out[f] = getattr(user, f)
+            elif f in ("location", "url") and getattr(user, f):
+                out[f] = getattr(user, f)
+            elif f == "profile_image_url":
+                out[f] = user.profile_image_url
+            elif f == "public_metrics":
+                out[f] = {
+                    "followers_count": len(w.followers_of(user.id)),
+                    "following_count": len(w.following[user.id]),
+                    "post_count": sum(1 for p in w.posts.values() if p.author_id == user.id),
+                    "listed_count": user.listed_count,
+                }
+            elif f == "connection_status":
+                status = []
+                if user.id in w.following[viewer]:
+                    status.append("following")
+                if viewer in w.following[user.id]:
+                    status.append("followed_by")
+                out[f] = status
+        return out
+
+    def post_json(self, post: Post, fields: list[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": post.id, "text": post.text, "edit_history_post_ids": [post.id]}
+        if "created_at" in fields:
+            out["created_at"] = _iso(post.created_at)
+        if "author_id" in fields:
+            out["author_id"] = post.author_id
+        return out
+
+    def _page(self, ids: list[str], request: Request, default: int) -> tuple[list[str], dict[str, Any]]:
+        size = int(request.args.get("max_results", default))
+        start = int(request.args.get("pagination_token") or 0)
+        page = ids[start:start + size]
+        meta: dict[str, Any] = {"result_count": len(page)}
+        if start + size < len(ids):
+            meta["next_token"] = str(start + size)
+        if start:
+            meta["previous_token"] = str(max(0, start - size))
+        return page, meta
+
+    def _user(self, user_id: str) -> User:
+        user = self.world.users.get(user_id)
+        if user is None:
+            raise problem(404, "resource-not-found", "Not Found Error", f"Could not find user with id: [{user_id}].",
+                          resource_type="user", resource_id=user_id, parameter="id", value=user_id)
+        return user
+
+    def _owner(self, path_id: str, user_id: str) -> None:
+        if path_id != user_id:
+            raise problem(403, "not-authorized-for-resource", "Forbidden",
+                          "You are not permitted to perform this action on behalf of another user.",
+                          resource_type="user")
+
+    # --- operations: (status, body, price kind, billable units) -------------------------
+    def op_getUsersMe(self, request: Request, user_id: str) -> tuple[int, dict[str, Any], str, int]:
+        user = self._user(user_id)
+        return 200, {"data": self.user_json(user, _csv(request, "user.fields"), user_id)}, "user_read", 1
+
+    def op_getUsersByIds(self, request: Request, user_id: str) -> tuple[int, dict[str, Any], str, int]:
+        ids = _csv(request, "ids")
+        fields = _csv(request, "user.fields")
+        data, errors = [], []
+        for uid in ids:
+            user = self.world.users.get(uid)
+            if user is None:
+                errors.append({"type": PROBLEM + "resource-not-found", "title": "Not Found Error",
+                               "detail": f"Could not find user with ids: [{uid}].", "resource_type": "user",
+                               "resource_id": uid, "parameter": "ids", "value": uid})
+            else:
+                data.append(self.user_json(user, fields, user_id))
+        body: dict[str, Any] = {}
+        if data:
+            body["data"] = data
+        if errors:
+            body["errors"] = errors
+        return 200, body, "user_read", len(data)
+
+    def _relation(self, request: Request, user_id: str, id: str, ids: list[str]) -> tuple[int, dict[str, Any], str, int]:
+        self._user(id)
+        page, meta = self._page(ids, request, 100)
+        fields = _csv(request, "user.fields")
+        body: dict[str, Any] = {"meta": meta}
+        if page:
+            body["data"] = [self.user_json(self.world.users[u], fields, user_id) for u in page if u in self.world.users]
+        kind = "owned_read" if id == user_id else "user_read"
+        return 200, body, kind, len(page)
+
+    def op_getUsersFollowers(self, request: Request, user_id: str, id: str) -> tuple[int, dict[str, Any], str, int]:
+        return self._relation(request, user_id, id, self.world.followers_of(id))
+
+    def op_getUsersFollowing(self, request: Request, user_id: str, id: str) -> tuple[int, dict[str, Any], str, int]:
+        return self._relation(request, user_id, id, list(self.world.following[id]))
+
+    def op_followUser(self, request: Request, user_id: str, id: str) -> tuple[int, dict[str, Any], str, int]:
+        self._owner(id, user_id)
+        if not self.world.follow_permitted:
+            raise problem(403, "not-authorized-for-resource", "Forbidden",
+                          "You are not permitted to perform this action.", resource_type="user")
+        target = str((request.get_json(silent=True) or {}).get("target_user_id", ""))
+        self._user(target)
+        self.world.follow(user_id, target)
+        return 200, {"data": {"following": True, "pending_follow": False}}, "interaction_create", 1
+
+    def op_unfollowUser(self, request: Request, user_id: str, source_user_id: str, target_user_id: str) -> tuple[int, dict[str, Any], str, int]:
+        self._owner(source_user_id, user_id)
+        if not self.world.follow_permitted:
+            raise problem(403, "not-authorized-for-resource", "Forbidden",
+                          "You are not permitted to perform this action.", resource_type="user")
+        self.world.unfollow(user_id, target_user_id)
+        return 200, {"data": {"following": False}}, "interaction_delete", 1
+
+    def op_getUsersPosts(self, request: Request, user_id: str, id: str) -> tuple[int, dict[str, Any], str, int]:
+        self._user(id)
+        start = request.args.get("start_time")
+        since = None
+        if start:
+            from datetime import datetime
+
+            since = datetime.fromisoformat(start.replace("Z", "+00:00"))
+        with self.world.lock:
+            posts = [p for p in self.world.posts.values() if p.author_id == id and (since is None or p.created_at >= since)]
+        posts.sort(key=lambda p: int(p.id), reverse=True)
+        page, meta = self._page([p.id for p in posts], request, 10)
+        fields = _csv(request, "post.fields")
+        body: dict[str, Any] = {"meta": meta}
+        if page:
+            body["data"] = [self.post_json(self.world.posts[i], fields) for i in page]
+            meta["newest_id"], meta["oldest_id"] = page[0], page[-1]
+        kind = "owned_read" if id == user_id else "post_read"
+        return 200, body, kind, len(page)
+
+    def op_getUsersMentions(self, request: Request, user_id: str, id: str) -> tuple[int, dict[str, Any], str, int]:
+        user = self._user(id)
+        with self.world.lock:
+            posts = [p for p in self.world.posts.values() if f"@{user.username}".lower() in p.text.lower() and p.author_id != id]
+        posts.sort(key=lambda p: int(p.id), reverse=True)
+        since_id = request.args.get("since_id")
+        if since_id:
+            posts = [p for p in posts if int(p.id) > int(since_id)]
+        page, meta = self._page([p.id for p in posts], request, 10)
+        fields = _csv(request, "post.fields")
+        body: dict[str, Any] = {"meta": meta}
+        if page:
+            body["data"] = [self.post_json(self.world.posts[i], fields) for i in page]
+        kind = "owned_read" if id == user_id else "post_read"
+        return 200, body, kind, len(page)
+
+    def op_createPosts(self, request: Request, user_id: str) -> tuple[int, dict[str, Any], str, int]:
+        payload = request.get_json(silent=True) or {}
+        text = str(payload.get("text", ""))
+        with self.world.lock:
+            recent = [p for p in self.world.posts.values() if p.author_id == user_id and p.reposted_id is None]
+            if any(p.text == text for p in recent):
+                raise problem(403, "disallowed-resource", "Forbidden", DUPLICATE_DETAIL, resource_type="post")
+            post = self.world.add_post(user_id, text)
+        has_url = bool(re.search(r"https?://|\b[\w-]+\.(com|org|net|io|co|dev|app)\b", text))
+        return 201, {"data": {"id": post.id, "text": post.text}}, ("post_create_url" if has_url else "post_create"), 1
+
+    def op_deletePosts(self, request: Request, user_id: str, id: str) -> tuple[int, dict[str, Any], str, int]:
+        with self.world.lock:
+            post = self.world.posts.get(id)
+            if post is None or post.author_id != user_id:
+                raise problem(404, "resource-not-found", "Not Found Error", f"Could not find post with id: [{id}].",
+                              resource_type="post", resource_id=id)
+            del self.world.posts[id]
+        return 200, {"data": {"deleted": True}}, "interaction_delete", 1
+
+    def op_repostPost(self, request: Request, user_id: str, id: str) -> tuple[int, dict[str, Any], str, int]:
+        self._owner(id, user_id)
+        target = str((request.get_json(silent=True) or {}).get("tweet_id", ""))
+        with self.world.lock:
+            if target not in self.world.posts:
+                raise problem(404, "resource-not-found", "Not Found Error", f"Could not find post with id: [{target}].",
+                              resource_type="post", resource_id=target, parameter="tweet_id", value=target)
+            if (user_id, target) not in self.world.reposts:
+                self.world.reposts.add((user_id, target))
+                original = self.world.posts[target]
+                author = self.world.users.get(original.author_id)
+                self.world.add_post(user_id, f"RT @{author.username if author else '?'}: {original.text}", reposted_id=target)
+        return 200, {"data": {"id": target, "retweeted": True}}, "interaction_create", 1
+
+    def op_unrepostPost(self, request: Request, user_id: str, id: str, source_tweet_id: str) -> tuple[int, dict[str, Any], str, int]:
+        self._owner(id, user_id)
+        with self.world.lock:
+            self.world.reposts.discard((user_id, source_tweet_id))
+        return 200, {"data": {"retweeted": False}}, "interaction_delete", 1
+
+    def op_getDirectMessagesEvents(self, request: Request, user_id: str) -> tuple[int, dict[str, Any], str, int]:
+        now_ms = self.world.clock().timestamp() * 1000
+        with self.world.lock:
+            events = [e for e in self.world.dm_events
+                      if user_id in e.participant_ids and now_ms - snowflake_ms(e.id) <= 30 * 86400 * 1000]
+        events.sort(key=lambda e: int(e.id), reverse=True)
+        types = _csv(request, "event_types")
+        if types:
+            events = [e for e in events if e.event_type in types]
+        page, meta = self._page([e.id for e in events], request, 100)
+        by_id = {e.id: e for e in events}
+        fields = set(_csv(request, "dm_event.fields"))
+        expansions = set(_csv(request, "expansions"))
+        data = [self.dm_json(by_id[i], fields, expansions) for i in page]
+        body: dict[str, Any] = {"meta": meta}
+        if data:
+            body["data"] = data
+        if "sender_id" in expansions and data:
+            senders = {d["sender_id"] for d in data if "sender_id" in d}
+            body["includes"] = {"users": [self.user_json(self.world.users[s], _csv(request, "user.fields"), user_id)
+                                          for s in sorted(senders) if s in self.world.users]}
+        return 200, body, "dm_event_read", len(data)
+
+    def dm_json(self, event: DmEvent, fields: set[str], expansions: set[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": event.id, "event_type": event.event_type}
+        if event.event_type == "MessageCreate":
+            out["text"] = event.text
+        if "created_at" in fields:
+            out["created_at"] = _iso(event.created_at)
+        if "dm_conversation_id" in fields:
+            out["dm_conversation_id"] = event.conversation_id
+        if "sender_id" in expansions or "sender_id" in fields:
+            out["sender_id"] = event.sender_id
+        if "participant_ids" in fields:
+            out["participant_ids"] = list(event.participant_ids)
+        return out
+
+    # --- control API (not part of X) ---------------------------------------------------
+    def control(self, request: Request) -> Response:
+        w = self.world
+        action = request.path.removeprefix("/__sandbox__/")
+        if action == "bill":
+            return Response(json.dumps(w.bill()), mimetype="application/json")
+        if action == "reset-meter" and request.method == "POST":
+            w.reset_meter()
+            return Response("{}", mimetype="application/json")
+        if action == "faults" and request.method == "POST":
+            w.inject(Fault(**(request.get_json() or {})))
+            return Response("{}", mimetype="application/json")
+        if action == "violations":
+            return Response(json.dumps(w.violations), mimetype="application/json")
+        if action == "state":
+            with w.lock:
+                state = {
+                    "users": len(w.users),
+                    "posts": [{"id": p.id, "author_id": p.author_id, "text": p.text} for p in w.posts.values()],
+                    "reposts": sorted(list(r) for r in w.reposts),
+                }
+            return Response(json.dumps(state), mimetype="application/json")
+        return Response(json.dumps({"error": f"unknown control {action}"}), status=404, mimetype="application/json")

@@ -1,0 +1,1 @@
+"""Adapters: X (tweepy), the store (PynamoDB), mail (SES), secrets and time."""

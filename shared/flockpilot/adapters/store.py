@@ -1,0 +1,491 @@
+"""The DynamoDB store: one table, every record keyed by account (pk) and record (sk).
+
+pk is ``ACCT#<x user id>`` so several X accounts can share a deployment; sk prefixes name
+the record: ACCOUNT, CONTENT#<item>, PLAN#<day>, SLOT#<day>#<nn>, RUN#<job>#<time>,
+SPEND#<day>. Short-lived records carry a TTL.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.models import Model
+
+from flockpilot.domain.content import ContentItem, ContentKind, ItemStatus
+from flockpilot.domain.plan import DayPlan, DroppedItem, PlannedSlot
+
+RUN_RETENTION = timedelta(days=35)
+PLAN_RETENTION = timedelta(days=40)
+
+
+class _Row(Model):
+    class Meta:
+        table_name = "flockpilot-unbound"
+        region = "us-east-1"
+        host: str | None = None
+        connect_timeout_seconds = 3
+        read_timeout_seconds = 5
+        max_retry_attempts = 3
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    expires_at = TTLAttribute(null=True)
+
+
+class AccountRow(_Row):
+    username = UnicodeAttribute(null=True)
+    overrides = JSONAttribute(default=dict)
+    created_at = UTCDateTimeAttribute()
+
+
+class ContentRow(_Row):
+    item_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    text = UnicodeAttribute()
+    url = UnicodeAttribute(null=True)
+    tags = ListAttribute(of=UnicodeAttribute, default=list)
+    evergreen = BooleanAttribute(default=False)
+    cooldown_days = NumberAttribute(default=30)
+    weighted_length = NumberAttribute(default=0)
+    has_url = BooleanAttribute(default=False)
+    added_at = UTCDateTimeAttribute()
+    status = UnicodeAttribute(default=ItemStatus.QUEUED.value)
+    times_posted = NumberAttribute(default=0)
+    last_posted_at = UTCDateTimeAttribute(null=True)
+    cooldown_until = UTCDateTimeAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+
+
+class PlanRow(_Row):
+    body = JSONAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class SlotRow(_Row):
+    status = UnicodeAttribute()  # claimed | published | failed | skipped
+    version = NumberAttribute(default=0)
+    lease = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    item_id = UnicodeAttribute(null=True)
+    claimed_at = UTCDateTimeAttribute(null=True)
+    post_id = UnicodeAttribute(null=True)
+    published_at = UTCDateTimeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    cost_usd = NumberAttribute(default=0)
+
+
+class RunRow(_Row):
+    job = UnicodeAttribute()
+    summary = JSONAttribute()
+
+
+class SpendRow(_Row):
+    usd = NumberAttribute(default=0)
+    requests = NumberAttribute(default=0)
+    post_usd = NumberAttribute(default=0)
+    follow_usd = NumberAttribute(default=0)
+    prune_usd = NumberAttribute(default=0)
+    digest_usd = NumberAttribute(default=0)
+
+
+_MODELS: tuple[type[_Row], ...] = (_Row, AccountRow, ContentRow, PlanRow, SlotRow, RunRow, SpendRow)
+
+
+def bind(table_name: str, region: str, host: str | None) -> None:
+    """Point every model at the deployment's table (and endpoint, for DynamoDB Local)."""
+    _Row.Meta.table_name = table_name
+    _Row.Meta.region = region
+    _Row.Meta.host = host
+    for model in _MODELS:
+        model._connection = None
+
+
+def create_table() -> None:
+    """Create the bound table as template.yaml declares it (dev and tests only)."""
+    if not _Row.exists():
+        _Row.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+
+
+def _conditional_failed(exc: PutError | UpdateError | DeleteError) -> bool:
+    return exc.cause_response_code == "ConditionalCheckFailedException"
+
+
+@dataclass(frozen=True)
+class SlotState:
+    day: date
+    index: int
+    status: str
+    version: int
+    attempts: int
+    lease: str | None
+    item_id: str | None
+    claimed_at: datetime | None
+    post_id: str | None
+    published_at: datetime | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A lease on one slot: only its holder may record the slot's outcome."""
+
+    lease: str
+    previous: SlotState | None
+
+    @property
+    def was_abandoned(self) -> bool:
+        """A previous run claimed the slot and never recorded an outcome: it may have posted."""
+        return self.previous is not None and self.previous.status == "claimed"
+
+
+class SlotTaken(Exception):
+    """Another invocation holds or has finished the slot."""
+
+
+def _account_pk(account_id: str) -> str:
+    return f"ACCT#{account_id}"
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(timezone.utc)
+
+
+class Store:
+    """Every read and write Flockpilot makes to DynamoDB, for one account."""
+
+    def __init__(self, account_id: str) -> None:
+        self.account_id = account_id
+        self.pk = _account_pk(account_id)
+
+    # --- account -----------------------------------------------------------------------
+    def overrides(self) -> dict[str, Any]:
+        try:
+            row = AccountRow.get(self.pk, "ACCOUNT")
+        except AccountRow.DoesNotExist:
+            return {}
+        return dict(row.overrides or {})
+
+    def set_override(self, key: str, value: Any, now: datetime) -> None:
+        try:
+            row = AccountRow.get(self.pk, "ACCOUNT", consistent_read=True)
+        except AccountRow.DoesNotExist:
+            row = AccountRow(self.pk, "ACCOUNT", created_at=now, overrides={})
+        overrides = dict(row.overrides or {})
+        if value is None:
+            overrides.pop(key, None)
+        else:
+            overrides[key] = value
+        row.overrides = overrides
+        row.save()
+
+    # --- content -----------------------------------------------------------------------
+    def add_content(self, item: ContentItem) -> bool:
+        """Store a new item; False (and nothing written) if the same item is already there."""
+        row = ContentRow(
+            self.pk,
+            f"CONTENT#{item.item_id}",
+            item_id=item.item_id,
+            kind=item.kind.value,
+            text=item.text,
+            url=item.url,
+            tags=list(item.tags),
+            evergreen=item.evergreen,
+            cooldown_days=item.cooldown_days,
+            weighted_length=item.weighted_length,
+            has_url=item.has_url,
+            added_at=item.added_at,
+            status=item.status.value,
+        )
+        try:
+            row.save(condition=ContentRow.sk.does_not_exist())
+        except PutError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def save_content_state(self, item: ContentItem) -> None:
+        """Record what posting did to an item (status, cooldown, counts, last error)."""
+        ContentRow(self.pk, f"CONTENT#{item.item_id}").update(
+            actions=[
+                ContentRow.status.set(item.status.value),
+                ContentRow.times_posted.set(item.times_posted),
+                ContentRow.last_posted_at.set(item.last_posted_at)
+                if item.last_posted_at
+                else ContentRow.last_posted_at.remove(),
+                ContentRow.cooldown_until.set(item.cooldown_until)
+                if item.cooldown_until
+                else ContentRow.cooldown_until.remove(),
+                ContentRow.last_error.set(item.last_error)
+                if item.last_error
+                else ContentRow.last_error.remove(),
+            ],
+            condition=ContentRow.sk.exists(),
+        )
+
+    def remove_content(self, item_id: str) -> bool:
+        try:
+            ContentRow(self.pk, f"CONTENT#{item_id}").delete(condition=ContentRow.sk.exists())
+        except DeleteError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def get_content(self, item_id: str) -> ContentItem | None:
+        try:
+            return _item_from_row(ContentRow.get(self.pk, f"CONTENT#{item_id}"))
+        except ContentRow.DoesNotExist:
+            return None
+
+    def list_content(self) -> list[ContentItem]:
+        rows = ContentRow.query(self.pk, ContentRow.sk.startswith("CONTENT#"))
+        return [_item_from_row(r) for r in rows]
+
+    # --- plan --------------------------------------------------------------------------
+    def get_plan(self, day: date) -> DayPlan | None:
+        try:
+            row = PlanRow.get(self.pk, f"PLAN#{day.isoformat()}", consistent_read=True)
+        except PlanRow.DoesNotExist:
+            return None
+        return _plan_from_json(row.body)
+
+    def put_plan_if_absent(self, plan: DayPlan, now: datetime) -> DayPlan:
+        """Store the day's plan unless one exists; return whichever plan is the day's."""
+        row = PlanRow(
+            self.pk,
+            f"PLAN#{plan.day.isoformat()}",
+            body=_plan_to_json(plan),
+            created_at=now,
+            expires_at=now + PLAN_RETENTION,
+        )
+        try:
+            row.save(condition=PlanRow.sk.does_not_exist())
+        except PutError as exc:
+            if not _conditional_failed(exc):
+                raise
+            existing = self.get_plan(plan.day)
+            assert existing is not None
+            return existing
+        return plan
+
+    # --- slots -------------------------------------------------------------------------
+    def _slot_key(self, day: date, index: int) -> str:
+        return f"SLOT#{day.isoformat()}#{index:02d}"
+
+    def slots(self, day: date) -> dict[int, SlotState]:
+        rows = SlotRow.query(
+            self.pk, SlotRow.sk.startswith(f"SLOT#{day.isoformat()}#"), consistent_read=True
+        )
+        states = [_slot_from_row(day, r) for r in rows]
+        return {s.index: s for s in states}
+
+    def claim_slot(
+        self, day: date, index: int, item_id: str, now: datetime, lease_seconds: int, max_attempts: int
+    ) -> Claim:
+        """Take the slot before calling X, so that no two runs publish it.
+
+        A slot can be claimed when it is new, when an earlier attempt failed (up to
+        `max_attempts`), or when an earlier claim is older than its lease (that run died;
+        the caller must check X before publishing again). Raises SlotTaken otherwise.
+        """
+        key = self._slot_key(day, index)
+        try:
+            current: SlotState | None = _slot_from_row(
+                day, SlotRow.get(self.pk, key, consistent_read=True)
+            )
+        except SlotRow.DoesNotExist:
+            current = None
+        if current is not None:
+            stale = current.claimed_at is not None and current.claimed_at <= now - timedelta(
+                seconds=lease_seconds
+            )
+            retry_failed = current.status == "failed" and current.attempts < max_attempts
+            if not (retry_failed or (current.status == "claimed" and stale)):
+                raise SlotTaken(f"slot {index} is {current.status}")
+        lease = uuid.uuid4().hex
+        row = SlotRow(
+            self.pk,
+            key,
+            status="claimed",
+            version=(current.version + 1) if current else 1,
+            lease=lease,
+            attempts=(current.attempts if current else 0) + 1,
+            item_id=item_id,
+            claimed_at=now,
+            error=current.error if current else None,
+            expires_at=now + PLAN_RETENTION,
+        )
+        condition = (
+            SlotRow.sk.does_not_exist() if current is None else SlotRow.version == current.version
+        )
+        try:
+            row.save(condition=condition)
+        except PutError as exc:
+            if _conditional_failed(exc):
+                raise SlotTaken(f"slot {index} was claimed by another run") from None
+            raise
+        return Claim(lease=lease, previous=current)
+
+    def finish_slot(
+        self,
+        day: date,
+        index: int,
+        lease: str,
+        *,
+        status: str,
+        now: datetime,
+        item_id: str | None = None,
+        post_id: str | None = None,
+        cost_usd: float = 0.0,
+        error: str | None = None,
+    ) -> bool:
+        """Record the outcome of a claimed slot; False if our lease was taken meanwhile."""
+        actions = [
+            SlotRow.status.set(status),
+            SlotRow.version.add(1),
+            SlotRow.cost_usd.add(cost_usd),
+        ]
+        if item_id:
+            actions.append(SlotRow.item_id.set(item_id))
+        if post_id:
+            actions += [SlotRow.post_id.set(post_id), SlotRow.published_at.set(now)]
+        actions.append(SlotRow.error.set(error) if error else SlotRow.error.remove())
+        try:
+            SlotRow(self.pk, self._slot_key(day, index)).update(
+                actions=actions, condition=SlotRow.lease == lease
+            )
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    # --- runs and spend ----------------------------------------------------------------
+    def save_run(self, job: str, started_at: datetime, summary: dict[str, Any]) -> None:
+        RunRow(
+            self.pk,
+            f"RUN#{job}#{started_at.astimezone(timezone.utc).isoformat()}",
+            job=job,
+            summary=summary,
+            expires_at=started_at + RUN_RETENTION,
+        ).save()
+
+    def recent_runs(self, job: str, limit: int = 10) -> list[dict[str, Any]]:
+        rows = RunRow.query(
+            self.pk, RunRow.sk.startswith(f"RUN#{job}#"), scan_index_forward=False, limit=limit
+        )
+        return [dict(r.summary) for r in rows]
+
+    def add_spend(self, day: date, job: str, usd: float, requests: int) -> None:
+        """Add a run's X spend to the day's tally (atomic, so concurrent runs both count)."""
+        if not usd and not requests:
+            return
+        per_job = getattr(SpendRow, f"{job}_usd")
+        SpendRow(self.pk, f"SPEND#{day.isoformat()}").update(
+            actions=[SpendRow.usd.add(usd), SpendRow.requests.add(requests), per_job.add(usd)]
+        )
+
+    def spend(self, first: date, last: date) -> dict[date, dict[str, float]]:
+        """Spend per UTC day between `first` and `last` inclusive."""
+        rows = SpendRow.query(
+            self.pk, SpendRow.sk.between(f"SPEND#{first.isoformat()}", f"SPEND#{last.isoformat()}")
+        )
+        result: dict[date, dict[str, float]] = {}
+        for r in rows:
+            day = date.fromisoformat(r.sk.removeprefix("SPEND#"))
+            result[day] = {
+                "usd": float(r.usd or 0),
+                "requests": float(r.requests or 0),
+                **{job: float(getattr(r, f"{job}_usd") or 0) for job in ("post", "follow", "prune", "digest")},
+            }
+        return result
+
+
+def _item_from_row(row: ContentRow) -> ContentItem:
+    return ContentItem(
+        item_id=row.item_id,
+        kind=ContentKind(row.kind),
+        text=row.text,
+        url=row.url,
+        tags=tuple(row.tags or ()),
+        evergreen=bool(row.evergreen),
+        cooldown_days=int(row.cooldown_days),
+        weighted_length=int(row.weighted_length or 0),
+        has_url=bool(row.has_url),
+        added_at=row.added_at,
+        status=ItemStatus(row.status),
+        times_posted=int(row.times_posted or 0),
+        last_posted_at=_utc(row.last_posted_at),
+        cooldown_until=_utc(row.cooldown_until),
+        last_error=row.last_error,
+    )
+
+
+def _slot_from_row(day: date, row: SlotRow) -> SlotState:
+    return SlotState(
+        day=day,
+        index=int(row.sk.rsplit("#", 1)[1]),
+        status=row.status,
+        version=int(row.version or 0),
+        attempts=int(row.attempts or 0),
+        lease=row.lease,
+        item_id=row.item_id,
+        claimed_at=_utc(row.claimed_at),
+        post_id=row.post_id,
+        published_at=_utc(row.published_at),
+        error=row.error,
+    )
+
+
+def _plan_to_json(plan: DayPlan) -> dict[str, Any]:
+    return json.loads(
+        json.dumps(
+            {
+                "day": plan.day.isoformat(),
+                "budget_usd": plan.budget_usd,
+                "notes": list(plan.notes),
+                "slots": [asdict(s) for s in plan.slots],
+                "dropped": [asdict(d) for d in plan.dropped],
+            },
+            default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v),
+        )
+    )
+
+
+def _plan_from_json(body: dict[str, Any]) -> DayPlan:
+    return DayPlan(
+        day=date.fromisoformat(body["day"]),
+        budget_usd=float(body["budget_usd"]),
+        notes=tuple(body.get("notes", ())),
+        slots=tuple(
+            PlannedSlot(
+                index=int(s["index"]),
+                at=datetime.fromisoformat(s["at"]),
+                kind=ContentKind(s["kind"]),
+                item_id=s["item_id"],
+                price_kind=s["price_kind"],
+                cost_usd=float(s["cost_usd"]),
+                preview=s["preview"],
+            )
+            for s in body["slots"]
+        ),
+        dropped=tuple(
+            DroppedItem(ContentKind(d["kind"]), d["item_id"], float(d["cost_usd"]), d["reason"])
+            for d in body.get("dropped", ())
+        ),
+    )

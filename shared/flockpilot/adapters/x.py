@@ -1,0 +1,271 @@
+"""The X API adapter: tweepy.Client with timeouts, a redirectable origin, error mapping,
+bounded retries and a cost meter on every call."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from flockpilot.adapters.clock import Clock
+from flockpilot.adapters.secrets import XCredentials
+from flockpilot.domain.cost import CostMeter
+from flockpilot.domain.errors import (
+    CredentialsRevoked,
+    DuplicateContent,
+    NotFound,
+    NotPermitted,
+    OutcomeUnknown,
+    RateLimited,
+    TransientError,
+    XError,
+)
+
+TWEEPY_ORIGIN = "https://api.twitter.com"  # hard-coded in tweepy 4.17
+MAX_ATTEMPTS = 3
+# Never start a retry unless this much of the Lambda's time would still be left after it.
+SAFETY_MARGIN_SECONDS = 5.0
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PostRef:
+    id: str
+    text: str
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RateWindow:
+    limit: int
+    remaining: int
+    reset_at: datetime
+
+
+class _Origin(HTTPAdapter):
+    """Sends tweepy's requests to `base_url` (sandbox, tests) and always with a timeout."""
+
+    def __init__(self, base_url: str | None, timeout: float) -> None:
+        super().__init__(max_retries=0)
+        self.base_url = base_url
+        self.timeout = timeout
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if self.base_url and request.url and request.url.startswith(TWEEPY_ORIGIN):
+            request.url = self.base_url + request.url[len(TWEEPY_ORIGIN):]
+        if not kwargs.get("timeout"):
+            kwargs["timeout"] = self.timeout
+        return super().send(request, **kwargs)
+
+
+def _problem_detail(exc: Any) -> str:
+    """X's own words for a failure (never the request, so never a credential)."""
+    messages = [str(m) for m in getattr(exc, "api_messages", []) if m]
+    response = getattr(exc, "response", None)
+    if not messages and response is not None:
+        try:
+            body = response.json()
+            messages = [str(body.get("detail") or body.get("title") or "")]
+        except ValueError:
+            messages = []
+    status = getattr(response, "status_code", "?")
+    return f"HTTP {status}: " + ("; ".join(m for m in messages if m) or "no detail")
+
+
+def map_error(exc: Exception) -> XError:
+    """Translate tweepy/requests failures into the domain's X errors."""
+    import tweepy
+
+    if isinstance(exc, tweepy.TooManyRequests):
+        reset = exc.reset_time if isinstance(getattr(exc, "reset_time", None), int) else None
+        reset_at = datetime.fromtimestamp(reset, timezone.utc) if reset else None
+        return RateLimited(_problem_detail(exc), reset_at)
+    if isinstance(exc, tweepy.Unauthorized):
+        return CredentialsRevoked(
+            _problem_detail(exc) + " (the X credentials are invalid or were revoked)"
+        )
+    if isinstance(exc, tweepy.Forbidden):
+        detail = _problem_detail(exc)
+        if "duplicate content" in detail.lower():
+            return DuplicateContent(detail)
+        return NotPermitted(detail)
+    if isinstance(exc, tweepy.NotFound):
+        return NotFound(_problem_detail(exc))
+    if isinstance(exc, tweepy.TwitterServerError):
+        return TransientError(_problem_detail(exc))
+    if isinstance(exc, requests.Timeout):
+        return TransientError("X did not answer in time")
+    if isinstance(exc, requests.ConnectionError):
+        return TransientError("could not connect to X")
+    if isinstance(exc, tweepy.HTTPException):
+        return XError(_problem_detail(exc))
+    return XError(f"{type(exc).__name__}: {exc}")
+
+
+class XClient:
+    """The calls Flockpilot makes to X, metered and with predictable failures."""
+
+    def __init__(
+        self,
+        credentials: XCredentials,
+        *,
+        meter: CostMeter,
+        clock: Clock,
+        base_url: str | None = None,
+        timeout: float = 10.0,
+        remaining_seconds: Callable[[], float] | None = None,
+    ) -> None:
+        import tweepy
+
+        # tweepy logs request headers at DEBUG (bearer tokens included): keep it quiet always.
+        logging.getLogger("tweepy").setLevel(logging.WARNING)
+        self.user_id = credentials.user_id
+        self.meter = meter
+        self.clock = clock
+        self.timeout = timeout
+        self.remaining_seconds = remaining_seconds or (lambda: float("inf"))
+        self.rate_windows: dict[str, RateWindow] = {}
+        self._client = tweepy.Client(
+            consumer_key=credentials.consumer_key,
+            consumer_secret=credentials.consumer_secret,
+            access_token=credentials.access_token,
+            access_token_secret=credentials.access_token_secret,
+            return_type=requests.Response,
+            wait_on_rate_limit=False,
+        )
+        origin = _Origin(base_url, timeout)
+        self._client.session.mount(TWEEPY_ORIGIN, origin)
+
+    # --- plumbing ------------------------------------------------------------------------
+    def _send(
+        self, method: str, route: str, *, params: dict[str, Any] | None = None, json: Any = None
+    ) -> requests.Response:
+        # tweepy's request() signs with OAuth 1.0a and raises its typed errors; parameter
+        # names are the spec's own (post.fields, not the older tweet.fields).
+        response: requests.Response = self._client.request(method, route, params=params, json=json, user_auth=True)
+        return response
+
+    def _note_rate(self, operation: str, response: requests.Response | None) -> None:
+        if response is None:
+            return
+        headers = response.headers
+        try:
+            self.rate_windows[operation] = RateWindow(
+                limit=int(headers["x-rate-limit-limit"]),
+                remaining=int(headers["x-rate-limit-remaining"]),
+                reset_at=datetime.fromtimestamp(int(headers["x-rate-limit-reset"]), timezone.utc),
+            )
+        except (KeyError, ValueError):
+            pass
+
+    def _call(
+        self,
+        operation: str,
+        send: Callable[[], requests.Response],
+        *,
+        price_kind: str | None,
+        max_units: int,
+        units: Callable[[dict[str, Any]], int],
+        repeatable: bool,
+    ) -> dict[str, Any]:
+        """One metered call with bounded retries. A write that cannot be repeated safely
+        turns a timeout or 5xx into OutcomeUnknown instead of trying again."""
+        if price_kind:
+            self.meter.authorize(operation, price_kind, max_units)
+        delay = 0.5
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                response = send()
+            except Exception as exc:  # noqa: BLE001 - every failure is mapped below
+                error = map_error(exc)
+                self.meter.record(operation, None, 0)
+                self._note_rate(operation, getattr(exc, "response", None))
+                if not error.retryable:
+                    raise error from None
+                if not repeatable:
+                    raise OutcomeUnknown(f"{operation}: {error}; X may have acted") from None
+                budget_left = self.remaining_seconds() - delay - self.timeout - SAFETY_MARGIN_SECONDS
+                if attempt == MAX_ATTEMPTS or budget_left < 0:
+                    raise error from None
+                logger.warning("x call retried", extra={"operation": operation, "attempt": attempt, "error": str(error)})
+                self.clock.sleep(delay * (1 + random.random() / 2))
+                delay *= 2
+                continue
+            body: dict[str, Any] = response.json() if response.content else {}
+            self._note_rate(operation, response)
+            self.meter.record(operation, price_kind, units(body))
+            return body
+        raise AssertionError("unreachable")
+
+    # --- reads -------------------------------------------------------------------------
+    def me(self) -> dict[str, Any]:
+        body = self._call(
+            "users_me",
+            lambda: self._send("GET", "/2/users/me", params={"user.fields": "public_metrics,username,name"}),
+            price_kind="user_read",
+            max_units=1,
+            units=lambda b: 1 if b.get("data") else 0,
+            repeatable=True,
+        )
+        return dict(body.get("data") or {})
+
+    def own_posts_since(self, since: datetime, max_results: int = 20) -> list[PostRef]:
+        """The account's own posts created since `since` (an owned read, newest first)."""
+        body = self._call(
+            "own_posts",
+            lambda: self._send(
+                "GET",
+                f"/2/users/{self.user_id}/tweets",
+                params={
+                    "max_results": max(5, min(100, max_results)),
+                    "start_time": since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "post.fields": "created_at",
+                },
+            ),
+            price_kind="owned_read",
+            max_units=max(5, min(100, max_results)),
+            units=lambda b: len(b.get("data") or []),
+            repeatable=True,
+        )
+        return [
+            PostRef(
+                id=str(p["id"]),
+                text=str(p.get("text", "")),
+                created_at=datetime.fromisoformat(p["created_at"].replace("Z", "+00:00"))
+                if p.get("created_at")
+                else None,
+            )
+            for p in body.get("data") or []
+        ]
+
+    # --- writes ------------------------------------------------------------------------
+    def create_post(self, text: str, *, has_url: bool) -> PostRef:
+        body = self._call(
+            "create_post",
+            lambda: self._send("POST", "/2/tweets", json={"text": text}),
+            price_kind="post_create_url" if has_url else "post_create",
+            max_units=1,
+            units=lambda b: 1,
+            repeatable=False,
+        )
+        data = body.get("data") or {}
+        return PostRef(id=str(data["id"]), text=str(data.get("text", text)))
+
+    def repost(self, post_id: str) -> bool:
+        """Repost `post_id`; repeating it is harmless (X answers retweeted: true)."""
+        body = self._call(
+            "repost",
+            lambda: self._send("POST", f"/2/users/{self.user_id}/retweets", json={"tweet_id": post_id}),
+            price_kind="interaction_create",
+            max_units=1,
+            units=lambda b: 1,
+            repeatable=True,
+        )
+        return bool((body.get("data") or {}).get("retweeted"))

@@ -1,0 +1,273 @@
+"""`flockpilot`: manage the content library and settings, preview the plan, run jobs locally.
+
+It talks to whatever the environment points at: your deployed table and secret
+(TABLE_NAME, X_SECRET_ID, AWS credentials) or the local stack of `make demo`.
+Exit codes: 0 done, 1 the command ran and failed (or the text is invalid), 2 bad usage,
+3 bad configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from flockpilot.domain.errors import ContentRejected, FlockpilotError, InvalidSetting
+
+EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG = 1, 2, 3
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _store() -> Any:
+    from flockpilot.runtime import credentials, open_store
+    from flockpilot.settings import load_deployment
+
+    deployment = load_deployment()
+    account = os.environ.get("FLOCKPILOT_ACCOUNT_ID") or credentials(deployment).user_id
+    return open_store(deployment, account)
+
+
+def _print(data: Any, as_json: bool, text: str) -> None:
+    print(json.dumps(data, default=str) if as_json else text)
+
+
+def cmd_content_check(args: argparse.Namespace) -> int:
+    from flockpilot.domain.text import MAX_WEIGHTED_LENGTH, measure
+
+    m = measure(args.text)
+    _print(
+        {"weighted_length": m.weighted_length, "valid": m.valid},
+        args.json,
+        f"weighted length {m.weighted_length}/{MAX_WEIGHTED_LENGTH}: {'valid' if m.valid else 'TOO LONG or invalid'}"
+        + (f"; counts as a link post ({', '.join(m.urls)})" if m.urls else ""),
+    )
+    return 0 if m.valid else EXIT_FAILED
+
+
+def cmd_content_add(args: argparse.Namespace) -> int:
+    from flockpilot.domain.content import new_item
+
+    item = new_item(
+        kind=args.kind, text=args.text, url=args.url, now=_now(),
+        tags=(args.tags or "").split(","), evergreen=args.evergreen, cooldown_days=args.cooldown_days,
+    )
+    added = _store().add_content(item)
+    print(f"{'added' if added else 'already in the library'}: {item.item_id} ({item.kind}, weighted length {item.weighted_length})")
+    return 0
+
+
+def cmd_content_import(args: argparse.Namespace) -> int:
+    """CSV with a header: kind,text[,url,tags,evergreen,cooldown_days]."""
+    from flockpilot.domain.content import new_item
+
+    path = Path(args.file)
+    if not path.exists():
+        print(f"error: {path} does not exist", file=sys.stderr)
+        return EXIT_USAGE
+    store = _store()
+    added = duplicates = 0
+    rejected: list[str] = []
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"kind", "text"} - set(reader.fieldnames or [])
+        if missing:
+            print(f"error: {path} lacks column(s) {', '.join(sorted(missing))}; header must start kind,text", file=sys.stderr)
+            return EXIT_USAGE
+        for line, row in enumerate(reader, start=2):
+            try:
+                item = new_item(
+                    kind=(row.get("kind") or "").strip(), text=row.get("text") or "", url=row.get("url"),
+                    tags=(row.get("tags") or "").split(","),
+                    evergreen=(row.get("evergreen") or "").strip().lower() in ("1", "true", "yes", "y"),
+                    cooldown_days=int(row.get("cooldown_days") or 30), now=_now(),
+                )
+            except (ContentRejected, ValueError) as exc:
+                rejected.append(f"line {line}: {exc}")
+                continue
+            if store.add_content(item):
+                added += 1
+            else:
+                duplicates += 1
+    print(f"imported {path.name}: {added} added, {duplicates} already there, {len(rejected)} rejected")
+    for reason in rejected:
+        print(f"  {reason}")
+    return EXIT_FAILED if rejected else 0
+
+
+def cmd_content_list(args: argparse.Namespace) -> int:
+    items = sorted(_store().list_content(), key=lambda i: (i.kind, i.added_at))
+    if args.kind:
+        items = [i for i in items if i.kind == args.kind]
+    if args.json:
+        print(json.dumps([{**vars(i), "kind": i.kind.value, "status": i.status.value} for i in items], default=str))
+        return 0
+    for i in items:
+        rest = f" resting until {i.cooldown_until:%Y-%m-%d}" if i.cooldown_until and i.cooldown_until > _now() else ""
+        print(f"{i.item_id}  {i.kind:<7} {i.status:<6} posted {i.times_posted}x{rest}  {i.post_text[:70]}")
+    print(f"{len(items)} item(s)")
+    return 0
+
+
+def cmd_content_remove(args: argparse.Namespace) -> int:
+    if _store().remove_content(args.item_id):
+        print(f"removed {args.item_id}")
+        return 0
+    print(f"error: no item {args.item_id}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def cmd_settings_show(args: argparse.Namespace) -> int:
+    from flockpilot.settings import account_settings
+
+    store = _store()
+    overrides = store.overrides()
+    settings = account_settings(None, overrides)
+    for key, value in settings.model_dump(mode="json").items():
+        source = "account" if key in overrides else "env/default"
+        print(f"{key:<26} {value!s:<24} ({source})")
+    return 0
+
+
+def cmd_settings_set(args: argparse.Namespace) -> int:
+    from flockpilot.settings import account_settings, validate_override
+
+    store = _store()
+    value = validate_override(args.key, args.value)
+    account_settings(None, {**store.overrides(), args.key: value})  # the whole set must still hold
+    store.set_override(args.key, value, _now())
+    print(f"{args.key} = {value!r} for account {store.account_id}")
+    return 0
+
+
+def cmd_settings_unset(args: argparse.Namespace) -> int:
+    store = _store()
+    store.set_override(args.key, None, _now())
+    print(f"{args.key} back to the deployment default")
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from flockpilot.domain.budget import RECOVERY_RESERVE, job_allowance
+    from flockpilot.domain.plan import plan_day
+    from flockpilot.settings import account_settings
+
+    store = _store()
+    settings = account_settings(None, store.overrides())
+    now = _now()
+    day = now.astimezone(settings.zone).date()
+    plan = store.get_plan(day)
+    stored = plan is not None
+    if plan is None:
+        utc_day = now.date()
+        spend = store.spend(utc_day.replace(day=1), utc_day)
+        before = sum(v["usd"] for d, v in spend.items() if d < utc_day)
+        budget = job_allowance("post", settings.monthly_budget_usd, before, utc_day) * (1 - RECOVERY_RESERVE)
+        plan = plan_day(day=day, tz=settings.zone, active=settings.window, rules=settings.mix,
+                        items=store.list_content(), budget_usd=budget, now=now, seed=f"{store.account_id}:{day}")
+    slots = store.slots(day) if stored else {}
+    if args.json:
+        print(json.dumps({"day": day, "stored": stored, "cost_usd": plan.cost_usd, "budget_usd": plan.budget_usd,
+                          "slots": [{**vars(s), "status": slots[s.index].status if s.index in slots else "planned"} for s in plan.slots],
+                          "dropped": [vars(d) for d in plan.dropped], "notes": list(plan.notes)}, default=str))
+        return 0
+    print(f"plan for {day} ({'stored' if stored else 'preview, not stored yet'}), {settings.time_zone}:")
+    for s in plan.slots:
+        status = slots[s.index].status if s.index in slots else "planned"
+        print(f"  {s.at.astimezone(settings.zone):%H:%M}  {s.kind:<7} ${s.cost_usd:.3f}  {status:<9} {s.preview[:60]}")
+    print(f"day costs ${plan.cost_usd:.3f} of a ${plan.budget_usd:.3f} posting budget")
+    for d in plan.dropped:
+        print(f"  dropped {d.kind} {d.item_id} (${d.cost_usd:.3f}): {d.reason}")
+    for note in plan.notes:
+        print(f"  note: {note}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from flockpilot.invoke import invoke_handler
+
+    event: dict[str, Any] = {}
+    if args.event:
+        event = json.loads(Path(args.event).read_text())
+    if args.dry_run:
+        event["dry_run"] = True
+    result = invoke_handler(args.function, event)
+    print(json.dumps(result, indent=2, default=str))
+    return 0 if result.get("status") == "ok" else EXIT_FAILED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flockpilot", description=__doc__.split("\n\n")[0] if __doc__ else None)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    content = sub.add_parser("content", help="the content library").add_subparsers(dest="action", required=True)
+    add = content.add_parser("add", help="add one item")
+    add.add_argument("--kind", required=True, choices=["quip", "quote", "article", "pitch", "repost"])
+    add.add_argument("--text", required=True, help="the post text (for a repost: the post URL or id)")
+    add.add_argument("--url", help="link appended to the text (articles, pitches)")
+    add.add_argument("--tags", help="comma-separated tags")
+    add.add_argument("--evergreen", action="store_true", help="reuse after the cooldown")
+    add.add_argument("--cooldown-days", type=int, default=30)
+    add.set_defaults(func=cmd_content_add)
+    imp = content.add_parser("import", help="add items from a CSV (kind,text,url,tags,evergreen,cooldown_days)")
+    imp.add_argument("file")
+    imp.set_defaults(func=cmd_content_import)
+    lst = content.add_parser("list", help="list items")
+    lst.add_argument("--kind")
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(func=cmd_content_list)
+    rm = content.add_parser("remove", help="remove an item")
+    rm.add_argument("item_id")
+    rm.set_defaults(func=cmd_content_remove)
+    chk = content.add_parser("check", help="weighted length of a text, as X counts it")
+    chk.add_argument("text")
+    chk.add_argument("--json", action="store_true")
+    chk.set_defaults(func=cmd_content_check)
+
+    settings = sub.add_parser("settings", help="this account's settings").add_subparsers(dest="action", required=True)
+    settings.add_parser("show").set_defaults(func=cmd_settings_show)
+    st = settings.add_parser("set")
+    st.add_argument("key")
+    st.add_argument("value")
+    st.set_defaults(func=cmd_settings_set)
+    un = settings.add_parser("unset")
+    un.add_argument("key")
+    un.set_defaults(func=cmd_settings_unset)
+
+    plan = sub.add_parser("plan", help="today's posting plan")
+    plan.add_argument("--json", action="store_true")
+    plan.set_defaults(func=cmd_plan)
+
+    run = sub.add_parser("run", help="run a function's handler here, against the configured endpoints")
+    run.add_argument("function", choices=["post"])
+    run.add_argument("--dry-run", action="store_true")
+    run.add_argument("--event", help="a JSON event file, e.g. events/post-manual.json")
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ContentRejected as exc:
+        print(f"rejected: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except InvalidSetting as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except FlockpilotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

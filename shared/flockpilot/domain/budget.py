@@ -1,0 +1,32 @@
+"""Dollar budgets: from the user's monthly X API budget to what one job may spend today."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+from typing import Final
+
+# How a day's allowance is shared between the jobs. Posting with links dominates X's bill.
+JOB_SHARES: Final[dict[str, float]] = {"post": 0.70, "follow": 0.15, "prune": 0.05, "digest": 0.10}
+# Part of the post share kept out of the plan, for reads that verify an uncertain publish.
+RECOVERY_RESERVE: Final[float] = 0.10
+# No single day may spend more than this multiple of an even day's share of the month.
+MAX_DAY_MULTIPLE: Final[float] = 2.0
+
+
+def daily_allowance(monthly_budget_usd: float, spent_before_today_usd: float, today: date) -> float:
+    """What the whole account may spend today: the month's remainder spread over its days left.
+
+    Spending less today leaves more for later days (up to twice an even day's share);
+    overspending shrinks them, so the month never ends above budget.
+    """
+    days_in_month = calendar.monthrange(today.year, today.month)[1]
+    days_left = days_in_month - today.day + 1
+    spread = (monthly_budget_usd - spent_before_today_usd) / days_left
+    # A late first deploy or a quiet week must not turn into one very expensive day.
+    return max(0.0, min(spread, MAX_DAY_MULTIPLE * monthly_budget_usd / days_in_month))
+
+
+def job_allowance(job: str, monthly_budget_usd: float, spent_before_today_usd: float, today: date) -> float:
+    """`job`'s share of today's allowance."""
+    return daily_allowance(monthly_budget_usd, spent_before_today_usd, today) * JOB_SHARES[job]

@@ -1,0 +1,70 @@
+"""The per-run meter of X API requests, billable resources and dollars."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flockpilot.domain.errors import BudgetExhausted
+from flockpilot.pricing import price
+
+
+@dataclass
+class OperationCost:
+    requests: int = 0
+    resources: int = 0
+    usd: float = 0.0
+
+
+@dataclass
+class CostMeter:
+    """Counts what a run spends on X and refuses a call that would pass the run's limit.
+
+    Prices are an upper bound: X charges a resource read twice in one UTC day once, the
+    meter charges it every time.
+    """
+
+    limit_usd: float | None = None
+    by_operation: dict[str, OperationCost] = field(default_factory=dict)
+
+    @property
+    def requests(self) -> int:
+        return sum(op.requests for op in self.by_operation.values())
+
+    @property
+    def resources(self) -> int:
+        return sum(op.resources for op in self.by_operation.values())
+
+    @property
+    def usd(self) -> float:
+        return round(sum(op.usd for op in self.by_operation.values()), 6)
+
+    def remaining_usd(self) -> float | None:
+        return None if self.limit_usd is None else max(0.0, self.limit_usd - self.usd)
+
+    def authorize(self, operation: str, price_kind: str, units: int) -> None:
+        """Raise BudgetExhausted if `units` of `price_kind` would take the run past its limit."""
+        cost = price(price_kind) * units
+        if self.limit_usd is not None and self.usd + cost > self.limit_usd + 1e-9:
+            raise BudgetExhausted(
+                f"{operation} would cost ${cost:.3f}; ${self.remaining_usd():.3f} of this run's "
+                f"${self.limit_usd:.2f} budget is left"
+            )
+
+    def record(self, operation: str, price_kind: str | None, units: int) -> None:
+        """Count one request and the `units` it was billed for (none for a failed call)."""
+        op = self.by_operation.setdefault(operation, OperationCost())
+        op.requests += 1
+        if price_kind is not None and units:
+            op.resources += units
+            op.usd = round(op.usd + price(price_kind) * units, 6)
+
+    def snapshot(self) -> dict[str, object]:
+        return {
+            "requests": self.requests,
+            "resources": self.resources,
+            "usd": self.usd,
+            "by_operation": {
+                name: {"requests": op.requests, "resources": op.resources, "usd": op.usd}
+                for name, op in sorted(self.by_operation.items())
+            },
+        }

@@ -1,0 +1,264 @@
+"""The day's posting plan: how many posts, which items, in what order, at what times."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from flockpilot.domain.content import LIGHT_KINDS, ContentItem, ContentKind
+from flockpilot.domain.errors import InvalidSetting
+from flockpilot.pricing import price
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class ActiveHours:
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, value: str) -> ActiveHours:
+        """'08:00-22:00' (local time; the window may not cross midnight)."""
+        try:
+            left, right = value.split("-")
+            start, end = time.fromisoformat(left.strip()), time.fromisoformat(right.strip())
+        except ValueError:
+            raise InvalidSetting(
+                f"active hours {value!r} must look like 08:00-22:00 (HH:MM-HH:MM)"
+            ) from None
+        if end <= start:
+            raise InvalidSetting(f"active hours {value!r} must end after they start, same day")
+        return cls(start, end)
+
+    @property
+    def minutes(self) -> int:
+        return (self.end.hour * 60 + self.end.minute) - (self.start.hour * 60 + self.start.minute)
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+@dataclass(frozen=True)
+class MixRules:
+    posts_per_day: int = 10
+    link_share: float = 0.5
+    pitch_cap: int = 1
+    reposts_per_day: int = 2
+    min_gap_minutes: int = 30
+
+
+@dataclass(frozen=True)
+class PlannedSlot:
+    index: int
+    at: datetime
+    kind: ContentKind
+    item_id: str
+    price_kind: str
+    cost_usd: float
+    preview: str
+
+
+@dataclass(frozen=True)
+class DroppedItem:
+    kind: ContentKind
+    item_id: str
+    cost_usd: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    day: date
+    slots: tuple[PlannedSlot, ...]
+    dropped: tuple[DroppedItem, ...]
+    notes: tuple[str, ...]
+    budget_usd: float
+
+    @property
+    def cost_usd(self) -> float:
+        return round(sum(s.cost_usd for s in self.slots), 6)
+
+
+def check_fits(active: ActiveHours, posts_per_day: int, min_gap_minutes: int) -> None:
+    """Refuse a posting rate the active hours cannot hold at the minimum gap."""
+    if posts_per_day and active.minutes / posts_per_day < min_gap_minutes:
+        raise InvalidSetting(
+            f"{posts_per_day} posts a day do not fit active hours {active} with a "
+            f"{min_gap_minutes}-minute minimum gap (at most {active.minutes // min_gap_minutes})"
+        )
+
+
+def spread_times(
+    day: date, tz: ZoneInfo, active: ActiveHours, count: int, min_gap_minutes: int, rng: random.Random
+) -> list[datetime]:
+    """`count` UTC times inside the local active hours, jittered, at least the gap apart.
+
+    The window is cut into equal segments and each post lands at a random point of its own
+    segment early enough to leave the gap before the next segment starts.
+    """
+    if count == 0:
+        return []
+    check_fits(active, count, min_gap_minutes)
+    segment = active.minutes / count
+    start = datetime.combine(day, active.start, tzinfo=tz)
+    times = []
+    for i in range(count):
+        offset = i * segment + rng.uniform(0, segment - min_gap_minutes)
+        times.append((start + timedelta(minutes=int(offset))).astimezone(timezone.utc))
+    return times
+
+
+def _freshest_first(items: list[ContentItem]) -> list[ContentItem]:
+    """Least recently used first, then oldest added: the library rotates evenly."""
+    return sorted(items, key=lambda i: (i.last_posted_at or _EPOCH, i.added_at, i.item_id))
+
+
+def _interleave(light: list[ContentItem], links: list[ContentItem]) -> list[ContentItem]:
+    order: list[ContentItem] = []
+    for i in range(max(len(light), len(links))):
+        if i < len(light):
+            order.append(light[i])
+        if i < len(links):
+            order.append(links[i])
+    return order
+
+
+def _spread(sparse: list[ContentItem], dense: list[ContentItem]) -> list[ContentItem]:
+    """Insert the `sparse` items evenly among the `dense` ones (reposts among quips)."""
+    result = list(dense)
+    step = (len(dense) + len(sparse)) / (len(sparse) + 1) if sparse else 0
+    for k, item in enumerate(sparse):
+        result.insert(min(len(result), int(step * (k + 1))), item)
+    return result
+
+
+def _separate_pitches(order: list[ContentItem]) -> tuple[list[ContentItem], list[ContentItem]]:
+    """Move pitches so that no two stand in a row; return (order, pitches that cannot fit)."""
+    result: list[ContentItem] = []
+    leftover: list[ContentItem] = []
+    for item in order:
+        if item.kind is ContentKind.PITCH and result and result[-1].kind is ContentKind.PITCH:
+            leftover.append(item)
+        else:
+            result.append(item)
+    unplaced: list[ContentItem] = []
+    for pitch in leftover:
+        for pos in range(len(result) + 1):
+            before = result[pos - 1] if pos > 0 else None
+            after = result[pos] if pos < len(result) else None
+            if all(n is None or n.kind is not ContentKind.PITCH for n in (before, after)):
+                result.insert(pos, pitch)
+                break
+        else:
+            unplaced.append(pitch)
+    return result, unplaced
+
+
+def choose_items(
+    items: list[ContentItem], rules: MixRules, now: datetime
+) -> tuple[list[ContentItem], list[str]]:
+    """Pick today's items in posting order, following the routine's mix.
+
+    About `link_share` of the posts are links (articles, at most `pitch_cap` pitches, never
+    two pitches in a row), the rest quips, quotes and up to `reposts_per_day` reposts. When
+    a class runs short the other fills in, and the shortfall is noted.
+    """
+    pool = {kind: _freshest_first([i for i in items if i.kind is kind and i.available(now)])
+            for kind in ContentKind}
+    n = rules.posts_per_day
+    link_target = round(n * rules.link_share)
+    light_target = n - link_target
+    notes: list[str] = []
+
+    pitches = pool[ContentKind.PITCH][: min(rules.pitch_cap, link_target)]
+    articles = pool[ContentKind.ARTICLE][: link_target - len(pitches)]
+    reposts = pool[ContentKind.REPOST][: min(rules.reposts_per_day, light_target)]
+    words = _freshest_first(pool[ContentKind.QUIP] + pool[ContentKind.QUOTE])
+    words_used = light_target - len(reposts)
+    light_words = words[:words_used]
+    links = articles + pitches
+    if len(links) < link_target:
+        extra = words[words_used: words_used + link_target - len(links)]
+        notes.append(
+            f"{len(links)} of {link_target} link posts available; {len(extra)} quips/quotes fill in"
+        )
+        light_words += extra
+    if len(reposts) + len(light_words) + len(links) < n:
+        missing = n - len(reposts) - len(light_words) - len(links)
+        extra = pool[ContentKind.ARTICLE][len(articles): len(articles) + missing]
+        if extra:
+            notes.append(f"too few quips, quotes and reposts; {len(extra)} more articles fill in")
+            links = articles + extra + pitches
+    light = _spread(reposts, light_words)
+    order, unplaced = _separate_pitches(_interleave(light, links))
+    for pitch in unplaced:
+        notes.append(f"pitch {pitch.item_id} left out: it would follow another pitch")
+    if len(order) < n:
+        notes.append(f"the library has {len(order)} usable items for {n} slots; add content")
+    return order[:n], notes
+
+
+# When the day costs more than its budget, the most expensive, least essential posts go first.
+_DROP_ORDER = (ContentKind.PITCH, ContentKind.ARTICLE, ContentKind.REPOST, ContentKind.QUOTE, ContentKind.QUIP)
+
+
+def fit_budget(
+    order: list[ContentItem], budget_usd: float
+) -> tuple[list[ContentItem], list[DroppedItem]]:
+    """Drop posts until the day costs no more than the budget, pitches and links first."""
+    kept = list(order)
+    dropped: list[DroppedItem] = []
+
+    def total() -> float:
+        return sum(price(i.price_kind) for i in kept)
+
+    for kind in _DROP_ORDER:
+        for item in reversed([i for i in kept if i.kind is kind]):
+            if total() <= budget_usd + 1e-9:
+                return kept, dropped
+            # Drop the costliest item of this kind; a cheaper one could still fit.
+            cost = price(item.price_kind)
+            kept.remove(item)
+            dropped.append(
+                DroppedItem(item.kind, item.item_id, cost,
+                            f"over budget: the day would cost ${total() + cost:.3f}, budget ${budget_usd:.3f}")
+            )
+    return kept, dropped
+
+
+def plan_day(
+    *,
+    day: date,
+    tz: ZoneInfo,
+    active: ActiveHours,
+    rules: MixRules,
+    items: list[ContentItem],
+    budget_usd: float,
+    now: datetime,
+    seed: str,
+) -> DayPlan:
+    """The whole day's plan: items by the mix, cut to the budget, spread over active hours.
+
+    The same seed (account and day) gives the same plan, so two runs racing to create the
+    day's plan agree on it.
+    """
+    rng = random.Random(seed)
+    order, notes = choose_items(items, rules, now)
+    kept, dropped = fit_budget(order, budget_usd)
+    times = spread_times(day, tz, active, len(kept), rules.min_gap_minutes, rng)
+    slots = tuple(
+        PlannedSlot(
+            index=i,
+            at=at,
+            kind=item.kind,
+            item_id=item.item_id,
+            price_kind=item.price_kind,
+            cost_usd=price(item.price_kind),
+            preview=item.post_text[:80],
+        )
+        for i, (item, at) in enumerate(zip(kept, times, strict=True))
+    )
+    return DayPlan(day=day, slots=slots, dropped=tuple(dropped), notes=tuple(notes), budget_usd=round(budget_usd, 6))

@@ -1,0 +1,60 @@
+"""Composition root: builds a job's context from the environment, inside the handler.
+
+Nothing here runs at import. Settings are validated on every invocation; the secret is
+cached by Powertools for `SECRET_MAX_AGE_SECONDS`; the store binding is reused while the
+table and endpoint stay the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import cache
+
+from flockpilot.adapters import store as store_module
+from flockpilot.adapters.clock import Clock, SystemClock
+from flockpilot.adapters.secrets import XCredentials, load_x_credentials
+from flockpilot.adapters.x import XClient
+from flockpilot.domain.cost import CostMeter
+from flockpilot.jobs.post import PostContext
+from flockpilot.settings import Deployment, account_settings, load_deployment
+
+
+@cache
+def _bind_store(table_name: str, region: str, host: str | None) -> None:
+    store_module.bind(table_name, region, host)
+
+
+def open_store(deployment: Deployment, account_id: str) -> store_module.Store:
+    _bind_store(deployment.table_name, deployment.region, deployment.dynamodb_endpoint)
+    return store_module.Store(account_id)
+
+
+def credentials(deployment: Deployment) -> XCredentials:
+    return load_x_credentials(deployment.x_secret_id, deployment.secret_max_age_seconds)
+
+
+def post_context(
+    environ: Mapping[str, str] | None = None,
+    *,
+    clock: Clock | None = None,
+    remaining_seconds: Callable[[], float] | None = None,
+) -> PostContext:
+    deployment = load_deployment(environ)
+    creds = credentials(deployment)
+    store = open_store(deployment, creds.user_id)
+    settings = account_settings(environ, store.overrides())
+    the_clock = clock or SystemClock()
+
+    def x_client(meter: CostMeter) -> XClient:
+        return XClient(
+            creds,
+            meter=meter,
+            clock=the_clock,
+            base_url=deployment.x_api_base_url,
+            timeout=deployment.x_timeout_seconds,
+            remaining_seconds=remaining_seconds,
+        )
+
+    return PostContext(
+        account_id=creds.user_id, settings=settings, store=store, clock=the_clock, x_client=x_client
+    )
