@@ -65,7 +65,9 @@ def _openapi() -> Any:
     spec = dict(_spec())
     spec["servers"] = [{"url": "/"}]
     # X's own file fails strict spec validation (duplicate enum values); shapes still check.
-    return OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
+    # openapi-core reads only application/json as JSON; X's problems use problem+json.
+    config = Config(spec_validator_cls=None, extra_media_type_deserializers={"application/problem+json": json.loads})
+    return OpenAPI.from_dict(spec, config=config)
 
 
 def known_query_params(method: str, path: str) -> set[str]:

@@ -124,8 +124,10 @@ class XClient:
     ) -> None:
         import tweepy
 
-        # tweepy logs request headers at DEBUG (bearer tokens included): keep it quiet always.
-        logging.getLogger("tweepy").setLevel(logging.WARNING)
+        # tweepy, requests-oauthlib and oauthlib log request headers and signing inputs at
+        # DEBUG (Authorization included): keep them quiet whatever the root level is.
+        for name in ("tweepy", "requests_oauthlib", "oauthlib"):
+            logging.getLogger(name).setLevel(logging.WARNING)
         self.user_id = credentials.user_id
         self.meter = meter
         self.clock = clock

@@ -1,0 +1,116 @@
+"""The X adapter against the sandbox: timeouts, error mapping, retries, metering."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+import pytest
+
+from devtools.xsandbox import Fault, World
+from devtools.xsandbox.seed import DEMO_CREDENTIALS, OWNER_ID
+from flockpilot.domain.cost import CostMeter
+from flockpilot.domain.errors import (
+    BudgetExhausted,
+    CredentialsRevoked,
+    DuplicateContent,
+    NotPermitted,
+    OutcomeUnknown,
+    RateLimited,
+    TransientError,
+)
+from tests.integration.conftest import XFactory
+
+
+def test_a_post_reaches_the_sandbox_and_is_metered(make_x: XFactory, world: World) -> None:
+    meter = CostMeter()
+    post = make_x(meter).create_post("hello https://example.com", has_url=True)
+    assert world.posts[post.id].text == "hello https://example.com"
+    assert world.posts[post.id].author_id == OWNER_ID
+    assert meter.usd == pytest.approx(0.2) == world.bill()["usd"]
+
+
+def test_rate_limit_maps_with_reset_time_and_never_sleeps(make_x: XFactory, world: World) -> None:
+    world.inject(Fault("429", "createPosts", reset_in_seconds=600))
+    x = make_x()
+    with pytest.raises(RateLimited) as caught:
+        x.create_post("hi", has_url=False)
+    assert caught.value.reset_at is not None and caught.value.reset_at > datetime.now(timezone.utc)
+    assert x.clock.slept == []  # type: ignore[attr-defined]
+
+
+def test_revoked_credentials_map_to_credentials_revoked(make_x: XFactory, world: World) -> None:
+    world.revoked.add(DEMO_CREDENTIALS["access_token"])
+    with pytest.raises(CredentialsRevoked) as caught:
+        make_x().create_post("hi", has_url=False)
+    for secret in DEMO_CREDENTIALS.values():
+        assert secret not in str(caught.value)
+
+
+def test_duplicate_content_is_its_own_error(make_x: XFactory) -> None:
+    x = make_x()
+    x.create_post("same words", has_url=False)
+    with pytest.raises(DuplicateContent, match="duplicate content"):
+        x.create_post("same words", has_url=False)
+
+
+def test_forbidden_keeps_x_detail(make_x: XFactory, world: World) -> None:
+    world.inject(Fault("forbidden", "createPosts"))
+    with pytest.raises(NotPermitted, match="not permitted"):
+        make_x().create_post("hi", has_url=False)
+
+
+def test_server_errors_on_reads_are_retried_with_backoff(make_x: XFactory, world: World) -> None:
+    world.inject(Fault("503", "getUsersPosts", times=2))
+    x = make_x()
+    assert x.own_posts_since(datetime(2020, 1, 1, tzinfo=timezone.utc)) == []
+    assert len(x.clock.slept) == 2  # type: ignore[attr-defined]
+
+
+def test_reads_give_up_after_bounded_retries(make_x: XFactory, world: World) -> None:
+    world.inject(Fault("500", "getUsersPosts", times=5))
+    with pytest.raises(TransientError):
+        make_x().own_posts_since(datetime(2020, 1, 1, tzinfo=timezone.utc))
+
+
+def test_no_retry_when_the_lambda_is_about_to_end(make_x: XFactory, world: World) -> None:
+    world.inject(Fault("503", "getUsersPosts", times=1))
+    x = make_x(remaining_seconds=lambda: 3.0)
+    with pytest.raises(TransientError):
+        x.own_posts_since(datetime(2020, 1, 1, tzinfo=timezone.utc))
+    assert x.clock.slept == []  # type: ignore[attr-defined]
+
+
+def test_a_timed_out_post_is_an_unknown_outcome_not_a_retry(make_x: XFactory, world: World) -> None:
+    world.inject(Fault("commit_then_timeout", "createPosts", delay_seconds=1.5))
+    with pytest.raises(OutcomeUnknown):
+        make_x(timeout=0.5).create_post("did it go out?", has_url=False)
+    assert [p.text for p in world.posts.values()].count("did it go out?") == 1
+
+
+def test_timeouts_on_reads_are_transient(make_x: XFactory, world: World) -> None:
+    world.inject(Fault("timeout", "getUsersPosts", times=3, delay_seconds=1.0))
+    with pytest.raises(TransientError, match="did not answer in time"):
+        make_x(timeout=0.3).own_posts_since(datetime(2020, 1, 1, tzinfo=timezone.utc))
+
+
+def test_budget_stops_a_call_before_it_is_sent(make_x: XFactory, world: World) -> None:
+    with pytest.raises(BudgetExhausted):
+        make_x(CostMeter(limit_usd=0.1)).create_post("link https://example.com", has_url=True)
+    assert world.bill()["requests"] == 0
+
+
+def test_rate_limit_headers_are_read(make_x: XFactory) -> None:
+    x = make_x()
+    x.create_post("one", has_url=False)
+    window = x.rate_windows["create_post"]
+    assert (window.limit, window.remaining) == (100, 99)
+
+
+def test_credentials_never_reach_the_logs(make_x: XFactory, world: World, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger().setLevel(logging.DEBUG)
+    world.inject(Fault("503", "getUsersPosts", times=1))
+    make_x().own_posts_since(datetime(2020, 1, 1, tzinfo=timezone.utc))
+    for secret in DEMO_CREDENTIALS.values():
+        assert secret not in caplog.text

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import pytest
+
+from flockpilot.domain.errors import InvalidSetting
+from flockpilot.settings import Mode, account_settings, load_deployment, validate_override
+
+
+def test_defaults_are_safe() -> None:
+    settings = account_settings({})
+    assert settings.mode is Mode.DRY_RUN
+    assert settings.posts_per_day == 10 and settings.pitch_cap == 1
+
+
+@pytest.mark.parametrize(
+    ("env", "named", "accepted"),
+    [
+        ({"POSTS_PER_DAY": "abc"}, "POSTS_PER_DAY='abc'", "from 0 to 48"),
+        ({"POSTS_PER_DAY": "49"}, "POSTS_PER_DAY='49'", "from 0 to 48"),
+        ({"MONTHLY_BUDGET_USD": "-1"}, "MONTHLY_BUDGET_USD='-1'", "from 0.0 to 10000.0"),
+        ({"MODE": "yolo"}, "MODE='yolo'", "dry-run or live"),
+        ({"TIME_ZONE": "Mars/Olympus"}, "TIME_ZONE='Mars/Olympus'", "IANA"),
+        ({"ACTIVE_HOURS": "22:00-08:00"}, "ACTIVE_HOURS='22:00-08:00'", "end after they start"),
+    ],
+)
+def test_bad_env_value_names_the_variable_and_what_it_accepts(env: dict[str, str], named: str, accepted: str) -> None:
+    with pytest.raises(InvalidSetting) as caught:
+        account_settings(env)
+    assert named in str(caught.value) and accepted in str(caught.value)
+
+
+def test_posts_that_do_not_fit_the_window_are_refused() -> None:
+    with pytest.raises(InvalidSetting, match="do not fit active hours 08:00-10:00"):
+        account_settings({"POSTS_PER_DAY": "10", "ACTIVE_HOURS": "08:00-10:00"})
+
+
+def test_account_override_wins_and_is_named_when_bad() -> None:
+    assert account_settings({"POSTS_PER_DAY": "10"}, {"posts_per_day": 4}).posts_per_day == 4
+    with pytest.raises(InvalidSetting, match="account setting pitch_cap=9"):
+        account_settings({}, {"pitch_cap": 9})
+
+
+def test_unknown_override_lists_known_settings() -> None:
+    with pytest.raises(InvalidSetting, match="known settings: .*posts_per_day"):
+        validate_override("post_per_day", "3")
+
+
+def test_missing_deployment_variables_are_named() -> None:
+    with pytest.raises(InvalidSetting, match="TABLE_NAME is not set; X_SECRET_ID is not set"):
+        load_deployment({})
+
+
+def test_endpoint_must_be_a_url() -> None:
+    with pytest.raises(InvalidSetting, match="X_API_BASE_URL='localhost:9'"):
+        load_deployment({"TABLE_NAME": "t-1", "X_SECRET_ID": "s", "X_API_BASE_URL": "localhost:9"})
