@@ -100,6 +100,20 @@ def _csv(request: Request, name: str) -> list[str]:
     return [v for v in raw.split(",") if v] if raw else []
 
 
+def _token(offset: int) -> str:
+    """An opaque-looking pagination token (the spec wants at least 16 characters)."""
+    return f"7{offset:019d}"
+
+
+def _offset(token: str | None) -> int:
+    if not token:
+        return 0
+    if not re.fullmatch(r"7\d{19}", token):
+        raise problem(400, "invalid-request", "Invalid Request", "One or more parameters to your request was invalid.",
+                      errors=[{"message": f"The `pagination_token` query parameter value [{token}] is not valid"}])
+    return int(token[1:])
+
+
 class SandboxApp:
     """WSGI callable. `world` holds the state; `validate` turns spec checking on (default)."""
 
@@ -272,19 +286,19 @@ class SandboxApp:
         out: dict[str, Any] = {"id": post.id, "text": post.text, "edit_history_post_ids": [post.id]}
         if "created_at" in fields:
             out["created_at"] = _iso(post.created_at)
-        if "author_id" in fields:
+        if "author_id" in fields:  # the caller passes expansions here: author_id is one
             out["author_id"] = post.author_id
         return out
 
     def _page(self, ids: list[str], request: Request, default: int) -> tuple[list[str], dict[str, Any]]:
         size = int(request.args.get("max_results", default))
-        start = int(request.args.get("pagination_token") or 0)
+        start = _offset(request.args.get("pagination_token"))
         page = ids[start:start + size]
         meta: dict[str, Any] = {"result_count": len(page)}
         if start + size < len(ids):
-            meta["next_token"] = str(start + size)
+            meta["next_token"] = _token(start + size)
         if start:
-            meta["previous_token"] = str(max(0, start - size))
+            meta["previous_token"] = _token(max(0, start - size))
         return page, meta
 
     def _user(self, user_id: str) -> User:
@@ -387,7 +401,7 @@ class SandboxApp:
         if since_id:
             posts = [p for p in posts if int(p.id) > int(since_id)]
         page, meta = self._page([p.id for p in posts], request, 10)
-        fields = _csv(request, "post.fields")
+        fields = _csv(request, "post.fields") + _csv(request, "expansions")
         body: dict[str, Any] = {"meta": meta}
         if page:
             body["data"] = [self.post_json(self.world.posts[i], fields) for i in page]
@@ -426,7 +440,7 @@ class SandboxApp:
                 original = self.world.posts[target]
                 author = self.world.users.get(original.author_id)
                 self.world.add_post(user_id, f"RT @{author.username if author else '?'}: {original.text}", reposted_id=target)
-        return 200, {"data": {"id": target, "retweeted": True}}, "interaction_create", 1
+        return 200, {"data": {"rest_id": target, "retweeted": True}}, "interaction_create", 1
 
     def op_unrepostPost(self, request: Request, user_id: str, id: str, source_tweet_id: str) -> tuple[int, dict[str, Any], str, int]:
         self._owner(id, user_id)

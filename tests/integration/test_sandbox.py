@@ -40,3 +40,45 @@ def test_connection_status_relates_users_to_the_caller(make_x: XFactory, world: 
     follower = "1700000000000000200"  # follows the owner in the seed
     body = x._client.request("GET", "/2/users", params={"ids": follower, "user.fields": "connection_status"}, user_auth=True).json()
     assert body["data"][0]["connection_status"] == ["followed_by"]
+
+
+def test_every_served_endpoint_answers_within_the_spec(clock: object) -> None:
+    """Walk each endpoint the later jobs use; the fixture-free server checks its own answers."""
+    from devtools.xsandbox import serve
+    from devtools.xsandbox.seed import DEMO_CREDENTIALS, OWNER_ID, demo_world
+    from flockpilot.adapters.secrets import XCredentials
+    from flockpilot.adapters.x import XClient
+    from flockpilot.domain.cost import CostMeter
+
+    world, _ = demo_world(follow_permitted=True)
+    peer, fan = "1700000000000000100", "1700000000000000201"
+    world.add_dm(fan, OWNER_ID, "Hi! Loved your post about crumb, @flockpilot_demo")
+    world.add_post(fan, "hey @flockpilot_demo what flour do you use?")
+    server = serve(world)
+    try:
+        x = XClient(XCredentials(**DEMO_CREDENTIALS), meter=CostMeter(), clock=clock, base_url=server.base_url)  # type: ignore[arg-type]
+        r = x._client.request
+        me = r("GET", "/2/users/me", params={"user.fields": "public_metrics,created_at,description,profile_image_url,protected,verified"}, user_auth=True).json()
+        assert me["data"]["public_metrics"]["following_count"] == 3
+        followers = r("GET", f"/2/users/{peer}/followers", params={"max_results": 10, "user.fields": "public_metrics,description"}, user_auth=True).json()
+        assert len(followers["data"]) == 10 and "next_token" in followers["meta"]
+        page2 = r("GET", f"/2/users/{peer}/followers", params={"max_results": 10, "pagination_token": followers["meta"]["next_token"]}, user_auth=True).json()
+        assert {u["id"] for u in page2["data"]}.isdisjoint({u["id"] for u in followers["data"]})
+        r("GET", f"/2/users/{OWNER_ID}/following", params={"max_results": 100}, user_auth=True)
+        r("GET", "/2/users", params={"ids": f"{fan},{peer},1", "user.fields": "connection_status,public_metrics"}, user_auth=True)
+        assert r("POST", f"/2/users/{OWNER_ID}/following", json={"target_user_id": fan}, user_auth=True).json()["data"]["following"]
+        r("DELETE", f"/2/users/{OWNER_ID}/following/{fan}", user_auth=True)
+        mentions = r("GET", f"/2/users/{OWNER_ID}/mentions", params={"max_results": 5, "post.fields": "created_at", "expansions": "author_id"}, user_auth=True).json()
+        assert mentions["data"][0]["author_id"] == fan
+        post_id = r("POST", "/2/tweets", json={"text": "to delete"}, user_auth=True).json()["data"]["id"]
+        r("DELETE", f"/2/tweets/{post_id}", user_auth=True)
+        target = mentions["data"][0]["id"]
+        r("POST", f"/2/users/{OWNER_ID}/retweets", json={"tweet_id": target}, user_auth=True)
+        r("DELETE", f"/2/users/{OWNER_ID}/retweets/{target}", user_auth=True)
+        dms = r("GET", "/2/dm_events", params={"max_results": 10, "expansions": "sender_id", "dm_event.fields": "created_at,dm_conversation_id", "user.fields": "public_metrics"}, user_auth=True).json()
+        assert dms["data"][0]["sender_id"] == fan and dms["includes"]["users"][0]["id"] == fan
+        assert dms["data"][0]["dm_conversation_id"] == f"{OWNER_ID}-{fan}" if int(OWNER_ID) < int(fan) else True
+    finally:
+        server.stop()
+    assert world.violations == []
+    assert world.bill()["by_operation"]["getDirectMessagesEvents"]["usd"] == 0.01
