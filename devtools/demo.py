@@ -9,7 +9,7 @@ what it cost, from Flockpilot's own meter and from the sandbox's bill.
 from __future__ import annotations
 
 import json
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 from devtools.localstack import running
@@ -47,8 +47,8 @@ def main() -> None:
         cli.main(["plan"])
         print()
 
-        today = datetime.now(timezone.utc).date()
-        clock = SimulatedClock(datetime.combine(today, time(7, 50), tzinfo=timezone.utc))
+        today = datetime.now(UTC).date()
+        clock = SimulatedClock(datetime.combine(today, time(7, 50), tzinfo=UTC))
         print("== a simulated day: the scheduled post job every 10 minutes, 07:50 to 22:10 UTC")
         total_usd = 0.0
         total_requests = 0

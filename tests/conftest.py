@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ class FakeClock:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock(datetime(2026, 11, 25, 7, 0, tzinfo=timezone.utc))
+    return FakeClock(datetime(2026, 11, 25, 7, 0, tzinfo=UTC))
 
 
 @pytest.fixture

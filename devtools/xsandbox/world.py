@@ -6,7 +6,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flockpilot.pricing import PRICES_USD
@@ -53,7 +53,7 @@ class User:
     location: str | None = None
     url: str | None = None
     profile_image_url: str = DEFAULT_AVATAR
-    created_at: datetime = field(default_factory=lambda: datetime(2015, 1, 1, tzinfo=timezone.utc))
+    created_at: datetime = field(default_factory=lambda: datetime(2015, 1, 1, tzinfo=UTC))
     listed_count: int = 0
     # Chance (0..1) that this user follows back someone who follows them: drives the follow loop.
     follow_back: float = 0.0
@@ -110,7 +110,7 @@ class World:
 
     def __init__(self, *, clock: Any = None, follow_permitted: bool = False) -> None:
         self.lock = threading.RLock()
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.users: dict[str, User] = {}
         self.following: dict[str, list[str]] = defaultdict(list)  # user -> ids, newest first
         self.edge_seq: dict[tuple[str, str], int] = {}  # (source, target) -> when, as a counter

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -209,4 +209,4 @@ def test_x_bill_matches_our_meter(stocked: Store, clock: FakeClock, world: World
 
 
 def test_now_is_timezone_aware(clock: FakeClock) -> None:
-    assert clock.now().tzinfo is timezone.utc and isinstance(clock.now() + timedelta(0), datetime)
+    assert clock.now().tzinfo is UTC and isinstance(clock.now() + timedelta(0), datetime)

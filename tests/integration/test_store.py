@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from flockpilot.adapters.store import SlotTaken, Store
 from flockpilot.domain.content import new_item
 
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 DAY = date(2026, 11, 25)
 
 

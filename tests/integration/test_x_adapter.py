@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -35,7 +35,7 @@ def test_rate_limit_maps_with_reset_time_and_never_sleeps(make_x: XFactory, worl
     x = make_x()
     with pytest.raises(RateLimited) as caught:
         x.create_post("hi", has_url=False)
-    assert caught.value.reset_at is not None and caught.value.reset_at > datetime.now(timezone.utc)
+    assert caught.value.reset_at is not None and caught.value.reset_at > datetime.now(UTC)
     assert x.clock.slept == []  # type: ignore[attr-defined]
 
 
@@ -63,21 +63,21 @@ def test_forbidden_keeps_x_detail(make_x: XFactory, world: World) -> None:
 def test_server_errors_on_reads_are_retried_with_backoff(make_x: XFactory, world: World) -> None:
     world.inject(Fault("503", "getUsersPosts", times=2))
     x = make_x()
-    assert x.own_posts_since(datetime(2020, 1, 1, tzinfo=timezone.utc)) == []
+    assert x.own_posts_since(datetime(2020, 1, 1, tzinfo=UTC)) == []
     assert len(x.clock.slept) == 2  # type: ignore[attr-defined]
 
 
 def test_reads_give_up_after_bounded_retries(make_x: XFactory, world: World) -> None:
     world.inject(Fault("500", "getUsersPosts", times=5))
     with pytest.raises(TransientError):
-        make_x().own_posts_since(datetime(2020, 1, 1, tzinfo=timezone.utc))
+        make_x().own_posts_since(datetime(2020, 1, 1, tzinfo=UTC))
 
 
 def test_no_retry_when_the_lambda_is_about_to_end(make_x: XFactory, world: World) -> None:
     world.inject(Fault("503", "getUsersPosts", times=1))
     x = make_x(remaining_seconds=lambda: 3.0)
     with pytest.raises(TransientError):
-        x.own_posts_since(datetime(2020, 1, 1, tzinfo=timezone.utc))
+        x.own_posts_since(datetime(2020, 1, 1, tzinfo=UTC))
     assert x.clock.slept == []  # type: ignore[attr-defined]
 
 
@@ -91,7 +91,7 @@ def test_a_timed_out_post_is_an_unknown_outcome_not_a_retry(make_x: XFactory, wo
 def test_timeouts_on_reads_are_transient(make_x: XFactory, world: World) -> None:
     world.inject(Fault("timeout", "getUsersPosts", times=3, delay_seconds=1.0))
     with pytest.raises(TransientError, match="did not answer in time"):
-        make_x(timeout=0.3).own_posts_since(datetime(2020, 1, 1, tzinfo=timezone.utc))
+        make_x(timeout=0.3).own_posts_since(datetime(2020, 1, 1, tzinfo=UTC))
 
 
 def test_budget_stops_a_call_before_it_is_sent(make_x: XFactory, world: World) -> None:
@@ -111,6 +111,6 @@ def test_credentials_never_reach_the_logs(make_x: XFactory, world: World, caplog
     caplog.set_level(logging.DEBUG)
     logging.getLogger().setLevel(logging.DEBUG)
     world.inject(Fault("503", "getUsersPosts", times=1))
-    make_x().own_posts_since(datetime(2020, 1, 1, tzinfo=timezone.utc))
+    make_x().own_posts_since(datetime(2020, 1, 1, tzinfo=UTC))
     for secret in DEMO_CREDENTIALS.values():
         assert secret not in caplog.text

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from flockpilot.domain.content import ContentKind, ItemStatus, new_item, repost_target
 from flockpilot.domain.errors import ContentRejected
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def test_item_over_the_limit_is_refused_with_its_weighted_length() -> None:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,7 +13,7 @@ from flockpilot.domain.errors import InvalidSetting
 from flockpilot.domain.plan import ActiveHours, MixRules, fit_budget, plan_day, spread_times
 from flockpilot.pricing import price
 
-NOW = datetime(2026, 11, 25, 6, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 DAY = date(2026, 11, 25)
 
 
@@ -26,9 +26,9 @@ def library(quips: int = 6, quotes: int = 4, articles: int = 6, pitches: int = 3
     return items
 
 
-def make_plan(rules: MixRules = MixRules(), budget: float = 100.0, items: list[ContentItem] | None = None,
+def make_plan(rules: MixRules | None = None, budget: float = 100.0, items: list[ContentItem] | None = None,
               tz: str = "UTC", hours: str = "08:00-22:00", seed: str = "acct:day"):  # type: ignore[no-untyped-def]
-    return plan_day(day=DAY, tz=ZoneInfo(tz), active=ActiveHours.parse(hours), rules=rules,
+    return plan_day(day=DAY, tz=ZoneInfo(tz), active=ActiveHours.parse(hours), rules=rules or MixRules(),
                     items=library() if items is None else items, budget_usd=budget, now=NOW, seed=seed)
 
 

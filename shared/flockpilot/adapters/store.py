@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pynamodb.attributes import (
@@ -23,6 +23,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from flockpilot.domain.content import ContentItem, ContentKind, ItemStatus
@@ -161,7 +162,7 @@ def _account_pk(account_id: str) -> str:
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    return None if value is None else value.astimezone(timezone.utc)
+    return None if value is None else value.astimezone(UTC)
 
 
 class Store:
@@ -355,7 +356,7 @@ class Store:
         error: str | None = None,
     ) -> bool:
         """Record the outcome of a claimed slot; False if our lease was taken meanwhile."""
-        actions = [
+        actions: list[Action] = [
             SlotRow.status.set(status),
             SlotRow.version.add(1),
             SlotRow.cost_usd.add(cost_usd),
@@ -379,7 +380,7 @@ class Store:
     def save_run(self, job: str, started_at: datetime, summary: dict[str, Any]) -> None:
         RunRow(
             self.pk,
-            f"RUN#{job}#{started_at.astimezone(timezone.utc).isoformat()}",
+            f"RUN#{job}#{started_at.astimezone(UTC).isoformat()}",
             job=job,
             summary=summary,
             expires_at=started_at + RUN_RETENTION,
@@ -422,7 +423,7 @@ def _item_from_row(row: ContentRow) -> ContentItem:
         kind=ContentKind(row.kind),
         text=row.text,
         url=row.url,
-        tags=tuple(row.tags or ()),
+        tags=tuple(str(t) for t in (row.tags or [])),
         evergreen=bool(row.evergreen),
         cooldown_days=int(row.cooldown_days),
         weighted_length=int(row.weighted_length or 0),
@@ -453,7 +454,7 @@ def _slot_from_row(day: date, row: SlotRow) -> SlotState:
 
 
 def _plan_to_json(plan: DayPlan) -> dict[str, Any]:
-    return json.loads(
+    encoded: dict[str, Any] = json.loads(
         json.dumps(
             {
                 "day": plan.day.isoformat(),
@@ -465,6 +466,7 @@ def _plan_to_json(plan: DayPlan) -> dict[str, Any]:
             default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v),
         )
     )
+    return encoded
 
 
 def _plan_from_json(body: dict[str, Any]) -> DayPlan:

@@ -7,7 +7,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -85,7 +85,7 @@ def map_error(exc: Exception) -> XError:
 
     if isinstance(exc, tweepy.TooManyRequests):
         reset = exc.reset_time if isinstance(getattr(exc, "reset_time", None), int) else None
-        reset_at = datetime.fromtimestamp(reset, timezone.utc) if reset else None
+        reset_at = datetime.fromtimestamp(reset, UTC) if reset else None
         return RateLimited(_problem_detail(exc), reset_at)
     if isinstance(exc, tweepy.Unauthorized):
         return CredentialsRevoked(
@@ -162,7 +162,7 @@ class XClient:
             self.rate_windows[operation] = RateWindow(
                 limit=int(headers["x-rate-limit-limit"]),
                 remaining=int(headers["x-rate-limit-remaining"]),
-                reset_at=datetime.fromtimestamp(int(headers["x-rate-limit-reset"]), timezone.utc),
+                reset_at=datetime.fromtimestamp(int(headers["x-rate-limit-reset"]), UTC),
             )
         except (KeyError, ValueError):
             pass
@@ -227,7 +227,7 @@ class XClient:
                 f"/2/users/{self.user_id}/tweets",
                 params={
                     "max_results": max(5, min(100, max_results)),
-                    "start_time": since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "start_time": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "post.fields": "created_at",
                 },
             ),

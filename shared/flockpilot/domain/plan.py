@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flockpilot.domain.content import LIGHT_KINDS, ContentItem, ContentKind
+from flockpilot.domain.content import ContentItem, ContentKind
 from flockpilot.domain.errors import InvalidSetting
 from flockpilot.pricing import price
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def spread_times(
     times = []
     for i in range(count):
         offset = i * segment + rng.uniform(0, segment - min_gap_minutes)
-        times.append((start + timedelta(minutes=int(offset))).astimezone(timezone.utc))
+        times.append((start + timedelta(minutes=int(offset))).astimezone(UTC))
     return times
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -273,7 +273,7 @@ def run_post(ctx: PostContext, event: PostEvent) -> PostSummary:
     settings, store = ctx.settings, ctx.store
     now = ctx.clock.now()
     day = now.astimezone(settings.zone).date()
-    utc_day = now.astimezone(timezone.utc).date()
+    utc_day = now.astimezone(UTC).date()
     dry = settings.mode is Mode.DRY_RUN or event.dry_run is True
 
     spend = store.spend(_utc_month_start(utc_day), utc_day)

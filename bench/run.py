@@ -1,0 +1,98 @@
+"""`make bench`: the three figures issue #2 asks for.
+
+1. handler import time in a fresh process, as a ratio to `import boto3` alone (<= 1.3)
+2. unzipped size shipped beyond the runtime's boto3/botocore (<= 12 MB)
+3. X API requests and dollars for one simulated day of posting vs the lower bound
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = 7
+
+
+def _import_seconds(code: str, tracing: bool = False) -> float:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'shared'}",
+           "AWS_LAMBDA_FUNCTION_NAME": "bench", "PYTHONDONTWRITEBYTECODE": "0"}
+    env["POWERTOOLS_TRACE_DISABLED"] = "false" if tracing else "true"
+    script = f"import time;t=time.perf_counter();{code};print(time.perf_counter()-t)"
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def import_ratio(tracing: bool = False) -> tuple[float, float, float]:
+    handler = ("import importlib.util as u;s=u.spec_from_file_location('app','functions/post/app.py');"
+               "m=u.module_from_spec(s);s.loader.exec_module(m)")
+    _import_seconds("import boto3")  # warm the disk cache and .pyc files first
+    _import_seconds(handler, tracing)
+    boto = statistics.median(_import_seconds("import boto3") for _ in range(RUNS))
+    app = statistics.median(_import_seconds(handler, tracing) for _ in range(RUNS))
+    return app / boto, app, boto
+
+
+def shipped_size() -> tuple[float, float]:
+    from devtools.package import build_layer, tree_size
+
+    layer = build_layer(ROOT / "build" / "bench-layer")
+    function = tree_size(ROOT / "functions" / "post")
+    return (tree_size(layer) + function) / 1e6, tree_size(layer) / 1e6
+
+
+def day_of_posting() -> dict[str, float]:
+    from devtools.demo import SimulatedClock
+    from devtools.localstack import running
+    from devtools.xsandbox.seed import demo_world
+    from flockpilot import cli
+    from flockpilot.events import PostEvent
+    from flockpilot.jobs.post import run_post
+    from flockpilot.runtime import post_context
+
+    world, creds = demo_world()
+    quiet = {"MODE": "live", "POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true"}
+    with running(world, creds, quiet):
+        import contextlib
+        import io
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            cli.main(["content", "import", str(ROOT / "examples" / "content.csv")])
+        today = datetime.now(UTC).date()
+        clock = SimulatedClock(datetime.combine(today, time(0, 0), tzinfo=UTC))
+        requests = usd = 0.0
+        bound = None
+        while clock.current.date() == today:
+            summary = run_post(post_context(clock=clock), PostEvent(trigger="schedule"))
+            bound = summary.plan_cost_usd
+            slots = summary.plan_slots
+            requests += float(summary.cost["requests"])  # type: ignore[arg-type]
+            usd += float(summary.cost["usd"])  # type: ignore[arg-type]
+            clock.current += timedelta(minutes=10)
+        bill = world.bill()
+    return {"requests": requests, "usd": usd, "bound_requests": float(slots), "bound_usd": float(bound or 0),
+            "sandbox_usd": float(bill["usd"]), "sandbox_requests": float(bill["requests"])}
+
+
+def main() -> None:
+    ratio, app, boto = import_ratio()
+    print(f"import: handler {app * 1000:.0f} ms vs import boto3 {boto * 1000:.0f} ms "
+          f"-> ratio {ratio:.2f} (target <= 1.30) {'OK' if ratio <= 1.3 else 'OVER'}")
+    traced, traced_app, _ = import_ratio(tracing=True)
+    print(f"        with Tracing=on (X-Ray SDK loaded): handler {traced_app * 1000:.0f} ms -> ratio {traced:.2f}")
+    total, layer = shipped_size()
+    print(f"size: {total:.2f} MB unzipped shipped (layer {layer:.2f} MB + function code) beyond the runtime's "
+          f"boto3/botocore and AWS's public Powertools layer (target <= 12 MB) {'OK' if total <= 12 else 'OVER'}")
+    day = day_of_posting()
+    print(f"cost: one simulated day (144 schedule ticks) made {day['requests']:.0f} X API requests for "
+          f"${day['usd']:.3f}; lower bound {day['bound_requests']:.0f} requests for ${day['bound_usd']:.3f} "
+          f"(sandbox billed {day['sandbox_requests']:.0f} for ${day['sandbox_usd']:.3f}) "
+          f"{'OK' if day['requests'] == day['bound_requests'] and abs(day['usd'] - day['bound_usd']) < 1e-9 else 'ABOVE BOUND'}")
+
+
+if __name__ == "__main__":
+    main()
