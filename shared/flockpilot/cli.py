@@ -192,7 +192,16 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import logging
+
     from flockpilot.invoke import invoke_handler
+
+    # stdout carries the run summary only: logs go to stderr, and CloudWatch metrics
+    # (printed as EMF lines in Lambda) mean nothing on this machine.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    for handler in logging.getLogger("flockpilot").handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(sys.stderr)
 
     event: dict[str, Any] = {}
     if args.event:

@@ -114,3 +114,10 @@ def test_credentials_never_reach_the_logs(make_x: XFactory, world: World, caplog
     make_x().own_posts_since(datetime(2020, 1, 1, tzinfo=UTC))
     for secret in DEMO_CREDENTIALS.values():
         assert secret not in caplog.text
+
+
+def test_missing_post_maps_to_not_found(make_x: XFactory) -> None:
+    from flockpilot.domain.errors import NotFound
+
+    with pytest.raises(NotFound, match="Could not find post"):
+        make_x().repost("1234567890123")

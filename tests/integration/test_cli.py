@@ -1,0 +1,71 @@
+"""The flockpilot CLI against DynamoDB Local and moto."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from flockpilot.adapters.store import Store
+from flockpilot.cli import EXIT_CONFIG, EXIT_FAILED, main
+
+
+def test_content_check_json_is_one_line_for_scripts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["content", "check", "Fresh bread https://example.com", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"weighted_length": 35, "valid": True}
+    assert main(["content", "check", "x" * 281, "--json"]) == EXIT_FAILED
+    assert json.loads(capsys.readouterr().out) == {"weighted_length": 281, "valid": False}
+
+
+def test_import_reports_rejected_lines_and_adds_the_rest(
+    env: dict[str, str], store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv_file = tmp_path / "posts.csv"
+    csv_file.write_text(
+        "kind,text,url,tags,evergreen,cooldown_days\n"
+        "quip,Bread is patience,,,true,7\n"
+        f"quip,{'x' * 300},,,,\n"
+        "article,Shaping,https://example.com/s,howto,,\n"
+        "meme,nope,,,,\n"
+    )
+    assert main(["content", "import", str(csv_file)]) == EXIT_FAILED
+    out = capsys.readouterr().out
+    assert "2 added, 0 already there, 2 rejected" in out
+    assert "line 3: weighted length 300" in out and "line 5: unknown kind 'meme'" in out
+    assert main(["content", "import", str(csv_file)]) == EXIT_FAILED
+    assert "0 added, 2 already there" in capsys.readouterr().out
+    assert len(store.list_content()) == 2
+
+
+def test_add_refuses_an_over_long_item_with_its_length(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["content", "add", "--kind", "quip", "--text", "日" * 141]) == EXIT_FAILED
+    assert "weighted length 282" in capsys.readouterr().err
+
+
+def test_bad_setting_is_a_configuration_error(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["settings", "set", "posts_per_day", "99"]) == EXIT_CONFIG
+    assert "from 0 to 48" in capsys.readouterr().err
+
+
+def test_settings_set_then_show(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["settings", "set", "pitch_cap", "0"]) == 0
+    assert main(["settings", "show"]) == 0
+    assert "pitch_cap                  0                        (account)" in capsys.readouterr().out
+
+
+def test_plan_preview_lists_slots_and_cost(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    main(["content", "add", "--kind", "quip", "--text", "Just one quip"])
+    capsys.readouterr()
+    assert main(["plan", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["stored"] is False and len(plan["slots"]) == 1 and plan["cost_usd"] == 0.015
+    assert any("add content" in n for n in plan["notes"])
+
+
+def test_run_post_dry_run_through_the_handler(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    main(["content", "add", "--kind", "quip", "--text", "Quip for the CLI run"])
+    capsys.readouterr()
+    assert main(["run", "post", "--dry-run", "--event", "events/post-manual.json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["mode"] == "dry-run" and result["would_post"][0]["text"] == "Quip for the CLI run"
