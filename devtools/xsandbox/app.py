@@ -29,6 +29,7 @@ DUPLICATE_DETAIL = "You are not allowed to create a Tweet with duplicate content
 ROUTES: dict[str, tuple[str, str, str]] = {
     "getUsersMe": ("GET", "/2/users/me", "/2/users/me"),
     "getUsersByIds": ("GET", "/2/users", "/2/users"),
+    "getUsersByUsername": ("GET", "/2/users/by/username/{username}", "/2/users/by/username/<username>"),
     "getUsersFollowers": ("GET", "/2/users/{id}/followers", "/2/users/<id>/followers"),
     "getUsersFollowing": ("GET", "/2/users/{id}/following", "/2/users/<id>/following"),
     "followUser": ("POST", "/2/users/{id}/following", "/2/users/<id>/following"),
@@ -282,12 +283,27 @@ class SandboxApp:
                 out[f] = status
         return out
 
+    def _with_latest_posts(self, users: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Add most_recent_post_id to each user that has posted; return those posts."""
+        latest: dict[str, Post] = {}
+        with self.world.lock:
+            for post in self.world.posts.values():
+                if post.author_id in {u["id"] for u in users}:
+                    if post.author_id not in latest or int(post.id) > int(latest[post.author_id].id):
+                        latest[post.author_id] = post
+        for u in users:
+            if u["id"] in latest:
+                u["most_recent_post_id"] = latest[u["id"]].id
+        return [self.post_json(p, ["lang", "created_at"]) for p in latest.values()]
+
     def post_json(self, post: Post, fields: list[str]) -> dict[str, Any]:
         out: dict[str, Any] = {"id": post.id, "text": post.text, "edit_history_post_ids": [post.id]}
         if "created_at" in fields:
             out["created_at"] = _iso(post.created_at)
         if "author_id" in fields:  # the caller passes expansions here: author_id is one
             out["author_id"] = post.author_id
+        if "lang" in fields:
+            out["lang"] = post.lang
         return out
 
     def _page(self, ids: list[str], request: Request, default: int) -> tuple[list[str], dict[str, Any]]:
@@ -319,6 +335,14 @@ class SandboxApp:
         user = self._user(user_id)
         return 200, {"data": self.user_json(user, _csv(request, "user.fields"), user_id)}, "user_read", 1
 
+    def op_getUsersByUsername(self, request: Request, user_id: str, username: str) -> tuple[int, dict[str, Any], str, int]:
+        with self.world.lock:
+            user = next((u for u in self.world.users.values() if u.username.lower() == username.lower()), None)
+        if user is None:
+            raise problem(404, "resource-not-found", "Not Found Error", f"Could not find user with username: [{username}].",
+                          resource_type="user", parameter="username", value=username)
+        return 200, {"data": self.user_json(user, _csv(request, "user.fields"), user_id)}, "user_read", 1
+
     def op_getUsersByIds(self, request: Request, user_id: str) -> tuple[int, dict[str, Any], str, int]:
         ids = _csv(request, "ids")
         fields = _csv(request, "user.fields")
@@ -345,11 +369,19 @@ class SandboxApp:
         body: dict[str, Any] = {"meta": meta}
         if page:
             body["data"] = [self.user_json(self.world.users[u], fields, user_id) for u in page if u in self.world.users]
+            if "most_recent_post_id" in _csv(request, "expansions"):
+                posts = self._with_latest_posts(body["data"])
+                if posts:
+                    body["includes"] = {"posts": posts}
+        # Expanded objects (includes) are assumed unbilled: X bills resources returned in data.
         kind = "owned_read" if id == user_id else "user_read"
         return 200, body, kind, len(page)
 
     def op_getUsersFollowers(self, request: Request, user_id: str, id: str) -> tuple[int, dict[str, Any], str, int]:
-        return self._relation(request, user_id, id, self.world.followers_of(id))
+        result = self._relation(request, user_id, id, self.world.followers_of(id))
+        with self.world.lock:
+            self.world.served_users[f"followers:{id}"] += [u["id"] for u in result[1].get("data", [])]
+        return result
 
     def op_getUsersFollowing(self, request: Request, user_id: str, id: str) -> tuple[int, dict[str, Any], str, int]:
         return self._relation(request, user_id, id, list(self.world.following[id]))
@@ -405,6 +437,11 @@ class SandboxApp:
         body: dict[str, Any] = {"meta": meta}
         if page:
             body["data"] = [self.post_json(self.world.posts[i], fields) for i in page]
+            meta["newest_id"], meta["oldest_id"] = page[0], page[-1]
+            if "author_id" in fields:
+                authors = sorted({self.world.posts[i].author_id for i in page})
+                body["includes"] = {"users": [self.user_json(self.world.users[a], _csv(request, "user.fields"), user_id)
+                                              for a in authors if a in self.world.users]}
         kind = "owned_read" if id == user_id else "post_read"
         return 200, body, kind, len(page)
 

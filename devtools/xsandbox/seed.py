@@ -36,6 +36,11 @@ def demo_world(**kwargs: object) -> tuple[World, dict[str, str]]:
         world.follow(fan.id, peers[i % 3].id)
         if i % 10 == 0:
             world.follow(fan.id, owner.id)
+        if i % 5 != 4:  # most fans posted lately; every fifth has gone quiet
+            world.add_post(fan.id, f"Weekend bake #{i}", lang="en" if i % 7 else "fr")
+        # a believable follow graph: each fan follows a few other fans
+        for j in range(1, 13):
+            world.follow(fan.id, f"17000000000000002{(i + j * 7) % 60:02d}")
     for peer in peers:
         world.follow(owner.id, peer.id)
         world.add_post(peer.id, f"New post from @{peer.username}: what is your favourite loaf?")

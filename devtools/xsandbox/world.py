@@ -18,6 +18,7 @@ DEFAULT_AVATAR = "https://abs.twimg.com/sticky/default_profile_images/default_pr
 RATE_LIMITS: dict[str, int] = {
     "getUsersMe": 75,
     "getUsersByIds": 900,
+    "getUsersByUsername": 900,
     "getUsersFollowers": 300,
     "getUsersFollowing": 300,
     "getUsersPosts": 900,
@@ -66,6 +67,7 @@ class Post:
     text: str
     created_at: datetime
     reposted_id: str | None = None
+    lang: str = "en"
 
 
 @dataclass
@@ -125,6 +127,8 @@ class World:
         self.meter: dict[str, MeterLine] = defaultdict(MeterLine)
         self.rate: dict[tuple[str, str], tuple[float, int]] = {}
         self.violations: list[str] = []
+        self.settled: set[tuple[str, str]] = set()
+        self.served_users: dict[str, list[str]] = defaultdict(list)  # operation -> user ids returned
         self.requests_log: list[tuple[str, str, int]] = []
         self._seq = 0
 
@@ -168,11 +172,32 @@ class World:
             stamped = [(seq, src) for (src, tgt), seq in self.edge_seq.items() if tgt == user_id]
         return [src for _, src in sorted(stamped, reverse=True)]
 
-    def add_post(self, author_id: str, text: str, reposted_id: str | None = None) -> Post:
+    def add_post(self, author_id: str, text: str, reposted_id: str | None = None, *, lang: str = "en",
+                 at: datetime | None = None) -> Post:
         with self.lock:
-            post = Post(self.next_id(), author_id, text, self.clock(), reposted_id)
+            when = at or self.clock()
+            self._seq += 1
+            post = Post(snowflake(int(when.timestamp() * 1000), self._seq), author_id, text, when, reposted_id, lang)
             self.posts[post.id] = post
             return post
+
+    def settle(self, owner_id: str) -> list[str]:
+        """Let everyone the owner follows decide, once, whether to follow back (their trait)."""
+        import hashlib
+
+        with self.lock:
+            decided = []
+            for target in list(self.following[owner_id]):
+                key = (owner_id, target)
+                if key in self.settled or owner_id in self.following[target]:
+                    continue
+                self.settled.add(key)
+                user = self.users.get(target)
+                roll = int(hashlib.sha256(f"{owner_id}:{target}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+                if user is not None and roll < user.follow_back:
+                    self.follow(target, owner_id)
+                    decided.append(target)
+            return decided
 
     def add_dm(self, sender_id: str, recipient_id: str, text: str) -> DmEvent:
         with self.lock:

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from flockpilot.domain.errors import FlockpilotError
-from flockpilot.events import PostEvent
+from flockpilot.events import PostEvent, explain
 from flockpilot.observability import logger, metrics, tracer
 
 
@@ -20,9 +20,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     try:
         request = PostEvent.model_validate(event)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'event'}: {e['msg']}" for e in exc.errors())
-        logger.error("event rejected", problems=problems)
-        return {"status": "rejected", "error": f"invalid event: {problems}"}
+        logger.error("event rejected", problems=explain(exc))
+        return {"status": "rejected", "error": f"invalid event: {explain(exc)}"}
 
     from flockpilot.jobs.post import run_post
     from flockpilot.runtime import post_context

@@ -191,6 +191,78 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ledger() -> Any:
+    from flockpilot.adapters.store import FollowLedger
+
+    return FollowLedger(_store().account_id)
+
+
+def cmd_sources_add(args: argparse.Namespace) -> int:
+    """Resolve @handle to its id with one user read ($0.01) and add it as a source."""
+    from flockpilot.domain.cost import CostMeter
+    from flockpilot.runtime import follow_context
+
+    ctx = follow_context()
+    handle = args.handle.lstrip("@")
+    if not handle.replace("_", "").isalnum() or len(handle) > 15:
+        print(f"error: {args.handle!r} is not an X handle", file=sys.stderr)
+        return EXIT_USAGE
+    meter = CostMeter(limit_usd=0.05)
+    user = ctx.x_client(meter).user_by_username(handle)
+    added = ctx.ledger.add_source(str(user["id"]), "account", f"@{user['username']}", _now())
+    print(f"{'added' if added else 'already a source'}: @{user['username']} (id {user['id']}); lookup cost ${meter.usd:.3f}")
+    return 0
+
+
+def cmd_sources_mentions(args: argparse.Namespace) -> int:
+    added = _ledger().add_source("mentions", "mentions", "your mentions", _now())
+    print("your mentions are a source" + ("" if added else " already"))
+    return 0
+
+
+def cmd_sources_remove(args: argparse.Namespace) -> int:
+    ledger = _ledger()
+    target = args.source.lstrip("@").lower()
+    for row in ledger.sources():
+        if target in (row.source_id, row.label.lstrip("@").lower()):
+            ledger.remove_source(row.source_id)
+            print(f"removed {row.label}")
+            return 0
+    print(f"error: no source {args.source}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def cmd_sources_list(args: argparse.Namespace) -> int:
+    rows = _ledger().sources()
+    for r in sorted(rows, key=lambda r: (r.kind, r.label)):
+        state = "done" if r.exhausted else ("reading" if r.cursor else "new")
+        print(f"{r.label:<24} {r.kind:<12} {state:<8} read {int(r.read_users or 0)}")
+    print(f"{len(rows)} source(s)")
+    return 0
+
+
+def cmd_sources_stats(args: argparse.Namespace) -> int:
+    """Per-source figures: read, suggested, followed, followed back, follow-back rate."""
+    from flockpilot.domain.follow import SourceStats
+
+    rows = _ledger().sources()
+    figures = []
+    for r in rows:
+        stats = SourceStats(r.source_id, r.label, r.kind, int(r.suggested or 0), int(r.followed or 0), int(r.followed_back or 0))
+        figures.append({"source": r.label, "kind": r.kind, "read": int(r.read_users or 0), "suggested": stats.suggested,
+                        "followed": stats.followed, "followed_back": stats.followed_back,
+                        "follow_back_rate": round(stats.followed_back / stats.followed, 3) if stats.followed else None})
+    figures.sort(key=lambda f: -(f["follow_back_rate"] or 0))
+    if args.json:
+        print(json.dumps(figures))
+        return 0
+    print(f"{'source':<24} {'read':>6} {'suggested':>9} {'followed':>8} {'back':>6} {'rate':>6}")
+    for f in figures:
+        rate = f"{f['follow_back_rate']:.0%}" if f["follow_back_rate"] is not None else "-"
+        print(f"{f['source']:<24} {f['read']:>6} {f['suggested']:>9} {f['followed']:>8} {f['followed_back']:>6} {rate:>6}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import logging
 
@@ -207,7 +279,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.event:
         event = json.loads(Path(args.event).read_text())
     if args.dry_run:
-        event["dry_run"] = True
+        event.update({"dry_run": True} if args.function == "post" else {"mode": "dry-run"})
     result = invoke_handler(args.function, event)
     print(json.dumps(result, indent=2, default=str))
     return 0 if result.get("status") == "ok" else EXIT_FAILED
@@ -251,12 +323,25 @@ def build_parser() -> argparse.ArgumentParser:
     un.add_argument("key")
     un.set_defaults(func=cmd_settings_unset)
 
+    sources = sub.add_parser("sources", help="where follow candidates come from").add_subparsers(dest="action", required=True)
+    sa = sources.add_parser("add", help="add an account whose followers to look through")
+    sa.add_argument("handle")
+    sa.set_defaults(func=cmd_sources_add)
+    sources.add_parser("add-mentions", help="look among people who mention you").set_defaults(func=cmd_sources_mentions)
+    sr = sources.add_parser("remove")
+    sr.add_argument("source", help="@handle or id")
+    sr.set_defaults(func=cmd_sources_remove)
+    sources.add_parser("list").set_defaults(func=cmd_sources_list)
+    ss = sources.add_parser("stats", help="follow-back rate per source")
+    ss.add_argument("--json", action="store_true")
+    ss.set_defaults(func=cmd_sources_stats)
+
     plan = sub.add_parser("plan", help="today's posting plan")
     plan.add_argument("--json", action="store_true")
     plan.set_defaults(func=cmd_plan)
 
     run = sub.add_parser("run", help="run a function's handler here, against the configured endpoints")
-    run.add_argument("function", choices=["post"])
+    run.add_argument("function", choices=["post", "follow"])
     run.add_argument("--dry-run", action="store_true")
     run.add_argument("--event", help="a JSON event file, e.g. events/post-manual.json")
     run.set_defaults(func=cmd_run)

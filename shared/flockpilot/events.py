@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 class PostEvent(BaseModel):
@@ -19,3 +19,21 @@ class PostEvent(BaseModel):
     dry_run: bool | None = Field(None, description="true forces a dry run, whatever the mode")
     max_posts: int | None = Field(None, ge=0, le=10, description="publish at most this many")
     publish_next: bool = Field(False, description="publish the next planned posts now, due or not")
+
+
+class FollowEvent(BaseModel):
+    """Scheduled tick or console test event, e.g. {"mode": "dry-run", "max": 5}."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trigger: Literal["schedule", "manual"] = "manual"
+    id: str | None = None
+    scheduled_time: str | None = None
+    mode: Literal["suggest", "api", "dry-run"] | None = Field(None, description="override the account's mode for this run")
+    max: int | None = Field(None, ge=0, le=400, description="shortlist or follow at most this many")
+    sync: bool | None = Field(None, description="force (true) or skip (false) the daily syncs")
+
+
+def explain(error: ValidationError) -> str:
+    """One line naming each bad field of an event and what is wrong with it."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'event'}: {e['msg']}" for e in error.errors())

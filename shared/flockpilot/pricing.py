@@ -25,6 +25,8 @@ PRICES_USD: Final[dict[str, float]] = {
     # unfollow, undo repost: per request
     "interaction_delete": 0.010,
 }
+# Assumption, to revisit if X's invoices say otherwise: objects returned under `includes`
+# (a follower's most recent post, a mention's author) are not billed; only `data` is.
 
 
 def price(kind: str) -> float:

@@ -15,6 +15,7 @@ from flockpilot.adapters.clock import Clock, SystemClock
 from flockpilot.adapters.secrets import XCredentials, load_x_credentials
 from flockpilot.adapters.x import XClient
 from flockpilot.domain.cost import CostMeter
+from flockpilot.jobs.follow import FollowContext
 from flockpilot.jobs.post import PostContext
 from flockpilot.settings import Deployment, account_settings, load_deployment
 
@@ -33,6 +34,34 @@ def credentials(deployment: Deployment) -> XCredentials:
     return load_x_credentials(deployment.x_secret_id, deployment.secret_max_age_seconds)
 
 
+def _x_factory(deployment: Deployment, creds: XCredentials, clock: Clock,
+               remaining_seconds: Callable[[], float] | None) -> Callable[[CostMeter], XClient]:
+    def x_client(meter: CostMeter) -> XClient:
+        return XClient(
+            creds, meter=meter, clock=clock, base_url=deployment.x_api_base_url,
+            timeout=deployment.x_timeout_seconds, remaining_seconds=remaining_seconds,
+        )
+
+    return x_client
+
+
+def follow_context(
+    environ: Mapping[str, str] | None = None,
+    *,
+    clock: Clock | None = None,
+    remaining_seconds: Callable[[], float] | None = None,
+) -> FollowContext:
+    deployment = load_deployment(environ)
+    creds = credentials(deployment)
+    store = open_store(deployment, creds.user_id)
+    the_clock = clock or SystemClock()
+    return FollowContext(
+        account_id=creds.user_id, settings=account_settings(environ, store.overrides()), store=store,
+        ledger=store_module.FollowLedger(creds.user_id), clock=the_clock,
+        x_client=_x_factory(deployment, creds, the_clock, remaining_seconds),
+    )
+
+
 def post_context(
     environ: Mapping[str, str] | None = None,
     *,
@@ -44,17 +73,7 @@ def post_context(
     store = open_store(deployment, creds.user_id)
     settings = account_settings(environ, store.overrides())
     the_clock = clock or SystemClock()
-
-    def x_client(meter: CostMeter) -> XClient:
-        return XClient(
-            creds,
-            meter=meter,
-            clock=the_clock,
-            base_url=deployment.x_api_base_url,
-            timeout=deployment.x_timeout_seconds,
-            remaining_seconds=remaining_seconds,
-        )
-
     return PostContext(
-        account_id=creds.user_id, settings=settings, store=store, clock=the_clock, x_client=x_client
+        account_id=creds.user_id, settings=settings, store=store, clock=the_clock,
+        x_client=_x_factory(deployment, creds, the_clock, remaining_seconds),
     )

@@ -16,12 +16,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from flockpilot.domain.errors import InvalidSetting
+from flockpilot.domain.follow import FilterRules
 from flockpilot.domain.plan import ActiveHours, MixRules, check_fits
 
 
 class Mode(StrEnum):
     DRY_RUN = "dry-run"
     LIVE = "live"
+
+
+class FollowMode(StrEnum):
+    SUGGEST = "suggest"
+    API = "api"
 
 
 class AccountSettings(BaseModel):
@@ -42,6 +48,26 @@ class AccountSettings(BaseModel):
     duplicate_cooldown_days: int = Field(14, ge=1, le=365)
     monthly_budget_usd: float = Field(60.0, ge=0.0, le=10000.0)
     digest_email: str | None = Field(None, description="where the daily digest and alerts go")
+
+    # follow
+    follow_mode: FollowMode = Field(FollowMode.SUGGEST, description="suggest (you tap follow) or api")
+    follow_daily_cap: int = Field(30, ge=0, le=400)
+    ratio_tolerance: float = Field(0.10, ge=0.0, le=0.5)
+    follow_sources_per_run: int = Field(3, ge=1, le=10)
+    follow_keywords: str = Field("", description="comma-separated words; bios with them rank higher")
+    follow_exclude_keywords: str = Field("", description="comma-separated words that rule a bio out")
+    follow_require_keyword: bool = Field(False, description="only suggest bios with a keyword")
+    follow_min_followers: int = Field(10, ge=0, le=10_000_000)
+    follow_max_followers: int = Field(50_000, ge=1, le=100_000_000)
+    follow_min_ratio: float = Field(0.2, ge=0.0, le=100.0)
+    follow_max_ratio: float = Field(10.0, ge=0.0, le=1000.0)
+    follow_active_days: int = Field(30, ge=1, le=3650)
+    follow_languages: str = Field("", description="comma-separated language codes, e.g. en,fr; empty: any")
+    follow_skip_protected: bool = True
+    follow_skip_default_avatar: bool = True
+    follow_skip_empty_bio: bool = True
+    follow_use_my_followers: bool = Field(True, description="also look among your own followers' followers")
+    follow_use_mentions: bool = Field(True, description="also suggest people who mention you")
 
     @field_validator("time_zone")
     @classmethod
@@ -76,6 +102,29 @@ class AccountSettings(BaseModel):
     @property
     def window(self) -> ActiveHours:
         return ActiveHours.parse(self.active_hours)
+
+    @property
+    def follow_filters(self) -> FilterRules:
+        def words(value: str) -> tuple[str, ...]:
+            return tuple(w.strip() for w in value.split(",") if w.strip())
+
+        return FilterRules(
+            skip_protected=self.follow_skip_protected,
+            skip_default_avatar=self.follow_skip_default_avatar,
+            skip_empty_bio=self.follow_skip_empty_bio,
+            min_followers=self.follow_min_followers,
+            max_followers=self.follow_max_followers,
+            min_ratio=self.follow_min_ratio,
+            max_ratio=self.follow_max_ratio,
+            active_within_days=self.follow_active_days,
+            include_keywords=words(self.follow_keywords) if self.follow_require_keyword else (),
+            exclude_keywords=words(self.follow_exclude_keywords),
+            languages=words(self.follow_languages),
+        )
+
+    @property
+    def keywords(self) -> tuple[str, ...]:
+        return tuple(w.strip() for w in self.follow_keywords.split(",") if w.strip())
 
     @property
     def mix(self) -> MixRules:

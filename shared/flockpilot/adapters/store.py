@@ -103,7 +103,56 @@ class SpendRow(_Row):
     digest_usd = NumberAttribute(default=0)
 
 
-_MODELS: tuple[type[_Row], ...] = (_Row, AccountRow, ContentRow, PlanRow, SlotRow, RunRow, SpendRow)
+class SourceRow(_Row):
+    """Where candidates come from: an account whose followers we page through, one of your
+    own followers (the routine's preset), or your mentions. Keeps its cursor."""
+
+    source_id = UnicodeAttribute()
+    kind = UnicodeAttribute()  # account | my_follower | mentions
+    label = UnicodeAttribute()
+    cursor = UnicodeAttribute(null=True)
+    exhausted = BooleanAttribute(default=False)
+    read_users = NumberAttribute(default=0)
+    suggested = NumberAttribute(default=0)
+    followed = NumberAttribute(default=0)
+    followed_back = NumberAttribute(default=0)
+    added_at = UTCDateTimeAttribute()
+
+
+class PersonRow(_Row):
+    """The follow ledger: one row per person Flockpilot suggested or followed, for good."""
+
+    user_id = UnicodeAttribute()
+    username = UnicodeAttribute()
+    status = UnicodeAttribute()  # reserve | suggested | followed | followed_back | unfollowed
+    source_id = UnicodeAttribute(null=True)
+    score = NumberAttribute(default=0)
+    reasons = ListAttribute(of=UnicodeAttribute, default=list)
+    day = UnicodeAttribute(null=True)
+    suggested_at = UTCDateTimeAttribute(null=True)
+    followed_at = UTCDateTimeAttribute(null=True)
+    followed_back_at = UTCDateTimeAttribute(null=True)
+    unfollowed_at = UTCDateTimeAttribute(null=True)
+    by_api = BooleanAttribute(default=False)
+
+
+class SeenRow(_Row):
+    """Someone screened out, kept (with the reason) so they are not screened again soon."""
+
+    reason = UnicodeAttribute()
+
+
+class FrontierRow(_Row):
+    """The newest ids of your own followers/following seen so far: incremental syncs stop there."""
+
+    ids = ListAttribute(of=UnicodeAttribute, default=list)
+    updated_at = UTCDateTimeAttribute()
+
+
+_MODELS: tuple[type[_Row], ...] = (
+    _Row, AccountRow, ContentRow, PlanRow, SlotRow, RunRow, SpendRow, SourceRow, PersonRow, SeenRow, FrontierRow,
+)
+SEEN_RETENTION = timedelta(days=180)
 
 
 def bind(table_name: str, region: str, host: str | None) -> None:
@@ -415,6 +464,164 @@ class Store:
                 **{job: float(getattr(r, f"{job}_usd") or 0) for job in ("post", "follow", "prune", "digest")},
             }
         return result
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: str
+    username: str
+    status: str
+    source_id: str | None
+    score: float
+    reasons: tuple[str, ...]
+    day: str | None
+    suggested_at: datetime | None = None
+    followed_at: datetime | None = None
+    followed_back_at: datetime | None = None
+    unfollowed_at: datetime | None = None
+    by_api: bool = False
+
+
+def _person(row: PersonRow) -> Person:
+    return Person(
+        user_id=row.user_id, username=row.username, status=row.status, source_id=row.source_id,
+        score=float(row.score or 0), reasons=tuple(str(r) for r in (row.reasons or [])), day=row.day,
+        suggested_at=_utc(row.suggested_at), followed_at=_utc(row.followed_at),
+        followed_back_at=_utc(row.followed_back_at), unfollowed_at=_utc(row.unfollowed_at), by_api=bool(row.by_api),
+    )
+
+
+class FollowLedger:
+    """Sources, the people ledger, screened-out people and sync frontiers of one account."""
+
+    def __init__(self, account_id: str) -> None:
+        self.pk = _account_pk(account_id)
+
+    # --- sources -----------------------------------------------------------------------
+    def add_source(self, source_id: str, kind: str, label: str, now: datetime) -> bool:
+        row = SourceRow(self.pk, f"SOURCE#{source_id}", source_id=source_id, kind=kind, label=label, added_at=now)
+        try:
+            row.save(condition=SourceRow.sk.does_not_exist())
+        except PutError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def remove_source(self, source_id: str) -> bool:
+        try:
+            SourceRow(self.pk, f"SOURCE#{source_id}").delete(condition=SourceRow.sk.exists())
+        except DeleteError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def sources(self) -> list[SourceRow]:
+        return list(SourceRow.query(self.pk, SourceRow.sk.startswith("SOURCE#")))
+
+    def advance_source(self, source_id: str, *, cursor: str | None, exhausted: bool, read: int, suggested: int) -> None:
+        SourceRow(self.pk, f"SOURCE#{source_id}").update(
+            actions=[
+                SourceRow.cursor.set(cursor) if cursor else SourceRow.cursor.remove(),
+                SourceRow.exhausted.set(exhausted),
+                SourceRow.read_users.add(read),
+                SourceRow.suggested.add(suggested),
+            ],
+            condition=SourceRow.sk.exists(),
+        )
+
+    def credit_source(self, source_id: str | None, *, followed: int = 0, followed_back: int = 0) -> None:
+        """Count a follow or a follow-back for the source that found the person."""
+        if not source_id:
+            return
+        try:
+            SourceRow(self.pk, f"SOURCE#{source_id}").update(
+                actions=[SourceRow.followed.add(followed), SourceRow.followed_back.add(followed_back)],
+                condition=SourceRow.sk.exists(),
+            )
+        except UpdateError as exc:
+            if not _conditional_failed(exc):  # a source removed since: nothing to credit
+                raise
+
+    # --- people ------------------------------------------------------------------------
+    def known(self, user_ids: list[str]) -> dict[str, str]:
+        """For each id already in the ledger or screened out: its status or 'seen'."""
+        result: dict[str, str] = {}
+        unique = list(dict.fromkeys(user_ids))
+        for chunk in range(0, len(unique), 50):
+            ids = unique[chunk:chunk + 50]
+            for person in PersonRow.batch_get([(self.pk, f"PERSON#{i}") for i in ids]):
+                result[person.user_id] = person.status
+            for seen in SeenRow.batch_get([(self.pk, f"SEEN#{i}") for i in ids]):
+                result.setdefault(seen.sk.removeprefix("SEEN#"), "seen")
+        return result
+
+    def mark_seen(self, entries: list[tuple[str, str]], now: datetime) -> None:
+        with SeenRow.batch_write() as batch:
+            for user_id, reason in entries:
+                batch.save(SeenRow(self.pk, f"SEEN#{user_id}", reason=reason[:200], expires_at=now + SEEN_RETENTION))
+
+    def add_person(self, person: Person) -> bool:
+        """Record a new person; False if they are in the ledger already (never twice)."""
+        row = PersonRow(
+            self.pk, f"PERSON#{person.user_id}", user_id=person.user_id, username=person.username,
+            status=person.status, source_id=person.source_id, score=person.score, reasons=list(person.reasons),
+            day=person.day, suggested_at=person.suggested_at, followed_at=person.followed_at, by_api=person.by_api,
+        )
+        try:
+            row.save(condition=PersonRow.sk.does_not_exist())
+        except PutError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def set_status(self, user_id: str, status: str, now: datetime, *, by_api: bool | None = None,
+                   expected: tuple[str, ...] = ()) -> bool:
+        """Move a person to `status` (only from one of `expected`, when given)."""
+        stamp = {"suggested": PersonRow.suggested_at, "followed": PersonRow.followed_at,
+                 "followed_back": PersonRow.followed_back_at, "unfollowed": PersonRow.unfollowed_at}.get(status)
+        actions: list[Action] = [PersonRow.status.set(status)]
+        if stamp is not None:
+            actions.append(stamp.set(now))
+        if by_api is not None:
+            actions.append(PersonRow.by_api.set(by_api))
+        condition = PersonRow.sk.exists()
+        if expected:
+            condition = condition & PersonRow.status.is_in(*expected)
+        try:
+            PersonRow(self.pk, f"PERSON#{user_id}").update(actions=actions, condition=condition)
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def people(self, status: str | None = None) -> list[Person]:
+        rows = PersonRow.query(
+            self.pk, PersonRow.sk.startswith("PERSON#"),
+            filter_condition=(PersonRow.status == status) if status else None,
+        )
+        return [_person(r) for r in rows]
+
+    def people_by_id(self, user_ids: list[str]) -> dict[str, Person]:
+        found: dict[str, Person] = {}
+        unique = list(dict.fromkeys(user_ids))
+        for chunk in range(0, len(unique), 100):
+            for row in PersonRow.batch_get([(self.pk, f"PERSON#{i}") for i in unique[chunk:chunk + 100]]):
+                found[row.user_id] = _person(row)
+        return found
+
+    # --- frontiers ---------------------------------------------------------------------
+    def frontier(self, name: str) -> list[str]:
+        try:
+            return [str(i) for i in FrontierRow.get(self.pk, f"FRONTIER#{name}", consistent_read=True).ids or []]
+        except FrontierRow.DoesNotExist:
+            return []
+
+    def set_frontier(self, name: str, ids: list[str], now: datetime) -> None:
+        FrontierRow(self.pk, f"FRONTIER#{name}", ids=ids[:200], updated_at=now).save()
 
 
 def _item_from_row(row: ContentRow) -> ContentItem:

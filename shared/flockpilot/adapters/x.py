@@ -29,6 +29,8 @@ from flockpilot.domain.errors import (
 
 TWEEPY_ORIGIN = "https://api.twitter.com"  # hard-coded in tweepy 4.17
 MAX_ATTEMPTS = 3
+# What the follow filters read about a person; all in spec 2.167's user.fields enum.
+USER_FIELDS = "created_at,description,protected,public_metrics,profile_image_url,verified,connection_status"
 # Never start a retry unless this much of the Lambda's time would still be left after it.
 SAFETY_MARGIN_SECONDS = 5.0
 
@@ -247,7 +249,88 @@ class XClient:
             for p in body.get("data") or []
         ]
 
+    def _page(self, operation: str, route: str, params: dict[str, Any], price_kind: str, max_results: int) -> dict[str, Any]:
+        return self._call(
+            operation,
+            lambda: self._send("GET", route, params={k: v for k, v in params.items() if v is not None}),
+            price_kind=price_kind,
+            max_units=max_results,
+            units=lambda b: len(b.get("data") or []),
+            repeatable=True,
+        )
+
+    def followers_page(self, user_id: str, *, max_results: int, token: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of `user_id`'s followers, newest first, with the fields the filters need.
+        Your own list is an owned read; anyone else's is a user read."""
+        own = user_id == self.user_id
+        body = self._page(
+            "own_followers" if own else "followers",
+            f"/2/users/{user_id}/followers",
+            {"max_results": max_results, "pagination_token": token, "user.fields": USER_FIELDS,
+             "expansions": None if own else "most_recent_post_id", "post.fields": None if own else "lang"},
+            "owned_read" if own else "user_read",
+            max_results,
+        )
+        users = list(body.get("data") or [])
+        # Each user's latest post comes back under includes: keep its language on the user.
+        langs = {p["id"]: p.get("lang") for p in (body.get("includes") or {}).get("posts") or []}
+        for user in users:
+            if user.get("most_recent_post_id") in langs:
+                user["most_recent_post_lang"] = langs[user["most_recent_post_id"]]
+        return users, (body.get("meta") or {}).get("next_token")
+
+    def own_following_page(self, *, max_results: int, token: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        body = self._page(
+            "own_following", f"/2/users/{self.user_id}/following",
+            {"max_results": max_results, "pagination_token": token, "user.fields": "username"},
+            "owned_read", max_results,
+        )
+        return list(body.get("data") or []), (body.get("meta") or {}).get("next_token")
+
+    def mentions_authors(self, *, since_id: str | None, max_results: int) -> tuple[list[dict[str, Any]], str | None]:
+        """Authors of posts that mention you (an owned read), newest first, and the newest id."""
+        body = self._page(
+            "own_mentions", f"/2/users/{self.user_id}/mentions",
+            {"max_results": max(5, min(100, max_results)), "since_id": since_id, "expansions": "author_id",
+             "user.fields": USER_FIELDS},
+            "owned_read", max(5, min(100, max_results)),
+        )
+        users = list((body.get("includes") or {}).get("users") or [])
+        return users, (body.get("meta") or {}).get("newest_id")
+
+    def user_by_username(self, username: str) -> dict[str, Any]:
+        body = self._call(
+            "user_by_username",
+            lambda: self._send("GET", f"/2/users/by/username/{username}", params={"user.fields": USER_FIELDS}),
+            price_kind="user_read", max_units=1, units=lambda b: 1 if b.get("data") else 0, repeatable=True,
+        )
+        return dict(body.get("data") or {})
+
+    def lookup_users(self, ids: list[str]) -> list[dict[str, Any]]:
+        """Up to 100 users with connection_status relative to you (user read per user)."""
+        body = self._page(
+            "users_lookup", "/2/users",
+            {"ids": ",".join(ids[:100]), "user.fields": "connection_status,public_metrics,username"},
+            "user_read", len(ids[:100]),
+        )
+        return list(body.get("data") or [])
+
     # --- writes ------------------------------------------------------------------------
+    def follow(self, user_id: str) -> None:
+        """Follow through the API (not permitted on self-serve tiers since April 2026)."""
+        self._call(
+            "follow",
+            lambda: self._send("POST", f"/2/users/{self.user_id}/following", json={"target_user_id": user_id}),
+            price_kind="interaction_create", max_units=1, units=lambda b: 1, repeatable=True,
+        )
+
+    def unfollow(self, user_id: str) -> None:
+        self._call(
+            "unfollow",
+            lambda: self._send("DELETE", f"/2/users/{self.user_id}/following/{user_id}"),
+            price_kind="interaction_delete", max_units=1, units=lambda b: 1, repeatable=True,
+        )
+
     def create_post(self, text: str, *, has_url: bool) -> PostRef:
         body = self._call(
             "create_post",

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from flockpilot.domain.follow import (
+    Candidate,
+    FilterRules,
+    SourceStats,
+    choose_sources,
+    follow_budget,
+    score,
+    screen,
+    snowflake_time,
+)
+
+NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
+GOOD = Candidate(id="42", username="baker", name="Baker", description="I bake bread", protected=False,
+                 default_avatar=False, followers=200, following=180, posts=900,
+                 created_at=NOW - timedelta(days=900), last_post_at=NOW - timedelta(days=2), lang_hint="en")
+
+
+@given(followers=st.integers(0, 200_000), following=st.integers(0, 200_000), tol=st.floats(0, 0.5),
+       cap=st.integers(0, 1000), done=st.integers(0, 400), affordable=st.integers(0, 1000))
+def test_budget_never_leaves_the_band_nor_passes_any_cap(
+    followers: int, following: int, tol: float, cap: int, done: int, affordable: int
+) -> None:
+    b = follow_budget(followers=followers, following=following, tolerance=tol, daily_cap=cap,
+                      already_today=done, affordable=affordable)
+    assert b.count >= 0
+    assert b.count <= max(0, min(cap, 400) - done)
+    assert b.count <= affordable
+    effective_tol = 0.0 if following >= 5000 else tol
+    assert following + b.count <= max(following, math.floor(followers * (1 + effective_tol)))
+
+
+def test_budget_examples() -> None:
+    assert follow_budget(followers=1000, following=1050, tolerance=0.1, daily_cap=30, already_today=0, affordable=99).count == 30
+    assert follow_budget(followers=1000, following=1090, tolerance=0.1, daily_cap=30, already_today=0, affordable=99).count == 10
+    band = follow_budget(followers=1000, following=1200, tolerance=0.1, daily_cap=30, already_today=0, affordable=99)
+    assert band.count == 0 and "band" in band.reason
+    strict = follow_budget(followers=5010, following=5000, tolerance=0.1, daily_cap=30, already_today=0, affordable=99)
+    assert strict.count == 10  # past 5,000 following the band has no tolerance
+    assert follow_budget(followers=10, following=0, tolerance=0.1, daily_cap=30, already_today=0, affordable=3).count == 3
+
+
+def verdict(c: Candidate, rules: FilterRules = FilterRules(), known: set[str] | None = None) -> tuple[str, ...]:  # noqa: B008
+    return screen(c, rules, owner_id="1", known=known or set(), blocked={"666"}, now=NOW).reasons
+
+
+def test_a_good_candidate_passes() -> None:
+    assert screen(GOOD, FilterRules(), owner_id="1", known=set(), blocked=set(), now=NOW).passed
+
+
+@pytest.mark.parametrize(
+    ("change", "rules", "reason"),
+    [
+        ({"id": "1"}, FilterRules(), "is you"),
+        ({"connection": ("following",)}, FilterRules(), "already followed"),
+        ({"id": "666"}, FilterRules(), "blocked or muted"),
+        ({"connection": ("muting",)}, FilterRules(), "blocked or muted"),
+        ({"protected": True}, FilterRules(), "protected account"),
+        ({"default_avatar": True}, FilterRules(), "default avatar"),
+        ({"description": "  "}, FilterRules(), "empty bio"),
+        ({"followers": 3}, FilterRules(), "3 followers outside"),
+        ({"followers": 90_000}, FilterRules(), "90000 followers outside"),
+        ({"following": 5000}, FilterRules(), "following/followers 25.00"),
+        ({"following": 1}, FilterRules(), "following/followers 0.01"),
+        ({"last_post_at": NOW - timedelta(days=60)}, FilterRules(), "no post in 30 days"),
+        ({"last_post_at": None}, FilterRules(), "no post in 30 days"),
+        ({}, FilterRules(include_keywords=("sourdough",)), "bio has none of the keywords"),
+        ({}, FilterRules(exclude_keywords=("BREAD",)), "bio has excluded word 'BREAD'"),
+        ({"lang_hint": "fr"}, FilterRules(languages=("en",)), "language fr"),
+    ],
+)
+def test_each_filter_explains_itself(change: dict[str, object], rules: FilterRules, reason: str) -> None:
+    reasons = verdict(replace(GOOD, **change), rules)  # type: ignore[arg-type]
+    assert any(r.startswith(reason) for r in reasons), reasons
+
+
+def test_known_people_are_never_suggested_again() -> None:
+    assert "already followed, suggested or unfollowed before" in verdict(GOOD, known={"42"})
+
+
+def test_score_grows_with_source_rate_and_relevance() -> None:
+    assert score(GOOD, 0.6, ()) > score(GOOD, 0.1, ())
+    assert score(GOOD, 0.3, ("bread",)) > score(GOOD, 0.3, ("knitting",))
+
+
+def test_sources_that_convert_are_chosen_more_but_new_ones_still_tried() -> None:
+    good = SourceStats("a", "@good", "account", followed=40, followed_back=24)
+    poor = SourceStats("b", "@poor", "account", followed=40, followed_back=2)
+    new = SourceStats("c", "@new", "account")
+    rng = random.Random(7)
+    picks = [choose_sources([good, poor, new], 1, rng)[0].label for _ in range(2000)]
+    assert picks.count("@good") > picks.count("@new") > picks.count("@poor")
+    assert picks.count("@new") > 50
+
+
+def test_exhausted_sources_are_skipped() -> None:
+    done = SourceStats("a", "@done", "account", exhausted=True)
+    assert choose_sources([done], 3, random.Random(1)) == []
+
+
+def test_snowflake_time_needs_no_read() -> None:
+    ms = 1_700_000_000_000
+    post_id = str((ms - 1288834974657) << 22)
+    assert snowflake_time(post_id) == datetime.fromtimestamp(ms / 1000, UTC)
