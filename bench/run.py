@@ -78,6 +78,53 @@ def day_of_posting() -> dict[str, float]:
             "sandbox_usd": float(bill["usd"]), "sandbox_requests": float(bill["requests"])}
 
 
+def follow_day(followers: int) -> dict[str, float]:
+    """First follow run of a day for an account with `followers` followers (following 95% of
+    that), three niche sources of 2,000 followers each."""
+    from devtools.localstack import running
+    from devtools.xsandbox.seed import OWNER_ID, demo_world
+    from devtools.xsandbox.world import User
+    from flockpilot.adapters.store import FollowLedger
+    from flockpilot.events import FollowEvent
+    from flockpilot.jobs.follow import run_follow
+    from flockpilot.runtime import follow_context
+
+    world, creds = demo_world()
+    for i in range(followers):
+        uid = str(2_000_000_000_000_000_000 + i)
+        world.users[uid] = User(uid, f"f{i}", "F")
+        world.follow(uid, OWNER_ID)
+        if i % 20:
+            world.follow(OWNER_ID, uid)  # following at 95% of followers: room in the band
+    sources = []
+    for s in range(3):
+        src = world.add_user(User(str(1_900_000_000_000_000_000 + s), f"niche{s}", "Niche", description="bread"))
+        sources.append(src)
+        for j in range(2000):
+            uid = str(1_800_000_000_000_000_000 + s * 10_000 + j)
+            world.users[uid] = User(uid, f"n{s}_{j}", "N", description="I bake bread" if j % 4 else "",
+                                    profile_image_url="https://pbs.twimg.com/p.jpg")
+            world.follow(uid, src.id)
+            for k in range(1, 20):
+                world.follow(str(1_800_000_000_000_000_000 + s * 10_000 + (j + k) % 2000), uid)
+            if j % 3:
+                world.add_post(uid, "baking")
+    quiet = {"MODE": "live", "POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true",
+             "FOLLOW_USE_MY_FOLLOWERS": "false", "MONTHLY_BUDGET_USD": "60", "X_TIMEOUT_SECONDS": "60"}
+    with running(world, creds, quiet):
+        ledger = FollowLedger(OWNER_ID)
+        now = datetime.now(UTC)
+        for src in sources:
+            ledger.add_source(src.id, "account", f"@{src.username}", now)
+        summary = run_follow(follow_context(), FollowEvent(trigger="schedule"))
+        if os.environ.get("BENCH_DEBUG"):
+            print(summary.reasons_out, summary.warnings, summary.budget, summary.budget_reason, summary.sources_used)
+    shortlisted = len(summary.shortlisted)
+    return {"requests": float(summary.cost["requests"]), "resources": float(summary.cost["resources"]),  # type: ignore[arg-type]
+            "usd": float(summary.cost["usd"]), "shortlisted": float(shortlisted),  # type: ignore[arg-type]
+            "per_candidate": float(summary.cost["usd"]) / shortlisted if shortlisted else float("nan")}  # type: ignore[arg-type]
+
+
 def main() -> None:
     ratio, app, boto = import_ratio()
     print(f"import: handler {app * 1000:.0f} ms vs import boto3 {boto * 1000:.0f} ms "
@@ -92,6 +139,10 @@ def main() -> None:
           f"${day['usd']:.3f}; lower bound {day['bound_requests']:.0f} requests for ${day['bound_usd']:.3f} "
           f"(sandbox billed {day['sandbox_requests']:.0f} for ${day['sandbox_usd']:.3f}) "
           f"{'OK' if day['requests'] == day['bound_requests'] and abs(day['usd'] - day['bound_usd']) < 1e-9 else 'ABOVE BOUND'}")
+    for size in (1_000, 10_000, 100_000):
+        f = follow_day(size)
+        print(f"follow: account with {size:>7,} followers: {f['requests']:.0f} requests, {f['resources']:.0f} resources read, "
+              f"${f['usd']:.3f} for {f['shortlisted']:.0f} shortlisted = ${f['per_candidate']:.4f} per candidate")
 
 
 if __name__ == "__main__":

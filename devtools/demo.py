@@ -67,6 +67,23 @@ def main() -> None:
         print(f"   the sandbox billed ${bill['usd']:.3f} for {bill['requests']} requests: "
               + ", ".join(f"{k} x{v['requests']}" for k, v in bill["by_operation"].items()))
         print()
+        print("== follow (suggest mode): three niche accounts as sources, today's ranked shortlist")
+        from flockpilot.adapters.store import FollowLedger
+        from flockpilot.events import FollowEvent
+        from flockpilot.jobs.follow import run_follow
+        from flockpilot.runtime import follow_context
+
+        ledger = FollowLedger(creds["access_token"].split("-")[0])
+        for peer in ("1700000000000000100", "1700000000000000101", "1700000000000000102"):
+            ledger.add_source(peer, "account", f"@{world.users[peer].username}", clock.current)
+        clock.current = datetime.combine(today, time(9, 5), tzinfo=UTC) + timedelta(days=1)
+        follow = run_follow(follow_context(clock=clock), FollowEvent(trigger="schedule"))
+        print(f"   band: {follow.followers} followers, {follow.following} following -> {follow.budget} today ({follow.budget_reason})")
+        for s in follow.shortlisted:
+            print(f"   {s.score:.2f}  @{s.username:<10} {s.follow_url}   ({s.why[0]})")
+        print(f"   read {follow.users_read} people, screened out {follow.screened_out} {follow.reasons_out}; "
+              f"cost ${float(follow.cost['usd']):.3f} = ${follow.cost_per_shortlisted_usd or 0:.3f} per suggestion")  # type: ignore[arg-type]
+        print()
         print("== the Lambda handler with events/post-manual.json (a console test event)")
         event = json.loads((ROOT / "events" / "post-manual.json").read_text())
         result = invoke_handler("post", event)

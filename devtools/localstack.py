@@ -57,15 +57,22 @@ def running(world: World, credentials: dict[str, str], settings: dict[str, str] 
     try:
         import boto3
 
-        boto3.client("secretsmanager", region_name=REGION).create_secret(
-            Name=SECRET_ID, SecretString=json.dumps(credentials)
-        )
+        secrets = boto3.client("secretsmanager", region_name=REGION)
+        try:
+            secrets.create_secret(Name=SECRET_ID, SecretString=json.dumps(credentials))
+        except secrets.exceptions.ResourceExistsException:  # moto keeps state per process
+            secrets.put_secret_value(SecretId=SECRET_ID, SecretString=json.dumps(credentials))
         from flockpilot.adapters import store
 
         store.bind(TABLE, REGION, ddb.endpoint)
         store.create_table()
         yield LocalStack(ddb, sandbox, f"http://127.0.0.1:{moto_port}", environ)
     finally:
+        from aws_lambda_powertools.utilities import parameters
+        from aws_lambda_powertools.utilities.parameters import base
+
+        parameters.clear_caches()  # type: ignore[no-untyped-call]
+        base.DEFAULT_PROVIDERS.clear()  # type: ignore[attr-defined]  # its boto3 client points at this moto port
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -8,7 +8,6 @@ table and endpoint stay the same.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import cache
 
 from flockpilot.adapters import store as store_module
 from flockpilot.adapters.clock import Clock, SystemClock
@@ -20,13 +19,8 @@ from flockpilot.jobs.post import PostContext
 from flockpilot.settings import Deployment, account_settings, load_deployment
 
 
-@cache
-def _bind_store(table_name: str, region: str, host: str | None) -> None:
-    store_module.bind(table_name, region, host)
-
-
 def open_store(deployment: Deployment, account_id: str) -> store_module.Store:
-    _bind_store(deployment.table_name, deployment.region, deployment.dynamodb_endpoint)
+    store_module.bind(deployment.table_name, deployment.region, deployment.dynamodb_endpoint)
     return store_module.Store(account_id)
 
 

@@ -173,3 +173,38 @@ def test_no_follows_outside_the_band(ledger: FollowLedger, clock: FakeClock, wor
     summary = run(clock)
     assert summary.budget == 0 and summary.shortlisted == []
     assert any("band" in w for w in summary.warnings)
+
+
+def test_follow_handler_takes_the_console_event(ledger: FollowLedger, load_event: object, world: World) -> None:
+    from flockpilot.invoke import invoke_handler
+
+    result = invoke_handler("follow", load_event("follow-manual.json"))  # type: ignore[operator]
+    assert result["status"] == "ok" and "dry-run" in result["mode"]
+    assert len(result["shortlisted"]) <= 5
+    assert "followUser" not in world.bill()["by_operation"]
+
+
+def test_follow_handler_rejects_a_malformed_event(ledger: FollowLedger, world: World) -> None:
+    from flockpilot.invoke import invoke_handler
+
+    result = invoke_handler("follow", {"mode": "aggressive"})
+    assert result["status"] == "rejected" and "mode" in result["error"]
+    assert world.bill()["requests"] == 0
+
+
+def test_sources_stats_shows_per_source_figures(ledger: FollowLedger, clock: FakeClock, world: World,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from flockpilot.cli import main
+
+    first = run(clock, max=4)
+    for s in first.shortlisted:
+        world.follow(OWNER_ID, s.user_id)
+    clock.advance(days=1)
+    run(clock, max=0)
+    capsys.readouterr()
+    assert main(["sources", "stats", "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert sum(s["followed"] for s in stats) == len(first.shortlisted)
+    assert {s["source"] for s in stats} >= set(PEERS.values())

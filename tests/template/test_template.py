@@ -90,8 +90,7 @@ def test_secret_holds_no_value_in_the_template(resources: dict[str, Any]) -> Non
 
 def test_schedule_runs_in_the_users_time_zone_with_a_dead_letter_queue(resources: dict[str, Any]) -> None:
     schedules = of_type(resources, "AWS::Scheduler::Schedule")
-    assert len(schedules) == 1
-    props = next(iter(schedules.values()))["Properties"]
+    props = next(v["Properties"] for k, v in schedules.items() if k.startswith("PostFunction"))
     assert props["ScheduleExpressionTimezone"] == {"Ref": "TimeZone"}
     assert props["Target"]["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
     assert '"trigger": "schedule"' in props["Target"]["Input"]
@@ -119,3 +118,23 @@ def test_first_deploy_is_a_dry_run() -> None:
     template = yaml.load((ROOT / "template.yaml").read_text(), Loader=_cfn_loader())  # noqa: S506
     assert template["Parameters"]["Mode"]["Default"] == "dry-run"
     assert {"TimeZone", "Mode", "PostsPerDay", "ActiveHours", "MonthlyBudgetUsd", "DigestEmail"} <= set(template["Parameters"])
+
+
+def test_follow_function_runs_hourly_with_its_own_dead_letters_and_scoped_policy(resources: dict[str, Any]) -> None:
+    fn = resources["FollowFunction"]["Properties"]
+    assert fn["Handler"] == "app.lambda_handler" and fn["ReservedConcurrentExecutions"] == 1
+    assert fn["Environment"]["Variables"]["FOLLOW_MODE"] == {"Ref": "FollowMode"}
+    schedules = {k: v["Properties"] for k, v in of_type(resources, "AWS::Scheduler::Schedule").items()}
+    follow = next(p for k, p in schedules.items() if k.startswith("FollowFunction"))
+    assert follow["ScheduleExpression"] == "cron(5 * * * ? *)"
+    assert follow["ScheduleExpressionTimezone"] == {"Ref": "TimeZone"}
+    role = resources["FollowFunctionRole"]["Properties"]
+    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    assert all(s["Resource"] != "*" for s in statements)
+    assert resources["FollowLogGroup"]["Properties"]["RetentionInDays"] == 30
+
+
+def test_follow_defaults_to_suggest_mode() -> None:
+    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=_cfn_loader())  # noqa: S506
+    assert template["Parameters"]["FollowMode"]["Default"] == "suggest"
+    assert template["Parameters"]["FollowDailyCap"]["MaxValue"] == 400

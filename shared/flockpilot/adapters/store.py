@@ -156,7 +156,11 @@ SEEN_RETENTION = timedelta(days=180)
 
 
 def bind(table_name: str, region: str, host: str | None) -> None:
-    """Point every model at the deployment's table (and endpoint, for DynamoDB Local)."""
+    """Point every model at the deployment's table (and endpoint, for DynamoDB Local).
+    Binding again to the same place keeps the open connections (warm invocations)."""
+    meta = _Row.Meta
+    if (meta.table_name, meta.region, meta.host) == (table_name, region, host):
+        return
     _Row.Meta.table_name = table_name
     _Row.Meta.region = region
     _Row.Meta.host = host

@@ -262,8 +262,13 @@ def _shortlist(ctx: FollowContext, x: XClient, meter: CostMeter, summary: Follow
             if remaining is not None:
                 size = min(size, math.floor(remaining / price("user_read")) - 1)
             if size < 1:
-                raise BudgetExhausted("not enough left to read another page of candidates")
-            batch, next_token = x.followers_page(source.source_id, max_results=size, token=source.extra.get("cursor") or None)
+                summary.warnings.append("the day's follow budget is spent: no more candidates read today")
+                break
+            try:
+                batch, next_token = x.followers_page(source.source_id, max_results=size, token=source.extra.get("cursor") or None)
+            except (BudgetExhausted, RateLimited) as exc:
+                summary.warnings.append(f"stopped reading candidates: {exc}")
+                break
             cursor, exhausted = next_token, next_token is None
             active_at = None
         summary.users_read += len(batch)
