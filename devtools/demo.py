@@ -37,7 +37,7 @@ def main() -> None:
     from flockpilot.runtime import post_context
 
     world, creds = demo_world()
-    settings = {"MODE": "live", "TIME_ZONE": "UTC", "ACTIVE_HOURS": "08:00-22:00", "POSTS_PER_DAY": "10",
+    settings = {"OUTBOX_DIR": str(ROOT / "outbox"),"MODE": "live", "TIME_ZONE": "UTC", "ACTIVE_HOURS": "08:00-22:00", "POSTS_PER_DAY": "10",
                 "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
     with running(world, creds, settings):
         print("== loading examples/content.csv into the content library")
@@ -83,6 +83,24 @@ def main() -> None:
             print(f"   {s.score:.2f}  @{s.username:<10} {s.follow_url}   ({s.why[0]})")
         print(f"   read {follow.users_read} people, screened out {follow.screened_out} {follow.reasons_out}; "
               f"cost ${float(follow.cost['usd']):.3f} = ${follow.cost_per_shortlisted_usd or 0:.3f} per suggestion")  # type: ignore[arg-type]
+        print()
+        print("== the DM digest: new messages ranked with reply drafts, sent to moto's SES and written to outbox/")
+        from devtools.xsandbox.seed import OWNER_ID
+        from flockpilot.events import DigestEvent
+        from flockpilot.jobs.digest import run_digest
+        from flockpilot.runtime import digest_context
+
+        world.add_dm("1700000000000000210", OWNER_ID, "Hi! Loved your crumb shots. Which flour do you use for the batard?")
+        world.add_dm(OWNER_ID, "1700000000000000210", "Thanks! Mostly stone-ground wheat.")
+        world.add_dm("1700000000000000213", OWNER_ID, "Great bakery page, I'm opening a shop in Leeds too")
+        world.add_dm("1700000000000000211", OWNER_ID, "Earn $500/day with crypto!! DM me on telegram https://spam.example")
+        clock.current += timedelta(hours=1)
+        digest = run_digest(digest_context(clock=clock), DigestEvent(trigger="schedule"))
+        print(f"   {digest.status}: \"{digest.subject}\" ({digest.new_messages} new messages, "
+              f"{digest.worth_replying} worth replying, {digest.maybe} maybe, {digest.ignore} safe to ignore; "
+              f"cost ${float(digest.cost['usd']):.3f})")  # type: ignore[arg-type]
+        for path in digest.outbox:
+            print(f"   wrote {Path(path).relative_to(ROOT)}")
         print()
         print("== the Lambda handler with events/post-manual.json (a console test event)")
         event = json.loads((ROOT / "events" / "post-manual.json").read_text())

@@ -15,6 +15,7 @@ from devtools.xsandbox import SandboxServer, World, serve
 TABLE = "flockpilot-local"
 SECRET_ID = "flockpilot/x-credentials"
 REGION = "us-east-1"
+SENDER = "flockpilot@example.com"
 
 
 @dataclass
@@ -48,6 +49,8 @@ def running(world: World, credentials: dict[str, str], settings: dict[str, str] 
         "TABLE_NAME": TABLE,
         "X_SECRET_ID": SECRET_ID,
         "X_API_BASE_URL": sandbox.base_url,
+        "SENDER_EMAIL": SENDER,
+        "DIGEST_EMAIL": "owner@example.com",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "FlockpilotLocal",
         **(settings or {}),
@@ -62,6 +65,8 @@ def running(world: World, credentials: dict[str, str], settings: dict[str, str] 
             secrets.create_secret(Name=SECRET_ID, SecretString=json.dumps(credentials))
         except secrets.exceptions.ResourceExistsException:  # moto keeps state per process
             secrets.put_secret_value(SecretId=SECRET_ID, SecretString=json.dumps(credentials))
+        # SES: the sender must be a verified identity, as in a real account.
+        boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
         from flockpilot.adapters import store
 
         store.bind(TABLE, REGION, ddb.endpoint)

@@ -518,7 +518,7 @@ class SandboxApp:
             out["dm_conversation_id"] = event.conversation_id
         if "sender_id" in expansions or "sender_id" in fields:
             out["sender_id"] = event.sender_id
-        if "participant_ids" in fields:
+        if "participant_ids" in expansions:
             out["participant_ids"] = list(event.participant_ids)
         return out
 

@@ -263,6 +263,29 @@ def cmd_sources_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_digest_preview(args: argparse.Namespace) -> int:
+    """Build today's digest without sending it and write the HTML (and .txt) to --out."""
+    import tempfile
+
+    from flockpilot.events import DigestEvent
+    from flockpilot.jobs.digest import run_digest
+    from flockpilot.runtime import digest_context
+
+    out = Path(args.out)
+    ctx = digest_context()
+    with tempfile.TemporaryDirectory() as tmp:
+        ctx.outbox_dir = Path(tmp)
+        summary = run_digest(ctx, DigestEvent(dry_run=True))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        for written in summary.outbox:
+            source = Path(written)
+            target = out if source.suffix == ".html" else out.with_suffix(".txt")
+            target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    print(f"wrote {out} and {out.with_suffix('.txt')}: {summary.conversations} conversation(s), "
+          f"{summary.worth_replying} worth replying; nothing sent")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import logging
 
@@ -279,7 +302,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.event:
         event = json.loads(Path(args.event).read_text())
     if args.dry_run:
-        event.update({"dry_run": True} if args.function == "post" else {"mode": "dry-run"})
+        event.update({"mode": "dry-run"} if args.function == "follow" else {"dry_run": True})
     result = invoke_handler(args.function, event)
     print(json.dumps(result, indent=2, default=str))
     return 0 if result.get("status") == "ok" else EXIT_FAILED
@@ -336,12 +359,17 @@ def build_parser() -> argparse.ArgumentParser:
     ss.add_argument("--json", action="store_true")
     ss.set_defaults(func=cmd_sources_stats)
 
+    digest = sub.add_parser("digest", help="the daily DM digest").add_subparsers(dest="action", required=True)
+    dp = digest.add_parser("preview", help="write today's digest to a file without sending it")
+    dp.add_argument("--out", default="outbox/digest-preview.html")
+    dp.set_defaults(func=cmd_digest_preview)
+
     plan = sub.add_parser("plan", help="today's posting plan")
     plan.add_argument("--json", action="store_true")
     plan.set_defaults(func=cmd_plan)
 
     run = sub.add_parser("run", help="run a function's handler here, against the configured endpoints")
-    run.add_argument("function", choices=["post", "follow"])
+    run.add_argument("function", choices=["post", "follow", "digest"])
     run.add_argument("--dry-run", action="store_true")
     run.add_argument("--event", help="a JSON event file, e.g. events/post-manual.json")
     run.set_defaults(func=cmd_run)

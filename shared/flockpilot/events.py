@@ -37,3 +37,16 @@ class FollowEvent(BaseModel):
 def explain(error: ValidationError) -> str:
     """One line naming each bad field of an event and what is wrong with it."""
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'event'}: {e['msg']}" for e in error.errors())
+
+
+class DigestEvent(BaseModel):
+    """Scheduled once a day, or from the console: {"dry_run": true} builds and returns the
+    digest without sending; {"force": true} sends again on a day that already had one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trigger: Literal["schedule", "manual"] = "manual"
+    id: str | None = None
+    scheduled_time: str | None = None
+    dry_run: bool | None = None
+    force: bool = False

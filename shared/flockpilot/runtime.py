@@ -14,6 +14,7 @@ from flockpilot.adapters.clock import Clock, SystemClock
 from flockpilot.adapters.secrets import XCredentials, load_x_credentials
 from flockpilot.adapters.x import XClient
 from flockpilot.domain.cost import CostMeter
+from flockpilot.jobs.digest import DigestContext
 from flockpilot.jobs.follow import FollowContext
 from flockpilot.jobs.post import PostContext
 from flockpilot.settings import Deployment, account_settings, load_deployment
@@ -53,6 +54,36 @@ def follow_context(
         account_id=creds.user_id, settings=account_settings(environ, store.overrides()), store=store,
         ledger=store_module.FollowLedger(creds.user_id), clock=the_clock,
         x_client=_x_factory(deployment, creds, the_clock, remaining_seconds),
+    )
+
+
+def digest_context(
+    environ: Mapping[str, str] | None = None,
+    *,
+    clock: Clock | None = None,
+    remaining_seconds: Callable[[], float] | None = None,
+) -> DigestContext:
+    from pathlib import Path
+
+    from flockpilot.adapters.mail import send_email
+
+    deployment = load_deployment(environ)
+    creds = credentials(deployment)
+    store = open_store(deployment, creds.user_id)
+    settings = account_settings(environ, store.overrides())
+    the_clock = clock or SystemClock()
+    recipients = [r.strip() for r in (settings.digest_email or "").split(",") if r.strip()]
+
+    def send(subject: str, html: str, text: str) -> str:
+        return send_email(region=deployment.region, sender=deployment.sender_email or "", recipients=recipients,
+                          subject=subject, html=html, text=text)
+
+    return DigestContext(
+        account_id=creds.user_id, settings=settings, store=store, ledger=store_module.FollowLedger(creds.user_id),
+        inbox=store_module.Inbox(creds.user_id), clock=the_clock,
+        x_client=_x_factory(deployment, creds, the_clock, remaining_seconds), send=send,
+        sender=deployment.sender_email, outbox_dir=Path(deployment.outbox_dir) if deployment.outbox_dir else None,
+        template=settings.digest_reply_template, invite=settings.digest_invite,
     )
 
 

@@ -49,6 +49,12 @@ class AccountSettings(BaseModel):
     monthly_budget_usd: float = Field(60.0, ge=0.0, le=10000.0)
     digest_email: str | None = Field(None, description="where the daily digest and alerts go")
 
+    digest_reply_template: str = Field(
+        "Hi {first_name}, thanks for your message! {invite}",
+        description="reply draft; {first_name}, {username} and {invite} are filled in", max_length=500)
+    digest_invite: str = Field("Happy to keep talking here.", max_length=280,
+                               description="e.g. an invitation to your site or Facebook page")
+
     # follow
     follow_mode: FollowMode = Field(FollowMode.SUGGEST, description="suggest (you tap follow) or api")
     follow_daily_cap: int = Field(30, ge=0, le=400)
@@ -149,6 +155,8 @@ class Deployment(BaseModel):
     secret_max_age_seconds: int = Field(300, ge=0, le=86400)
     region: str = "us-east-1"
     dynamodb_endpoint: str | None = None
+    sender_email: str | None = None
+    outbox_dir: str | None = None
 
     @field_validator("x_api_base_url", "dynamodb_endpoint")
     @classmethod
@@ -171,6 +179,8 @@ ENV_FOR_DEPLOYMENT = {
     "secret_max_age_seconds": "SECRET_MAX_AGE_SECONDS",
     "region": "AWS_REGION",
     "dynamodb_endpoint": "AWS_ENDPOINT_URL_DYNAMODB",
+    "sender_email": "SENDER_EMAIL",
+    "outbox_dir": "OUTBOX_DIR",
 }
 
 

@@ -138,3 +138,15 @@ def test_follow_defaults_to_suggest_mode() -> None:
     template = yaml.load((ROOT / "template.yaml").read_text(), Loader=_cfn_loader())  # noqa: S506
     assert template["Parameters"]["FollowMode"]["Default"] == "suggest"
     assert template["Parameters"]["FollowDailyCap"]["MaxValue"] == 400
+
+
+def test_digest_function_sends_only_from_the_chosen_ses_identity(resources: dict[str, Any]) -> None:
+    role = resources["DigestFunctionRole"]["Properties"]
+    statements = {s.get("Sid"): s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]}
+    ses = statements["SendDigest"]
+    assert ses["Action"] == "ses:SendEmail"
+    assert "identity/${SenderEmail}" in ses["Resource"]["Fn::Sub"]
+    schedules = {k: v["Properties"] for k, v in of_type(resources, "AWS::Scheduler::Schedule").items()}
+    digest = next(p for k, p in schedules.items() if k.startswith("DigestFunction"))
+    assert digest["ScheduleExpression"] == {"Fn::Sub": "cron(15 ${DigestHour} * * ? *)"}
+    assert resources["DigestFunction"]["Properties"]["Environment"]["Variables"]["SENDER_EMAIL"] == {"Ref": "SenderEmail"}

@@ -149,9 +149,45 @@ class FrontierRow(_Row):
     updated_at = UTCDateTimeAttribute()
 
 
+class MessageRow(_Row):
+    """One DM event, kept for X's own 30-day window (storing DMs is the digest's purpose)."""
+
+    conversation_id = UnicodeAttribute()
+    sender_id = UnicodeAttribute()
+    text = UnicodeAttribute(default="")
+    created_at = UTCDateTimeAttribute()
+    from_me = BooleanAttribute(default=False)
+
+
+class ConversationRow(_Row):
+    other_id = UnicodeAttribute()
+    username = UnicodeAttribute(default="")
+    name = UnicodeAttribute(default="")
+    followers = NumberAttribute(default=0)
+    description = UnicodeAttribute(default="")
+    follows_me = BooleanAttribute(default=False)
+    i_follow = BooleanAttribute(default=False)
+    last_at = UTCDateTimeAttribute()
+    pending = BooleanAttribute(default=True)  # has messages no digest has shown yet
+
+
+class StatsRow(_Row):
+    followers = NumberAttribute()
+    following = NumberAttribute()
+
+
+class DigestRow(_Row):
+    status = UnicodeAttribute()  # sending | sent | failed
+    claimed_at = UTCDateTimeAttribute()
+    message_id = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+
+
 _MODELS: tuple[type[_Row], ...] = (
     _Row, AccountRow, ContentRow, PlanRow, SlotRow, RunRow, SpendRow, SourceRow, PersonRow, SeenRow, FrontierRow,
+    MessageRow, ConversationRow, StatsRow, DigestRow,
 )
+DM_RETENTION = timedelta(days=35)
 SEEN_RETENTION = timedelta(days=180)
 
 
@@ -626,6 +662,81 @@ class FollowLedger:
 
     def set_frontier(self, name: str, ids: list[str], now: datetime) -> None:
         FrontierRow(self.pk, f"FRONTIER#{name}", ids=ids[:200], updated_at=now).save()
+
+
+class Inbox:
+    """DMs, conversations, daily account figures and the once-a-day digest claim."""
+
+    def __init__(self, account_id: str) -> None:
+        self.pk = _account_pk(account_id)
+
+    def save_messages(self, messages: list[dict[str, Any]], now: datetime) -> None:
+        """Store DM events (idempotent: an event id is its key)."""
+        with MessageRow.batch_write() as batch:
+            for m in messages:
+                batch.save(MessageRow(
+                    self.pk, f"DM#{m['conversation_id']}#{m['id']}", conversation_id=m["conversation_id"],
+                    sender_id=m["sender_id"], text=m.get("text", ""), created_at=m["created_at"],
+                    from_me=m["from_me"], expires_at=now + DM_RETENTION,
+                ))
+
+    def touch_conversation(self, conversation_id: str, other: dict[str, Any], last_at: datetime, now: datetime) -> None:
+        ConversationRow(
+            self.pk, f"CONV#{conversation_id}", other_id=other["id"], username=other.get("username", ""),
+            name=other.get("name", ""), followers=int((other.get("public_metrics") or {}).get("followers_count", 0)),
+            description=other.get("description", ""), follows_me="followed_by" in (other.get("connection_status") or []),
+            i_follow="following" in (other.get("connection_status") or []), last_at=last_at, pending=True,
+            expires_at=now + DM_RETENTION,
+        ).save()
+
+    def pending_conversations(self) -> list[tuple[ConversationRow, list[MessageRow]]]:
+        convs = ConversationRow.query(self.pk, ConversationRow.sk.startswith("CONV#"),
+                                      filter_condition=ConversationRow.pending == True)  # noqa: E712
+        result = []
+        for conv in convs:
+            cid = conv.sk.removeprefix("CONV#")
+            messages = sorted(MessageRow.query(self.pk, MessageRow.sk.startswith(f"DM#{cid}#")), key=lambda m: m.created_at)
+            result.append((conv, messages))
+        return result
+
+    def mark_shown(self, conversation_ids: list[str]) -> None:
+        for cid in conversation_ids:
+            ConversationRow(self.pk, f"CONV#{cid}").update(actions=[ConversationRow.pending.set(False)])
+
+    def record_stats(self, day: date, followers: int, following: int, now: datetime) -> None:
+        StatsRow(self.pk, f"STATS#{day.isoformat()}", followers=followers, following=following,
+                 expires_at=now + timedelta(days=400)).save()
+
+    def stats(self, first: date, last: date) -> list[tuple[date, int, int]]:
+        rows = StatsRow.query(self.pk, StatsRow.sk.between(f"STATS#{first.isoformat()}", f"STATS#{last.isoformat()}"))
+        return [(date.fromisoformat(r.sk.removeprefix("STATS#")), int(r.followers), int(r.following)) for r in rows]
+
+    def digest_state(self, day: date) -> DigestRow | None:
+        try:
+            return DigestRow.get(self.pk, f"DIGEST#{day.isoformat()}", consistent_read=True)
+        except DigestRow.DoesNotExist:
+            return None
+
+    def claim_digest(self, day: date, now: datetime, *, force: bool) -> bool:
+        """Take the day's one digest. A failed attempt may be taken again; a sent one (or one
+        whose sending was interrupted, which may have gone out) only with force."""
+        condition = DigestRow.sk.does_not_exist() | (DigestRow.status == "failed")
+        row = DigestRow(self.pk, f"DIGEST#{day.isoformat()}", status="sending", claimed_at=now,
+                        expires_at=now + timedelta(days=40))
+        try:
+            row.save(condition=None if force else condition)
+        except PutError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def finish_digest(self, day: date, status: str, *, message_id: str | None = None, error: str | None = None) -> None:
+        DigestRow(self.pk, f"DIGEST#{day.isoformat()}").update(actions=[
+            DigestRow.status.set(status),
+            DigestRow.message_id.set(message_id) if message_id else DigestRow.message_id.remove(),
+            DigestRow.error.set(error[:500]) if error else DigestRow.error.remove(),
+        ])
 
 
 def _item_from_row(row: ContentRow) -> ContentItem:

@@ -315,6 +315,18 @@ class XClient:
         )
         return list(body.get("data") or [])
 
+    def dm_events_page(self, *, max_results: int, token: str | None = None) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]], str | None]:
+        """One page of your DM events, newest first (X keeps 30 days), senders expanded."""
+        body = self._page(
+            "dm_events", "/2/dm_events",
+            {"max_results": max(1, min(100, max_results)), "pagination_token": token, "event_types": "MessageCreate",
+             "dm_event.fields": "created_at,dm_conversation_id,text", "expansions": "sender_id",
+             "user.fields": "description,public_metrics,connection_status"},
+            "dm_event_read", max(1, min(100, max_results)),
+        )
+        users = {u["id"]: u for u in (body.get("includes") or {}).get("users") or []}
+        return list(body.get("data") or []), users, (body.get("meta") or {}).get("next_token")
+
     # --- writes ------------------------------------------------------------------------
     def follow(self, user_id: str) -> None:
         """Follow through the API (not permitted on self-serve tiers since April 2026)."""

@@ -19,7 +19,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, Field
 
 from flockpilot.adapters.clock import Clock
-from flockpilot.adapters.store import FollowLedger, Person, PlanRow, Store
+from flockpilot.adapters.store import FollowLedger, Inbox, Person, PlanRow, Store
 from flockpilot.adapters.x import XClient
 from flockpilot.domain.budget import job_allowance
 from flockpilot.domain.cost import CostMeter
@@ -198,6 +198,7 @@ def _run(ctx: FollowContext, event: FollowEvent, x: XClient, meter: CostMeter, r
     me = x.me()
     metrics = me.get("public_metrics") or {}
     summary.followers, summary.following = int(metrics.get("followers_count", 0)), int(metrics.get("following_count", 0))
+    Inbox(ctx.account_id).record_stats(now.astimezone(settings.zone).date(), summary.followers, summary.following, now)
 
     # Daily syncs: whom you followed by hand (suggest mode) and who followed back.
     if event.sync or (event.sync is None and not record.body.get("synced")):
