@@ -125,6 +125,40 @@ def follow_day(followers: int) -> dict[str, float]:
             "per_candidate": float(summary.cost["usd"]) / shortlisted if shortlisted else float("nan")}  # type: ignore[arg-type]
 
 
+def prune_day(following: int) -> dict[str, float]:
+    """A day's prune for an account following `following` people (40 of them followed
+    through Flockpilot 8-48 days ago, every fourth following back), reconciliation aside."""
+    from devtools.localstack import running
+    from devtools.xsandbox.seed import OWNER_ID, demo_world
+    from devtools.xsandbox.world import User
+    from flockpilot.adapters.store import FollowLedger, Person
+    from flockpilot.events import PruneEvent
+    from flockpilot.jobs.prune import run_prune
+    from flockpilot.runtime import prune_context
+
+    world, creds = demo_world()
+    for i in range(following):
+        uid = str(2_000_000_000_000_000_000 + i)
+        world.users[uid] = User(uid, f"f{i}", "F")
+        world.following[OWNER_ID].append(uid)
+        world.follow(uid, OWNER_ID)
+    quiet = {"MODE": "live", "POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true",
+             "MONTHLY_BUDGET_USD": "60", "X_TIMEOUT_SECONDS": "60"}
+    with running(world, creds, quiet):
+        ledger = FollowLedger(OWNER_ID)
+        now = datetime.now(UTC)
+        for i in range(40):
+            uid = str(1_600_000_000_000_000_000 + i)
+            world.users[uid] = User(uid, f"p{i}", "P")
+            world.follow(OWNER_ID, uid)
+            if i % 4 == 0:
+                world.follow(uid, OWNER_ID)
+            ledger.add_person(Person(uid, f"p{i}", "followed", None, 0.5, (), None, followed_at=now - timedelta(days=8 + i)))
+        summary = run_prune(prune_context(), PruneEvent(trigger="schedule", reconcile=False))
+    return {"requests": float(summary.cost["requests"]), "usd": float(summary.cost["usd"]),  # type: ignore[arg-type]
+            "checked": float(summary.checked), "suggested": float(len(summary.suggested))}
+
+
 def main() -> None:
     ratio, app, boto = import_ratio()
     print(f"import: handler {app * 1000:.0f} ms vs import boto3 {boto * 1000:.0f} ms "
@@ -143,6 +177,11 @@ def main() -> None:
         f = follow_day(size)
         print(f"follow: account with {size:>7,} followers: {f['requests']:.0f} requests, {f['resources']:.0f} resources read, "
               f"${f['usd']:.3f} for {f['shortlisted']:.0f} shortlisted = ${f['per_candidate']:.4f} per candidate")
+    for size in (1_000, 10_000, 100_000):
+        p = prune_day(size)
+        print(f"prune: account following {size:>7,}: {p['requests']:.0f} requests, ${p['usd']:.3f} a day "
+              f"({p['checked']:.0f} due candidates checked, {p['suggested']:.0f} suggested); full reconciliation "
+              f"weekly on its own budget: ${size * 2 * 0.001:.2f} for both lists at owned-read prices")
 
 
 if __name__ == "__main__":

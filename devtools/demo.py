@@ -84,6 +84,26 @@ def main() -> None:
         print(f"   read {follow.users_read} people, screened out {follow.screened_out} {follow.reasons_out}; "
               f"cost ${float(follow.cost['usd']):.3f} = ${follow.cost_per_shortlisted_usd or 0:.3f} per suggestion")  # type: ignore[arg-type]
         print()
+        print("== prune (suggest mode): you follow the suggestions by hand; 8 days later, who did not follow back")
+        from flockpilot.events import PruneEvent
+        from flockpilot.jobs.prune import run_prune
+        from flockpilot.runtime import prune_context
+
+        owner = creds["access_token"].split("-")[0]
+        for s in follow.shortlisted:
+            world.follow(owner, s.user_id)  # tapping the follow links
+        clock.current += timedelta(days=1)
+        run_follow(follow_context(clock=clock), FollowEvent(trigger="schedule", max=0))  # the sync sees them
+        back = world.settle(owner)  # each decides, by their own habit, whether to follow back
+        clock.current += timedelta(days=8)
+        prune = run_prune(prune_context(clock=clock), PruneEvent(trigger="schedule"))
+        print(f"   {len(back)} of {len(follow.shortlisted)} followed back; {prune.checked} checked "
+              f"(users lookup, connection_status); churn guard: {prune.churn.get('quick_undo_share')} quick-undo share")
+        for unfollow in prune.suggested:
+            print(f"   unfollow? @{unfollow.username:<10} {unfollow.profile_url}  ({unfollow.why})")
+        print(f"   cost ${float(prune.cost['usd']):.3f}; reconciliation: "  # type: ignore[arg-type]
+              + ", ".join(f"{k} {v.get('state')}" for k, v in prune.reconciliation.items() if isinstance(v, dict) and "state" in v))
+        print()
         print("== the DM digest: new messages ranked with reply drafts, sent to moto's SES and written to outbox/")
         from devtools.xsandbox.seed import OWNER_ID
         from flockpilot.events import DigestEvent

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -244,7 +243,7 @@ class World:
     def take_rate(self, user_id: str, operation: str) -> tuple[int, int, int, bool]:
         """(limit, remaining, reset epoch seconds, allowed) for one more call now."""
         limit = RATE_LIMITS.get(operation, 300)
-        now = time.time()
+        now = self.clock().timestamp()  # the world's clock: tests move time by hand
         with self.lock:
             start, used = self.rate.get((user_id, operation), (now, 0))
             if now - start >= WINDOW_SECONDS:

@@ -14,7 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -286,6 +286,73 @@ def cmd_digest_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_allow_add(args: argparse.Namespace) -> int:
+    """Protect someone from pruning: by numeric id, or @handle (one user read, $0.01)."""
+    ledger = _ledger()
+    target = args.who.lstrip("@")
+    if target.isdigit():
+        user_id, username = target, target
+    else:
+        from flockpilot.domain.cost import CostMeter
+        from flockpilot.runtime import follow_context
+
+        user = follow_context().x_client(CostMeter(limit_usd=0.05)).user_by_username(target)
+        user_id, username = str(user["id"]), str(user["username"])
+    added = ledger.allow(user_id, username, "you", _now())
+    print(f"{'allowlisted' if added else 'already on the allowlist'}: @{username} ({user_id})")
+    return 0
+
+
+def cmd_allow_remove(args: argparse.Namespace) -> int:
+    ledger = _ledger()
+    target = args.who.lstrip("@").lower()
+    for row in ledger.allowlist():
+        user_id = row.sk.removeprefix("ALLOW#")
+        if target in (user_id, row.username.lower()):
+            ledger.disallow(user_id)
+            print(f"removed @{row.username} from the allowlist")
+            return 0
+    print(f"error: {args.who} is not on the allowlist", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def cmd_allow_list(args: argparse.Namespace) -> int:
+    rows = _ledger().allowlist()
+    for r in sorted(rows, key=lambda r: (r.reason, r.username)):
+        print(f"@{r.username:<20} {r.sk.removeprefix('ALLOW#'):<22} {r.reason}")
+    print(f"{len(rows)} allowlisted (you: by hand; dm / mention: added automatically)")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Followers, following, band, follow-back rate and the last run of each job (no X call)."""
+    from flockpilot.adapters.store import Inbox
+    from flockpilot.jobs.prune import band_excess
+    from flockpilot.settings import account_settings
+
+    store = _store()
+    settings = account_settings(None, store.overrides())
+    today = _now().date()
+    stats = Inbox(store.account_id).stats(today.replace(day=1) - timedelta(days=31), today)
+    people = _ledger().people()
+    followed = [p for p in people if p.followed_at]
+    back = [p for p in followed if p.status == "followed_back" or p.followed_back_at]
+    data: dict[str, Any] = {"account": store.account_id, "mode": settings.mode.value}
+    if stats:
+        day, followers, following = stats[-1]
+        excess = band_excess(followers, following, settings.ratio_tolerance)
+        data.update({"as_of": day, "followers": followers, "following": following,
+                     "band": "inside" if excess <= 0 else f"above by {excess}"})
+    data["follow_back_rate"] = round(len(back) / len(followed), 3) if followed else None
+    data["last_runs"] = {job: (store.recent_runs(job, limit=1) or [{}])[0].get("started_at") for job in ("post", "follow", "prune", "digest")}
+    if args.json:
+        print(json.dumps(data, default=str))
+        return 0
+    for key, value in data.items():
+        print(f"{key:<18} {value}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import logging
 
@@ -302,7 +369,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.event:
         event = json.loads(Path(args.event).read_text())
     if args.dry_run:
-        event.update({"mode": "dry-run"} if args.function == "follow" else {"dry_run": True})
+        event.update({"mode": "dry-run"} if args.function in ("follow", "prune") else {"dry_run": True})
     result = invoke_handler(args.function, event)
     print(json.dumps(result, indent=2, default=str))
     return 0 if result.get("status") == "ok" else EXIT_FAILED
@@ -359,6 +426,18 @@ def build_parser() -> argparse.ArgumentParser:
     ss.add_argument("--json", action="store_true")
     ss.set_defaults(func=cmd_sources_stats)
 
+    allow = sub.add_parser("allow", help="people prune never touches").add_subparsers(dest="action", required=True)
+    aa = allow.add_parser("add")
+    aa.add_argument("who", help="@handle or numeric id")
+    aa.set_defaults(func=cmd_allow_add)
+    ar = allow.add_parser("remove")
+    ar.add_argument("who")
+    ar.set_defaults(func=cmd_allow_remove)
+    allow.add_parser("list").set_defaults(func=cmd_allow_list)
+    status = sub.add_parser("status", help="followers, following, band, follow-back rate, last runs")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_status)
+
     digest = sub.add_parser("digest", help="the daily DM digest").add_subparsers(dest="action", required=True)
     dp = digest.add_parser("preview", help="write today's digest to a file without sending it")
     dp.add_argument("--out", default="outbox/digest-preview.html")
@@ -369,7 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.set_defaults(func=cmd_plan)
 
     run = sub.add_parser("run", help="run a function's handler here, against the configured endpoints")
-    run.add_argument("function", choices=["post", "follow", "digest"])
+    run.add_argument("function", choices=["post", "follow", "prune", "digest"])
     run.add_argument("--dry-run", action="store_true")
     run.add_argument("--event", help="a JSON event file, e.g. events/post-manual.json")
     run.set_defaults(func=cmd_run)

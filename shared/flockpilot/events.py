@@ -50,3 +50,16 @@ class DigestEvent(BaseModel):
     scheduled_time: str | None = None
     dry_run: bool | None = None
     force: bool = False
+
+
+class PruneEvent(BaseModel):
+    """Scheduled tick, or from the console, e.g. {"mode": "dry-run", "max": 5}."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trigger: Literal["schedule", "manual"] = "manual"
+    id: str | None = None
+    scheduled_time: str | None = None
+    mode: Literal["suggest", "api", "dry-run"] | None = None
+    max: int | None = Field(None, ge=0, le=400)
+    reconcile: bool | None = Field(None, description="force (true) or skip (false) the full reconciliation step")

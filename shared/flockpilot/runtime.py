@@ -17,6 +17,7 @@ from flockpilot.domain.cost import CostMeter
 from flockpilot.jobs.digest import DigestContext
 from flockpilot.jobs.follow import FollowContext
 from flockpilot.jobs.post import PostContext
+from flockpilot.jobs.prune import PruneContext
 from flockpilot.settings import Deployment, account_settings, load_deployment
 
 
@@ -84,6 +85,24 @@ def digest_context(
         x_client=_x_factory(deployment, creds, the_clock, remaining_seconds), send=send,
         sender=deployment.sender_email, outbox_dir=Path(deployment.outbox_dir) if deployment.outbox_dir else None,
         template=settings.digest_reply_template, invite=settings.digest_invite,
+    )
+
+
+def prune_context(
+    environ: Mapping[str, str] | None = None,
+    *,
+    clock: Clock | None = None,
+    remaining_seconds: Callable[[], float] | None = None,
+) -> PruneContext:
+    deployment = load_deployment(environ)
+    creds = credentials(deployment)
+    store = open_store(deployment, creds.user_id)
+    the_clock = clock or SystemClock()
+    return PruneContext(
+        account_id=creds.user_id, settings=account_settings(environ, store.overrides()), store=store,
+        ledger=store_module.FollowLedger(creds.user_id), inbox=store_module.Inbox(creds.user_id), clock=the_clock,
+        x_client=_x_factory(deployment, creds, the_clock, remaining_seconds),
+        remaining_seconds=remaining_seconds or (lambda: float("inf")),
     )
 
 

@@ -75,6 +75,17 @@ class AccountSettings(BaseModel):
     follow_use_my_followers: bool = Field(True, description="also look among your own followers' followers")
     follow_use_mentions: bool = Field(True, description="also suggest people who mention you")
 
+    # prune
+    prune_mode: FollowMode = Field(FollowMode.SUGGEST, description="suggest (you tap unfollow) or api")
+    prune_grace_days: int = Field(7, ge=3, le=90)
+    prune_daily_cap: int = Field(30, ge=0, le=400)
+    prune_outside_inactive_days: int = Field(0, ge=0, le=3650,
+                                             description="0: never touch follows made outside Flockpilot; N: prune those silent N days")
+    reconcile_every_days: int = Field(7, ge=1, le=90)
+    reconcile_monthly_usd: float = Field(5.0, ge=0.0, le=1000.0, description="X spend allowed for full list reconciliations")
+    churn_max_quick_share: float = Field(0.5, ge=0.0, le=1.0)
+    churn_max_ratio: float = Field(1.5, ge=0.1, le=10.0)
+
     @field_validator("time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -82,3 +82,20 @@ def test_every_served_endpoint_answers_within_the_spec(clock: object) -> None:
         server.stop()
     assert world.violations == []
     assert world.bill()["by_operation"]["getDirectMessagesEvents"]["usd"] == 0.01
+
+
+def test_a_response_that_breaks_the_spec_is_recorded() -> None:
+    import json
+
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request, Response
+
+    from devtools.xsandbox.app import SandboxApp
+
+    world = World()
+    app = SandboxApp(world)
+    request = Request(EnvironBuilder(path="/2/tweets", method="POST").get_environ())
+    app.check_response(request, Response(json.dumps({"data": {"id": "12"}}), status=201, mimetype="application/json"))
+    app.check_response(request, Response("{}", status=201, mimetype="text/html"))
+    assert "'text' is a required property" in world.violations[0]
+    assert "text/html is not documented" in world.violations[1]

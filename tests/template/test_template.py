@@ -150,3 +150,14 @@ def test_digest_function_sends_only_from_the_chosen_ses_identity(resources: dict
     digest = next(p for k, p in schedules.items() if k.startswith("DigestFunction"))
     assert digest["ScheduleExpression"] == {"Fn::Sub": "cron(15 ${DigestHour} * * ? *)"}
     assert resources["DigestFunction"]["Properties"]["Environment"]["Variables"]["SENDER_EMAIL"] == {"Ref": "SenderEmail"}
+
+
+def test_prune_function_is_hourly_and_suggests_by_default(resources: dict[str, Any]) -> None:
+    fn = resources["PruneFunction"]["Properties"]
+    assert fn["Environment"]["Variables"]["PRUNE_MODE"] == {"Ref": "PruneMode"}
+    assert fn["ReservedConcurrentExecutions"] == 1
+    schedules = {k: v["Properties"] for k, v in of_type(resources, "AWS::Scheduler::Schedule").items()}
+    assert next(p for k, p in schedules.items() if k.startswith("PruneFunction"))["ScheduleExpression"] == "cron(35 * * * ? *)"
+    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=_cfn_loader())  # noqa: S506
+    assert template["Parameters"]["PruneMode"]["Default"] == "suggest"
+    assert template["Parameters"]["PruneGraceDays"]["MinValue"] == 3

@@ -134,6 +134,7 @@ class PersonRow(_Row):
     followed_back_at = UTCDateTimeAttribute(null=True)
     unfollowed_at = UTCDateTimeAttribute(null=True)
     by_api = BooleanAttribute(default=False)
+    prune_reason = UnicodeAttribute(null=True)
 
 
 class SeenRow(_Row):
@@ -147,6 +148,32 @@ class FrontierRow(_Row):
 
     ids = ListAttribute(of=UnicodeAttribute, default=list)
     updated_at = UTCDateTimeAttribute()
+
+
+class AllowRow(_Row):
+    """Never unfollowed: your own list plus people you talk with (DMs, mentions)."""
+
+    username = UnicodeAttribute(default="")
+    reason = UnicodeAttribute()  # you | dm | mention
+    added_at = UTCDateTimeAttribute()
+
+
+class MemberRow(_Row):
+    """Someone on your followers or following list, as of the last full reconciliation."""
+
+    seen_run = UnicodeAttribute()
+
+
+class ReconRow(_Row):
+    """A full reconciliation of one list, resumable across invocations."""
+
+    run_id = UnicodeAttribute()
+    cursor = UnicodeAttribute(null=True)
+    started_at = UTCDateTimeAttribute()
+    finished_at = UTCDateTimeAttribute(null=True)
+    read = NumberAttribute(default=0)
+    usd = NumberAttribute(default=0)  # spent on reconciliations in `month`
+    month = UnicodeAttribute(null=True)
 
 
 class MessageRow(_Row):
@@ -185,7 +212,7 @@ class DigestRow(_Row):
 
 _MODELS: tuple[type[_Row], ...] = (
     _Row, AccountRow, ContentRow, PlanRow, SlotRow, RunRow, SpendRow, SourceRow, PersonRow, SeenRow, FrontierRow,
-    MessageRow, ConversationRow, StatsRow, DigestRow,
+    MessageRow, ConversationRow, StatsRow, DigestRow, AllowRow, MemberRow, ReconRow,
 )
 DM_RETENTION = timedelta(days=35)
 SEEN_RETENTION = timedelta(days=180)
@@ -520,6 +547,7 @@ class Person:
     followed_back_at: datetime | None = None
     unfollowed_at: datetime | None = None
     by_api: bool = False
+    prune_reason: str | None = None
 
 
 def _person(row: PersonRow) -> Person:
@@ -528,6 +556,7 @@ def _person(row: PersonRow) -> Person:
         score=float(row.score or 0), reasons=tuple(str(r) for r in (row.reasons or [])), day=row.day,
         suggested_at=_utc(row.suggested_at), followed_at=_utc(row.followed_at),
         followed_back_at=_utc(row.followed_back_at), unfollowed_at=_utc(row.unfollowed_at), by_api=bool(row.by_api),
+        prune_reason=row.prune_reason,
     )
 
 
@@ -620,7 +649,7 @@ class FollowLedger:
     def set_status(self, user_id: str, status: str, now: datetime, *, by_api: bool | None = None,
                    expected: tuple[str, ...] = ()) -> bool:
         """Move a person to `status` (only from one of `expected`, when given)."""
-        stamp = {"suggested": PersonRow.suggested_at, "followed": PersonRow.followed_at,
+        stamp = {"suggested": PersonRow.suggested_at, "followed": PersonRow.followed_at,  # prune_suggested: none
                  "followed_back": PersonRow.followed_back_at, "unfollowed": PersonRow.unfollowed_at}.get(status)
         actions: list[Action] = [PersonRow.status.set(status)]
         if stamp is not None:
@@ -652,6 +681,60 @@ class FollowLedger:
             for row in PersonRow.batch_get([(self.pk, f"PERSON#{i}") for i in unique[chunk:chunk + 100]]):
                 found[row.user_id] = _person(row)
         return found
+
+    def set_prune_reason(self, user_id: str, reason: str | None) -> None:
+        PersonRow(self.pk, f"PERSON#{user_id}").update(
+            actions=[PersonRow.prune_reason.set(reason) if reason else PersonRow.prune_reason.remove()])
+
+    # --- allowlist -----------------------------------------------------------------------
+    def allow(self, user_id: str, username: str, reason: str, now: datetime) -> bool:
+        try:
+            AllowRow(self.pk, f"ALLOW#{user_id}", username=username, reason=reason, added_at=now).save(
+                condition=AllowRow.sk.does_not_exist())
+        except PutError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def disallow(self, user_id: str) -> bool:
+        try:
+            AllowRow(self.pk, f"ALLOW#{user_id}").delete(condition=AllowRow.sk.exists())
+        except DeleteError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def allowlist(self) -> list[AllowRow]:
+        return list(AllowRow.query(self.pk, AllowRow.sk.startswith("ALLOW#")))
+
+    # --- full reconciliation -------------------------------------------------------------
+    def recon(self, name: str) -> ReconRow | None:
+        try:
+            return ReconRow.get(self.pk, f"RECON#{name}", consistent_read=True)
+        except ReconRow.DoesNotExist:
+            return None
+
+    def save_recon(self, name: str, row: ReconRow) -> None:
+        row.pk, row.sk = self.pk, f"RECON#{name}"
+        row.save()
+
+    def mark_members(self, name: str, ids: list[str], run_id: str) -> None:
+        with MemberRow.batch_write() as batch:
+            for user_id in ids:
+                batch.save(MemberRow(self.pk, f"MEMBER#{name}#{user_id}", seen_run=run_id))
+
+    def sweep_members(self, name: str, run_id: str) -> list[str]:
+        """Members not seen by run `run_id`: they left the list. Removes and returns them."""
+        gone = [r for r in MemberRow.query(self.pk, MemberRow.sk.startswith(f"MEMBER#{name}#")) if r.seen_run != run_id]
+        with MemberRow.batch_write() as batch:
+            for row in gone:
+                batch.delete(row)
+        return [r.sk.rsplit("#", 1)[1] for r in gone]
+
+    def members(self, name: str) -> list[str]:
+        return [r.sk.rsplit("#", 1)[1] for r in MemberRow.query(self.pk, MemberRow.sk.startswith(f"MEMBER#{name}#"))]
 
     # --- frontiers ---------------------------------------------------------------------
     def frontier(self, name: str) -> list[str]:
@@ -698,6 +781,11 @@ class Inbox:
             messages = sorted(MessageRow.query(self.pk, MessageRow.sk.startswith(f"DM#{cid}#")), key=lambda m: m.created_at)
             result.append((conv, messages))
         return result
+
+    def shown_conversations(self) -> list[tuple[ConversationRow, list[MessageRow]]]:
+        convs = ConversationRow.query(self.pk, ConversationRow.sk.startswith("CONV#"),
+                                      filter_condition=ConversationRow.pending == False)  # noqa: E712
+        return [(c, []) for c in convs]
 
     def mark_shown(self, conversation_ids: list[str]) -> None:
         for cid in conversation_ids:

@@ -306,11 +306,12 @@ class XClient:
         )
         return dict(body.get("data") or {})
 
-    def lookup_users(self, ids: list[str]) -> list[dict[str, Any]]:
+    def lookup_users(self, ids: list[str], *, latest_post: bool = False) -> list[dict[str, Any]]:
         """Up to 100 users with connection_status relative to you (user read per user)."""
         body = self._page(
             "users_lookup", "/2/users",
-            {"ids": ",".join(ids[:100]), "user.fields": "connection_status,public_metrics,username"},
+            {"ids": ",".join(ids[:100]), "user.fields": "connection_status,public_metrics,username",
+             "expansions": "most_recent_post_id" if latest_post else None},
             "user_read", len(ids[:100]),
         )
         return list(body.get("data") or [])

@@ -160,7 +160,15 @@ def build_report(ctx: DigestContext, x: XClient | None, meter: CostMeter, day: d
         LinkItem(p.username, profile_url(p.username), follow_url(p.username), "Follow", "; ".join(p.reasons[:1]))
         for p in sorted(people.values(), key=lambda p: -p.score) if p.status == "suggested"
     ]
-    report.prune_note = "Prune suggestions appear here once the prune function is deployed."
+    report.prune = [
+        LinkItem(p.username, profile_url(p.username), profile_url(p.username), "Profile", p.prune_reason or "")
+        for p in ledger.people("prune_suggested")
+    ]
+    if not report.prune:
+        report.prune_note = "Nobody to unfollow today."
+    for run in store.recent_runs("prune", limit=30):
+        if run.get("day") == day.isoformat():
+            report.warnings += [f"prune: {w}" for w in run.get("warnings", [])]
 
     for run in reversed(store.recent_runs("post", limit=200)):
         if run.get("day") != day.isoformat():
