@@ -156,8 +156,9 @@ def cmd_settings_unset(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from flockpilot.domain.budget import RECOVERY_RESERVE, job_allowance
+    from flockpilot.domain.budget import RECOVERY_RESERVE
     from flockpilot.domain.plan import plan_day
+    from flockpilot.jobs.spending import day_budget
     from flockpilot.settings import account_settings
 
     store = _store()
@@ -167,10 +168,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     plan = store.get_plan(day)
     stored = plan is not None
     if plan is None:
-        utc_day = now.date()
-        spend = store.spend(utc_day.replace(day=1), utc_day)
-        before = sum(v["usd"] for d, v in spend.items() if d < utc_day)
-        budget = job_allowance("post", settings.monthly_budget_usd, before, utc_day) * (1 - RECOVERY_RESERVE)
+        budget = day_budget(store, "post", settings.monthly_budget_usd, now.date()).allowance_usd * (1 - RECOVERY_RESERVE)
         plan = plan_day(day=day, tz=settings.zone, active=settings.window, rules=settings.mix,
                         items=store.list_content(), budget_usd=budget, now=now, seed=f"{store.account_id}:{day}")
     slots = store.slots(day) if stored else {}

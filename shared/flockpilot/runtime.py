@@ -8,6 +8,7 @@ table and endpoint stay the same.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from flockpilot.adapters import store as store_module
 from flockpilot.adapters.clock import Clock, SystemClock
@@ -18,7 +19,7 @@ from flockpilot.jobs.digest import DigestContext
 from flockpilot.jobs.follow import FollowContext
 from flockpilot.jobs.post import PostContext
 from flockpilot.jobs.prune import PruneContext
-from flockpilot.settings import Deployment, account_settings, load_deployment
+from flockpilot.settings import AccountSettings, Deployment, account_settings, load_deployment
 
 
 def open_store(deployment: Deployment, account_id: str) -> store_module.Store:
@@ -41,21 +42,36 @@ def _x_factory(deployment: Deployment, creds: XCredentials, clock: Clock,
     return x_client
 
 
+@dataclass(frozen=True)
+class _Parts:
+    deployment: Deployment
+    creds: XCredentials
+    store: store_module.Store
+    settings: AccountSettings
+    clock: Clock
+    x_client: Callable[[CostMeter], XClient]
+
+
+def _parts(environ: Mapping[str, str] | None, clock: Clock | None,
+           remaining_seconds: Callable[[], float] | None) -> _Parts:
+    """What every job needs: validated settings, the secret, the store and an X factory."""
+    deployment = load_deployment(environ)
+    creds = credentials(deployment)
+    store = open_store(deployment, creds.user_id)
+    the_clock = clock or SystemClock()
+    return _Parts(deployment, creds, store, account_settings(environ, store.overrides()), the_clock,
+                  _x_factory(deployment, creds, the_clock, remaining_seconds))
+
+
 def follow_context(
     environ: Mapping[str, str] | None = None,
     *,
     clock: Clock | None = None,
     remaining_seconds: Callable[[], float] | None = None,
 ) -> FollowContext:
-    deployment = load_deployment(environ)
-    creds = credentials(deployment)
-    store = open_store(deployment, creds.user_id)
-    the_clock = clock or SystemClock()
-    return FollowContext(
-        account_id=creds.user_id, settings=account_settings(environ, store.overrides()), store=store,
-        ledger=store_module.FollowLedger(creds.user_id), clock=the_clock,
-        x_client=_x_factory(deployment, creds, the_clock, remaining_seconds),
-    )
+    p = _parts(environ, clock, remaining_seconds)
+    return FollowContext(account_id=p.creds.user_id, settings=p.settings, store=p.store,
+                         ledger=store_module.FollowLedger(p.creds.user_id), clock=p.clock, x_client=p.x_client)
 
 
 def digest_context(
@@ -68,23 +84,19 @@ def digest_context(
 
     from flockpilot.adapters.mail import send_email
 
-    deployment = load_deployment(environ)
-    creds = credentials(deployment)
-    store = open_store(deployment, creds.user_id)
-    settings = account_settings(environ, store.overrides())
-    the_clock = clock or SystemClock()
-    recipients = [r.strip() for r in (settings.digest_email or "").split(",") if r.strip()]
+    p = _parts(environ, clock, remaining_seconds)
+    recipients = [r.strip() for r in (p.settings.digest_email or "").split(",") if r.strip()]
 
     def send(subject: str, html: str, text: str) -> str:
-        return send_email(region=deployment.region, sender=deployment.sender_email or "", recipients=recipients,
+        return send_email(region=p.deployment.region, sender=p.deployment.sender_email or "", recipients=recipients,
                           subject=subject, html=html, text=text)
 
+    outbox = p.deployment.outbox_dir
     return DigestContext(
-        account_id=creds.user_id, settings=settings, store=store, ledger=store_module.FollowLedger(creds.user_id),
-        inbox=store_module.Inbox(creds.user_id), clock=the_clock,
-        x_client=_x_factory(deployment, creds, the_clock, remaining_seconds), send=send,
-        sender=deployment.sender_email, outbox_dir=Path(deployment.outbox_dir) if deployment.outbox_dir else None,
-        template=settings.digest_reply_template, invite=settings.digest_invite,
+        account_id=p.creds.user_id, settings=p.settings, store=p.store, ledger=store_module.FollowLedger(p.creds.user_id),
+        inbox=store_module.Inbox(p.creds.user_id), clock=p.clock, x_client=p.x_client, send=send,
+        sender=p.deployment.sender_email, outbox_dir=Path(outbox) if outbox else None,
+        template=p.settings.digest_reply_template, invite=p.settings.digest_invite,
     )
 
 
@@ -94,14 +106,10 @@ def prune_context(
     clock: Clock | None = None,
     remaining_seconds: Callable[[], float] | None = None,
 ) -> PruneContext:
-    deployment = load_deployment(environ)
-    creds = credentials(deployment)
-    store = open_store(deployment, creds.user_id)
-    the_clock = clock or SystemClock()
+    p = _parts(environ, clock, remaining_seconds)
     return PruneContext(
-        account_id=creds.user_id, settings=account_settings(environ, store.overrides()), store=store,
-        ledger=store_module.FollowLedger(creds.user_id), inbox=store_module.Inbox(creds.user_id), clock=the_clock,
-        x_client=_x_factory(deployment, creds, the_clock, remaining_seconds),
+        account_id=p.creds.user_id, settings=p.settings, store=p.store, ledger=store_module.FollowLedger(p.creds.user_id),
+        inbox=store_module.Inbox(p.creds.user_id), clock=p.clock, x_client=p.x_client,
         remaining_seconds=remaining_seconds or (lambda: float("inf")),
     )
 
@@ -112,12 +120,5 @@ def post_context(
     clock: Clock | None = None,
     remaining_seconds: Callable[[], float] | None = None,
 ) -> PostContext:
-    deployment = load_deployment(environ)
-    creds = credentials(deployment)
-    store = open_store(deployment, creds.user_id)
-    settings = account_settings(environ, store.overrides())
-    the_clock = clock or SystemClock()
-    return PostContext(
-        account_id=creds.user_id, settings=settings, store=store, clock=the_clock,
-        x_client=_x_factory(deployment, creds, the_clock, remaining_seconds),
-    )
+    p = _parts(environ, clock, remaining_seconds)
+    return PostContext(account_id=p.creds.user_id, settings=p.settings, store=p.store, clock=p.clock, x_client=p.x_client)

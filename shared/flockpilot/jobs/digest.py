@@ -15,7 +15,6 @@ from pydantic import BaseModel, Field
 from flockpilot.adapters.clock import Clock
 from flockpilot.adapters.store import FollowLedger, Inbox, PlanRow, Store
 from flockpilot.adapters.x import XClient
-from flockpilot.domain.budget import job_allowance
 from flockpilot.domain.cost import CostMeter
 from flockpilot.domain.digest import DEFAULT_INVITE, DEFAULT_TEMPLATE, Conversation, Correspondent, Message, rank
 from flockpilot.domain.digest_email import DigestReport, GrowthPoint, LinkItem, PostLine, render_html, render_text
@@ -23,6 +22,7 @@ from flockpilot.domain.errors import BudgetExhausted, RateLimited, XError
 from flockpilot.domain.follow import follow_budget
 from flockpilot.events import DigestEvent
 from flockpilot.jobs.follow import follow_url, profile_url
+from flockpilot.jobs.spending import day_budget
 from flockpilot.pricing import price
 from flockpilot.settings import AccountSettings, Mode
 
@@ -210,10 +210,7 @@ def run_digest(ctx: DigestContext, event: DigestEvent) -> DigestSummary:
         summary.warnings.append(f"today's digest is {state.status} already; send again with {{\"force\": true}}")
         return summary
 
-    spend = ctx.store.spend(utc_day.replace(day=1), utc_day)
-    before = sum(v["usd"] for d, v in spend.items() if d < utc_day)
-    allowance = job_allowance("digest", settings.monthly_budget_usd, before, utc_day)
-    meter = CostMeter(limit_usd=max(0.0, allowance - spend.get(utc_day, {}).get("digest", 0.0)))
+    meter = day_budget(ctx.store, "digest", settings.monthly_budget_usd, utc_day).meter()
     x = ctx.x_client(meter)
     try:
         summary.new_messages, warnings = fetch_new_messages(ctx, x, meter, now)

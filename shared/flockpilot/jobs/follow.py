@@ -21,11 +21,11 @@ from pydantic import BaseModel, Field
 from flockpilot.adapters.clock import Clock
 from flockpilot.adapters.store import FollowLedger, Inbox, Person, PlanRow, Store
 from flockpilot.adapters.x import XClient
-from flockpilot.domain.budget import job_allowance
 from flockpilot.domain.cost import CostMeter
 from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPermitted, RateLimited, XError
 from flockpilot.domain.follow import Candidate, SourceStats, choose_sources, follow_budget, score, screen, snowflake_time
 from flockpilot.events import FollowEvent
+from flockpilot.jobs.spending import day_budget
 from flockpilot.jobs.sync import record_follow_backs, record_hand_follows, sync_newest
 from flockpilot.pricing import price
 from flockpilot.settings import AccountSettings, FollowMode, Mode
@@ -164,10 +164,7 @@ def run_follow(ctx: FollowContext, event: FollowEvent) -> FollowSummary:
     if dry and settings.mode is Mode.DRY_RUN:
         summary.warnings.append("dry-run mode: nothing is written to X (set Mode=live)")
 
-    spend = ctx.store.spend(utc_day.replace(day=1), utc_day)
-    before_today = sum(v["usd"] for d, v in spend.items() if d < utc_day)
-    allowance = job_allowance("follow", settings.monthly_budget_usd, before_today, utc_day)
-    meter = CostMeter(limit_usd=max(0.0, allowance - spend.get(utc_day, {}).get("follow", 0.0)))
+    meter = day_budget(ctx.store, "follow", settings.monthly_budget_usd, utc_day).meter()
     record = _DayRecord(ctx.store, day)
     x = ctx.x_client(meter)
     try:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from flockpilot.adapters.clock import Clock
 from flockpilot.adapters.store import Claim, SlotState, SlotTaken, Store
 from flockpilot.adapters.x import XClient
-from flockpilot.domain.budget import RECOVERY_RESERVE, job_allowance
+from flockpilot.domain.budget import RECOVERY_RESERVE
 from flockpilot.domain.content import LIGHT_KINDS, ContentItem, ContentKind, repost_target
 from flockpilot.domain.cost import CostMeter
 from flockpilot.domain.errors import (
@@ -32,6 +32,7 @@ from flockpilot.domain.errors import (
 )
 from flockpilot.domain.plan import DayPlan, PlannedSlot, plan_day
 from flockpilot.events import PostEvent
+from flockpilot.jobs.spending import day_budget
 from flockpilot.pricing import price
 from flockpilot.settings import AccountSettings, Mode
 
@@ -117,10 +118,6 @@ class _StopRun(Exception):
 def _normalize(text: str) -> str:
     # X rewrites links to t.co and may trim spaces: compare what it cannot change.
     return " ".join(_URL.sub("", text).split()).casefold()
-
-
-def _utc_month_start(day: date) -> date:
-    return day.replace(day=1)
 
 
 class _Publisher:
@@ -276,22 +273,19 @@ def run_post(ctx: PostContext, event: PostEvent) -> PostSummary:
     utc_day = now.astimezone(UTC).date()
     dry = settings.mode is Mode.DRY_RUN or event.dry_run is True
 
-    spend = store.spend(_utc_month_start(utc_day), utc_day)
-    before_today = sum(v["usd"] for d, v in spend.items() if d < utc_day)
-    post_budget = job_allowance("post", settings.monthly_budget_usd, before_today, utc_day)
-    spent_today = spend.get(utc_day, {}).get("post", 0.0)
+    budget = day_budget(store, "post", settings.monthly_budget_usd, utc_day)
 
     plan = store.get_plan(day)
     if plan is None:
         plan = store.put_plan_if_absent(
             plan_day(
                 day=day, tz=settings.zone, active=settings.window, rules=settings.mix,
-                items=store.list_content(), budget_usd=post_budget * (1 - RECOVERY_RESERVE),
+                items=store.list_content(), budget_usd=budget.allowance_usd * (1 - RECOVERY_RESERVE),
                 now=now, seed=f"{ctx.account_id}:{day.isoformat()}",
             ),
             now,
         )
-    meter = CostMeter(limit_usd=max(0.0, post_budget - spent_today))
+    meter = budget.meter()
     summary = PostSummary(
         account=ctx.account_id,
         mode="dry-run" if dry else "live",

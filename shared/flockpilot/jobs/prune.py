@@ -20,13 +20,13 @@ from pydantic import BaseModel, Field
 from flockpilot.adapters.clock import Clock
 from flockpilot.adapters.store import FollowLedger, Inbox, Person, PlanRow, ReconRow, Store
 from flockpilot.adapters.x import XClient
-from flockpilot.domain.budget import job_allowance
 from flockpilot.domain.cost import CostMeter
 from flockpilot.domain.errors import BudgetExhausted, NotPermitted, RateLimited, XError
 from flockpilot.domain.follow import STRICT_BAND_ABOVE, snowflake_time
 from flockpilot.domain.prune import Decision, Followed, churn_check, due_for_check, select_unfollows
 from flockpilot.events import PruneEvent
 from flockpilot.jobs.follow import profile_url
+from flockpilot.jobs.spending import day_budget
 from flockpilot.jobs.sync import record_follow_backs, record_hand_follows, sync_newest
 from flockpilot.pricing import price
 from flockpilot.settings import AccountSettings, FollowMode, Mode
@@ -179,10 +179,7 @@ def run_prune(ctx: PruneContext, event: PruneEvent) -> PruneSummary:
     mode = FollowMode(event.mode) if event.mode in ("suggest", "api") else settings.prune_mode
     dry = settings.mode is Mode.DRY_RUN or event.mode == "dry-run"
     summary = PruneSummary(account=ctx.account_id, mode=f"{mode.value}{' (dry-run)' if dry else ''}", day=day, started_at=now)
-    spend = ctx.store.spend(utc_day.replace(day=1), utc_day)
-    before = sum(v["usd"] for d, v in spend.items() if d < utc_day)
-    allowance = job_allowance("prune", settings.monthly_budget_usd, before, utc_day)
-    meter = CostMeter(limit_usd=max(0.0, allowance - spend.get(utc_day, {}).get("prune", 0.0)))
+    meter = day_budget(ctx.store, "prune", settings.monthly_budget_usd, utc_day).meter()
     x = ctx.x_client(meter)
     try:
         _run(ctx, event, x, summary, mode=mode, dry=dry, now=now)
