@@ -16,6 +16,13 @@ from flockpilot.runtime import prune_context
 from tests.conftest import FakeClock
 
 
+_SERVERS: dict[int, str] = {}
+
+
+def world_base_url(world: World) -> str:
+    return _SERVERS[id(world)]
+
+
 def uid(i: int) -> str:
     return f"16000000000000{i:05d}"
 
@@ -26,6 +33,7 @@ def run(clock: FakeClock, remaining: object = None, **event: object) -> PruneSum
 
 @pytest.fixture
 def ledger(env: dict[str, str], store: Store, world: World, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> FollowLedger:
+    _SERVERS[id(world)] = env["X_API_BASE_URL"]
     """You follow 30 people through Flockpilot, followed 1..30 days ago; every third follows back.
     200 followers keep the account inside the band."""
     led = FollowLedger(OWNER_ID)
@@ -233,3 +241,22 @@ def test_allow_cli_protects_by_id(ledger: FollowLedger, clock: FakeClock, capsys
     summary = run(clock, reconcile=False)
     assert uid(20) not in {s.user_id for s in summary.suggested}
     assert main(["allow", "remove", uid(20)]) == 0 and main(["allow", "list"]) == 0
+
+
+def test_incremental_follower_sync_stops_at_the_first_known_follower(ledger: FollowLedger, clock: FakeClock,
+                                                                     world: World) -> None:
+    from flockpilot.adapters.secrets import XCredentials
+    from flockpilot.adapters.x import XClient
+    from flockpilot.domain.cost import CostMeter
+    from flockpilot.jobs.sync import sync_newest
+    from tests.integration.conftest import DEMO_CREDENTIALS
+
+    x = XClient(XCredentials(**DEMO_CREDENTIALS), meter=CostMeter(), clock=clock,
+                base_url=world_base_url(world))
+    first = sync_newest(ledger, "followers", lambda n, t: x.followers_page(x.user_id, max_results=n, token=t), clock.now())
+    assert first.pages == 1 and len(first.new_ids) == 20  # the first sync reads one page and starts there
+    world.add_user(User(uid(777), "newfan", "New Fan"))
+    world.follow(uid(777), OWNER_ID)
+    second = sync_newest(ledger, "followers", lambda n, t: x.followers_page(x.user_id, max_results=n, token=t), clock.now())
+    assert second.new_ids == [uid(777)] and second.reached_frontier and second.pages == 1
+    assert x.meter.by_operation["own_followers"].resources == 20 + 5  # later syncs start with a page of five

@@ -13,8 +13,9 @@ from typing import Any
 
 from flockpilot.adapters.store import FollowLedger
 
-PAGE = 20
-MAX_PAGES = 10  # a burst of new followers beyond 200 waits for the next sync
+PAGE = 20  # the very first sync: one page, then it starts from there
+FIRST_PAGE = 5  # later syncs: most days bring a few; pages double (5, 10, 20 ... 320)
+MAX_PAGES = 7  # a burst beyond 635 new ones waits for the next sync
 
 
 @dataclass
@@ -34,8 +35,10 @@ def sync_newest(
     known_set = set(known)
     result = SyncResult()
     token: str | None = None
+    size = FIRST_PAGE if known else PAGE
     while result.pages < MAX_PAGES:
-        users, token = read_page(PAGE, token)
+        users, token = read_page(size, token)
+        size *= 2
         result.pages += 1
         for user in users:
             if user["id"] in known_set:
