@@ -15,7 +15,6 @@ from flockpilot.jobs.prune import PruneSummary, run_prune
 from flockpilot.runtime import prune_context
 from tests.conftest import FakeClock
 
-
 _SERVERS: dict[int, str] = {}
 
 
