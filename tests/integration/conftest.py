@@ -88,7 +88,7 @@ def env(
         "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto_endpoint,
         "AWS_ENDPOINT_URL_SESV2": moto_endpoint,
         "TABLE_NAME": table, "X_SECRET_ID": secret_id, "X_API_BASE_URL": sandbox.base_url,
-        "X_TIMEOUT_SECONDS": "1", "MODE": "live", "TIME_ZONE": "UTC",
+        "X_TIMEOUT_SECONDS": "10", "MODE": "live", "TIME_ZONE": "UTC",
         "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "FlockpilotTest",
     }
     for key, value in values.items():
@@ -115,7 +115,7 @@ class XFactory:
             meter=meter or CostMeter(),
             clock=self.clock,
             base_url=self.sandbox.base_url,
-            timeout=kwargs.pop("timeout", 1.0),
+            timeout=kwargs.pop("timeout", 10.0),
             **kwargs,
         )
 

@@ -69,19 +69,30 @@ def test_double_delivery_of_the_same_tick_publishes_once(stocked: Store, clock: 
 def test_concurrent_invocations_publish_each_slot_once(stocked: Store, clock: FakeClock, world: World) -> None:
     clock.advance(hours=6)
     results: list[PostSummary] = []
-    threads = [threading.Thread(target=lambda: results.append(run(clock))) for _ in range(4)]
+    errors: list[BaseException] = []
+
+    def invoke() -> None:
+        try:
+            results.append(run(clock))
+        except BaseException as exc:  # a thread's failure must fail the test, not vanish
+            errors.append(exc)
+
+    threads = [threading.Thread(target=invoke) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    assert errors == [] and len(results) == 4
+    assert [f.error for r in results for f in r.failed] == []
     posted = [p.slot for r in results for p in r.posted]
     assert len(posted) == len(set(posted)) and posted
     assert len(own_posts(world)) == len(posted)
 
 
 def test_crash_between_x_success_and_our_record_does_not_post_twice(
-    stocked: Store, clock: FakeClock, world: World
+    stocked: Store, clock: FakeClock, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("X_TIMEOUT_SECONDS", "0.5")  # X answers after 1.5 s: we time out, X posted
     clock.advance(hours=2)  # 09:00: slot 0 is due
     world.inject(Fault("commit_then_timeout", "createPosts", delay_seconds=1.5))
     first = run(clock, PostEvent(max_posts=1))
