@@ -782,10 +782,11 @@ class Inbox:
             result.append((conv, messages))
         return result
 
-    def shown_conversations(self) -> list[tuple[ConversationRow, list[MessageRow]]]:
-        convs = ConversationRow.query(self.pk, ConversationRow.sk.startswith("CONV#"),
-                                      filter_condition=ConversationRow.pending == False)  # noqa: E712
-        return [(c, []) for c in convs]
+    def correspondents(self) -> list[tuple[str, str]]:
+        """(user id, username) of everyone in a stored DM conversation; reads no messages."""
+        rows = ConversationRow.query(self.pk, ConversationRow.sk.startswith("CONV#"),
+                                     attributes_to_get=["other_id", "username"])
+        return [(r.other_id, r.username) for r in rows]
 
     def mark_shown(self, conversation_ids: list[str]) -> None:
         for cid in conversation_ids:

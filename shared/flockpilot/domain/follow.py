@@ -20,6 +20,13 @@ def snowflake_time(post_id: str) -> datetime:
     return datetime.fromtimestamp(((int(post_id) >> 22) + TWITTER_EPOCH_MS) / 1000, UTC)
 
 
+def band_limit(followers: int, following: int, tolerance: float) -> int:
+    """The most you may follow: floor(followers x (1 + tolerance)); past 5,000 following the
+    band is strict (no tolerance), as X ties more follows to the ratio there."""
+    tol = 0.0 if following >= STRICT_BAND_ABOVE else tolerance
+    return math.floor(followers * (1 + tol))
+
+
 @dataclass(frozen=True)
 class FollowBudget:
     count: int
@@ -36,13 +43,13 @@ def follow_budget(
     band is strict (no tolerance), as X ties more follows to the ratio there.
     """
     cap = min(max(daily_cap, 0), X_DAILY_FOLLOW_LIMIT) - already_today
-    tol = 0.0 if following >= STRICT_BAND_ABOVE else tolerance
-    room = math.floor(followers * (1 + tol)) - following
+    limit = band_limit(followers, following, tolerance)
+    room = limit - following
     count = max(0, min(cap, room, affordable))
     if count == cap and cap <= min(room, affordable):
         reason = f"daily cap {daily_cap} ({already_today} already today)"
     elif count == room or room <= 0:
-        reason = f"band: following {following} may reach {math.floor(followers * (1 + tol))} ({followers} followers + {tol:.0%})"
+        reason = f"band: following {following} may reach {limit} ({followers} followers)"
     else:
         reason = f"budget: the day's follow money covers {affordable} more"
     return FollowBudget(count=count, band_room=room, reason=reason)

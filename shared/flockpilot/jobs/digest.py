@@ -19,7 +19,7 @@ from flockpilot.domain.cost import CostMeter
 from flockpilot.domain.digest import DEFAULT_INVITE, DEFAULT_TEMPLATE, Conversation, Correspondent, Message, rank
 from flockpilot.domain.digest_email import DigestReport, GrowthPoint, LinkItem, PostLine, render_html, render_text
 from flockpilot.domain.errors import BudgetExhausted, RateLimited, XError
-from flockpilot.domain.follow import follow_budget
+from flockpilot.domain.follow import band_limit
 from flockpilot.events import DigestEvent
 from flockpilot.jobs.follow import follow_url, profile_url
 from flockpilot.jobs.spending import day_budget
@@ -142,10 +142,8 @@ def build_report(ctx: DigestContext, x: XClient | None, meter: CostMeter, day: d
             m = me.get("public_metrics") or {}
             report.followers, report.following = int(m.get("followers_count", 0)), int(m.get("following_count", 0))
             ctx.inbox.record_stats(day, report.followers, report.following, now)
-            band = follow_budget(followers=report.followers, following=report.following,
-                                 tolerance=settings.ratio_tolerance, daily_cap=400, already_today=0, affordable=400)
-            report.band = (f"inside the band ({band.band_room} follows of room)" if band.band_room > 0
-                           else f"above the band by {-band.band_room}: prune first")
+            room = band_limit(report.followers, report.following, settings.ratio_tolerance) - report.following
+            report.band = f"inside the band ({room} follows of room)" if room >= 0 else f"above the band by {-room}: prune first"
         except (BudgetExhausted, RateLimited, XError) as exc:
             summary.warnings.append(f"account figures unavailable: {exc}")
     entries = rank(_conversations(ctx), keywords=settings.keywords, template=ctx.template, invite=ctx.invite, now=now)

@@ -26,7 +26,7 @@ from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPer
 from flockpilot.domain.follow import Candidate, SourceStats, choose_sources, follow_budget, score, screen, snowflake_time
 from flockpilot.events import FollowEvent
 from flockpilot.jobs.spending import day_budget
-from flockpilot.jobs.sync import record_follow_backs, record_hand_follows, sync_newest
+from flockpilot.jobs.sync import sync_own_lists
 from flockpilot.pricing import price
 from flockpilot.settings import AccountSettings, FollowMode, Mode
 
@@ -199,11 +199,9 @@ def _run(ctx: FollowContext, event: FollowEvent, x: XClient, meter: CostMeter, r
 
     # Daily syncs: whom you followed by hand (suggest mode) and who followed back.
     if event.sync or (event.sync is None and not record.body.get("synced")):
-        following = sync_newest(ledger, "following", lambda n, t: x.own_following_page(max_results=n, token=t), now)
-        summary.followed_by_hand = record_hand_follows(ledger, following.new_ids, now)
-        followers = sync_newest(ledger, "followers", lambda n, t: x.followers_page(x.user_id, max_results=n, token=t), now)
-        summary.follow_backs = record_follow_backs(ledger, followers.new_ids, now)
-        _my_follower_sources(ctx, followers.users, now)
+        synced = sync_own_lists(ledger, x, now)
+        summary.followed_by_hand, summary.follow_backs = synced.followed_by_hand, synced.follow_backs
+        _my_follower_sources(ctx, synced.new_followers, now)
         record.body["synced"] = True
 
     if settings.follow_use_mentions:

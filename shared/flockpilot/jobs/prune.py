@@ -22,12 +22,12 @@ from flockpilot.adapters.store import FollowLedger, Inbox, Person, PlanRow, Reco
 from flockpilot.adapters.x import XClient
 from flockpilot.domain.cost import CostMeter
 from flockpilot.domain.errors import BudgetExhausted, NotPermitted, RateLimited, XError
-from flockpilot.domain.follow import STRICT_BAND_ABOVE, snowflake_time
+from flockpilot.domain.follow import band_limit, snowflake_time
 from flockpilot.domain.prune import Decision, Followed, churn_check, due_for_check, select_unfollows
 from flockpilot.events import PruneEvent
 from flockpilot.jobs.follow import profile_url
 from flockpilot.jobs.spending import day_budget
-from flockpilot.jobs.sync import record_follow_backs, record_hand_follows, sync_newest
+from flockpilot.jobs.sync import sync_own_lists
 from flockpilot.pricing import price
 from flockpilot.settings import AccountSettings, FollowMode, Mode
 
@@ -77,17 +77,17 @@ class PruneContext:
 
 
 def band_excess(followers: int, following: int, tolerance: float) -> int:
-    tol = 0.0 if following >= STRICT_BAND_ABOVE else tolerance
-    return following - math.floor(followers * (1 + tol))
+    """How far following is above the band (negative: room left)."""
+    return following - band_limit(followers, following, tolerance)
 
 
 def _automatic_allowlist(ctx: PruneContext, now: datetime) -> None:
     """People you talk with are never pruned: DM correspondents (from the digest's store)."""
     known = {r.sk.removeprefix("ALLOW#") for r in ctx.ledger.allowlist()}
-    for conv, _ in ctx.inbox.pending_conversations() + ctx.inbox.shown_conversations():
-        if conv.other_id not in known:
-            ctx.ledger.allow(conv.other_id, conv.username, "dm", now)
-            known.add(conv.other_id)
+    for user_id, username in ctx.inbox.correspondents():
+        if user_id not in known:
+            ctx.ledger.allow(user_id, username, "dm", now)
+            known.add(user_id)
 
 
 def _allow_mentioners(ctx: PruneContext, x: XClient, now: datetime) -> None:
@@ -273,10 +273,7 @@ def _decide(ctx: PruneContext, event: PruneEvent, x: XClient, summary: PruneSumm
     summary.followers, summary.following = int(m.get("followers_count", 0)), int(m.get("following_count", 0))
     ctx.inbox.record_stats(now.astimezone(settings.zone).date(), summary.followers, summary.following, now)
 
-    following = sync_newest(ledger, "following", lambda n, t: x.own_following_page(max_results=n, token=t), now)
-    record_hand_follows(ledger, following.new_ids, now)
-    followers = sync_newest(ledger, "followers", lambda n, t: x.followers_page(x.user_id, max_results=n, token=t), now)
-    summary.follow_backs = record_follow_backs(ledger, followers.new_ids, now)
+    summary.follow_backs = sync_own_lists(ledger, x, now).follow_backs
     _automatic_allowlist(ctx, now)
     _allow_mentioners(ctx, x, now)
     allow = {r.sk.removeprefix("ALLOW#") for r in ledger.allowlist()}

@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flockpilot.adapters.store import FollowLedger
+
+if TYPE_CHECKING:
+    from flockpilot.adapters.x import XClient
 
 PAGE = 20  # the very first sync: one page, then it starts from there
 FIRST_PAGE = 5  # later syncs: most days bring a few; pages double (5, 10, 20 ... 320)
@@ -75,3 +78,22 @@ def record_hand_follows(ledger: FollowLedger, new_following: list[str], now: dat
             ledger.credit_source(person.source_id, followed=1)
             done.append(user_id)
     return done
+
+
+@dataclass
+class DailySync:
+    followed_by_hand: list[str]
+    follow_backs: list[str]
+    new_followers: dict[str, dict[str, Any]]
+
+
+def sync_own_lists(ledger: FollowLedger, x: XClient, now: datetime) -> DailySync:
+    """Both incremental syncs and what they mean for the ledger: suggestions you followed by
+    hand, and people who followed back (credited to their source)."""
+    following = sync_newest(ledger, "following", lambda n, t: x.own_following_page(max_results=n, token=t), now)
+    followers = sync_newest(ledger, "followers", lambda n, t: x.followers_page(x.user_id, max_results=n, token=t), now)
+    return DailySync(
+        followed_by_hand=record_hand_follows(ledger, following.new_ids, now),
+        follow_backs=record_follow_backs(ledger, followers.new_ids, now),
+        new_followers=followers.users,
+    )
