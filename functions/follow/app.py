@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -10,18 +11,24 @@ from flockpilot.events import FollowEvent
 from flockpilot.handling import handle
 from flockpilot.observability import logger, metrics, tracer
 
+if TYPE_CHECKING:
+    from flockpilot.jobs.follow import FollowSummary
 
-def _run(request: FollowEvent, remaining: Any) -> Any:
+
+def _run(request: FollowEvent, remaining: Callable[[], float]) -> FollowSummary:
     from flockpilot.jobs.follow import run_follow
-    from flockpilot.runtime import follow_context
+    from flockpilot.runtime import follow_deps, wire
 
-    return run_follow(follow_context(remaining_seconds=remaining), request)
+    return run_follow(follow_deps(wire(remaining_seconds=remaining)), request)
+
+
+def _counts(summary: FollowSummary) -> dict[str, int]:
+    return {"FollowsShortlisted": len(summary.shortlisted), "FollowsMade": len(summary.followed),
+            "FollowBacks": len(summary.follow_backs)}
 
 
 @logger.inject_lambda_context(correlation_id_path="id", clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return handle(event, context, job="follow", model=FollowEvent, run=_run,
-                  counts=lambda s: {"FollowsShortlisted": len(s.shortlisted), "FollowsMade": len(s.followed),
-                                    "FollowBacks": len(s.follow_backs)})
+    return handle(event, context, job="follow", model=FollowEvent, run=_run, counts=_counts)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -10,18 +11,24 @@ from flockpilot.events import PruneEvent
 from flockpilot.handling import handle
 from flockpilot.observability import logger, metrics, tracer
 
+if TYPE_CHECKING:
+    from flockpilot.jobs.prune import PruneSummary
 
-def _run(request: PruneEvent, remaining: Any) -> Any:
+
+def _run(request: PruneEvent, remaining: Callable[[], float]) -> PruneSummary:
     from flockpilot.jobs.prune import run_prune
-    from flockpilot.runtime import prune_context
+    from flockpilot.runtime import prune_deps, wire
 
-    return run_prune(prune_context(remaining_seconds=remaining), request)
+    return run_prune(prune_deps(wire(remaining_seconds=remaining), remaining), request)
+
+
+def _counts(summary: PruneSummary) -> dict[str, int]:
+    return {"PruneSuggested": len(summary.suggested), "Unfollowed": len(summary.unfollowed),
+            "FollowBackChecks": summary.checked}
 
 
 @logger.inject_lambda_context(correlation_id_path="id", clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return handle(event, context, job="prune", model=PruneEvent, run=_run,
-                  counts=lambda s: {"UnfollowsSuggested": len(s.suggested), "Unfollows": len(s.unfollowed),
-                                    "ChurnGuardPaused": int(bool(s.churn.get("paused")))})
+    return handle(event, context, job="prune", model=PruneEvent, run=_run, counts=_counts)

@@ -1,5 +1,13 @@
 """What every handler does between Powertools' decorators and its job: validate the event,
-run the job, turn known failures into a clear answer, count metrics, return the summary."""
+run the job, report its outcome honestly, count metrics, return the summary.
+
+- A malformed event is answered `rejected` with the bad fields named; nothing runs.
+- A run that needs the person (bad settings, revoked credentials, X refusing the app, an
+  unverified sender) returns `status: error` with `outcome: failed` and counts RunFailures:
+  a retry would not help, the alarm tells the person.
+- A failure a retry can fix (X or AWS unavailable) is raised after the run is recorded, so
+  Lambda retries it, its Errors metric counts it and the dead-letter queue keeps what fails.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +20,11 @@ from pydantic import BaseModel, ValidationError
 
 from flockpilot.domain.errors import FlockpilotError
 from flockpilot.events import explain
+from flockpilot.jobs.skeleton import RunOutcome, RunSummary
 from flockpilot.observability import logger, metrics
 
 E = TypeVar("E", bound=BaseModel)
+S = TypeVar("S", bound=RunSummary)
 
 
 def handle(
@@ -23,11 +33,9 @@ def handle(
     *,
     job: str,
     model: type[E],
-    run: Callable[[E, Callable[[], float]], BaseModel],
-    counts: Callable[[Any], dict[str, int]],
+    run: Callable[[E, Callable[[], float]], S],
+    counts: Callable[[S], dict[str, int]],
 ) -> dict[str, Any]:
-    """A malformed event is answered with the bad fields named and nothing runs; a
-    configuration or X error is answered, logged and counted (retrying would not help)."""
     try:
         request = model.model_validate(event)
     except ValidationError as exc:
@@ -36,18 +44,24 @@ def handle(
     try:
         summary = run(request, lambda: context.get_remaining_time_in_millis() / 1000)
     except FlockpilotError as exc:
+        if getattr(exc, "retryable", False):
+            logger.exception("run failed; Lambda retries it", job=job)
+            raise
         logger.exception("run failed", job=job)
         metrics.add_metric(name="RunFailures", unit=MetricUnit.Count, value=1)
-        return {"status": "error", "error": str(exc)}
+        return {"status": "error", "outcome": RunOutcome.FAILED.value, "error": str(exc)}
     figures = counts(summary)
     for name, value in figures.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-    cost = getattr(summary, "cost", {}) or {}
-    metrics.add_metric(name="XApiRequests", unit=MetricUnit.Count, value=int(cost.get("requests", 0)))
-    metrics.add_metric(name="XApiCostMicroUsd", unit=MetricUnit.Count, value=round(float(cost.get("usd", 0)) * 1e6))
-    logger.info("run finished", extra={"job": job, "cost_usd": cost.get("usd"), **figures})
+    cost = summary.cost
+    metrics.add_metric(name="XApiRequests", unit=MetricUnit.Count, value=int(cost.get("requests", 0)))  # type: ignore[call-overload]
+    metrics.add_metric(name="XApiCostMicroUsd", unit=MetricUnit.Count, value=round(float(cost.get("usd", 0)) * 1e6))  # type: ignore[arg-type]
+    metrics.add_metric(name="RunFailures", unit=MetricUnit.Count, value=int(summary.outcome is RunOutcome.FAILED))
+    metrics.add_metric(name="RunPartial", unit=MetricUnit.Count, value=int(summary.outcome is RunOutcome.PARTIAL))
+    log = logger.warning if summary.outcome is not RunOutcome.OK else logger.info
+    log("run finished", extra={"job": job, "outcome": summary.outcome.value, "reasons": summary.reasons,
+                               "cost_usd": cost.get("usd"), **figures})
     result = summary.model_dump(mode="json")
-    status = "error" if result.get("status") == "failed" else "ok"
-    if "status" in result:
+    if "status" in result:  # the digest's own status (sent, already-sent...) keeps its own name
         result[f"{job}_status"] = result.pop("status")
-    return {"status": status, **result}
+    return {"status": "error" if summary.outcome is RunOutcome.FAILED else "ok", **result}

@@ -1,124 +1,104 @@
-"""Composition root: builds a job's context from the environment, inside the handler.
+"""Composition root: the one place that picks implementations for the jobs' ports.
 
 Nothing here runs at import. Settings are validated on every invocation; the secret is
-cached by Powertools for `SECRET_MAX_AGE_SECONDS`; the store binding is reused while the
-table and endpoint stay the same.
+cached by Powertools for `SECRET_MAX_AGE_SECONDS`; the DynamoDB connection, the botocore
+session and the X transport (its HTTP connection pool) are kept for the container's life.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flockpilot.adapters import store as store_module
-from flockpilot.adapters.clock import Clock, SystemClock
+from flockpilot.adapters import dynamo
+from flockpilot.adapters.clock import SystemClock
 from flockpilot.adapters.secrets import XCredentials, load_x_credentials
-from flockpilot.adapters.x import XClient
+from flockpilot.adapters.x import TweepyTransport, XClient
 from flockpilot.domain.cost import CostMeter
-from flockpilot.jobs.digest import DigestContext
-from flockpilot.jobs.follow import FollowContext
-from flockpilot.jobs.post import PostContext
-from flockpilot.jobs.prune import PruneContext
-from flockpilot.settings import AccountSettings, Deployment, account_settings, load_deployment
+from flockpilot.jobs.skeleton import Account
+from flockpilot.ports import AccountRecords, Clock, XApi
+from flockpilot.settings import Deployment, account_settings, load_deployment
+
+if TYPE_CHECKING:
+    from flockpilot.jobs.digest import DigestDeps
+    from flockpilot.jobs.follow import FollowDeps
+    from flockpilot.jobs.post import PostDeps
+    from flockpilot.jobs.prune import PruneDeps
 
 
-def open_store(deployment: Deployment, account_id: str) -> store_module.Store:
-    store_module.bind(deployment.table_name, deployment.region, deployment.dynamodb_endpoint)
-    return store_module.Store(account_id)
+@cache
+def _transport(creds: XCredentials, base_url: str | None, timeout: float) -> TweepyTransport:
+    return TweepyTransport(consumer_key=creds.consumer_key, consumer_secret=creds.consumer_secret,
+                           access_token=creds.access_token, access_token_secret=creds.access_token_secret,
+                           base_url=base_url, timeout=timeout)
 
 
-def credentials(deployment: Deployment) -> XCredentials:
-    return load_x_credentials(deployment.x_secret_id, deployment.secret_max_age_seconds)
+def x_factory(deployment: Deployment, creds: XCredentials, records: AccountRecords, clock: Clock,
+              remaining_seconds: Callable[[], float] | None) -> Callable[[CostMeter], XApi]:
+    """X clients for one run: metered, and gated by the rate-limit resets X gave earlier runs."""
+    def connect(meter: CostMeter) -> XApi:
+        return XClient(_transport(creds, deployment.x_api_base_url, deployment.x_timeout_seconds), creds.user_id, meter, clock,
+                       timeout=deployment.x_timeout_seconds, remaining_seconds=remaining_seconds or (lambda: float("inf")),
+                       gates=records.gates(), on_gate=records.set_gate)
 
-
-def _x_factory(deployment: Deployment, creds: XCredentials, clock: Clock,
-               remaining_seconds: Callable[[], float] | None) -> Callable[[CostMeter], XClient]:
-    def x_client(meter: CostMeter) -> XClient:
-        return XClient(
-            creds, meter=meter, clock=clock, base_url=deployment.x_api_base_url,
-            timeout=deployment.x_timeout_seconds, remaining_seconds=remaining_seconds,
-        )
-
-    return x_client
+    return connect
 
 
 @dataclass(frozen=True)
-class _Parts:
+class Wiring:
     deployment: Deployment
-    creds: XCredentials
-    store: store_module.Store
-    settings: AccountSettings
-    clock: Clock
-    x_client: Callable[[CostMeter], XClient]
+    account: Account
+    content_plans: dynamo.DynamoContentPlans
+    ledger: dynamo.DynamoLedger
+    inbox: dynamo.DynamoInbox
 
 
-def _parts(environ: Mapping[str, str] | None, clock: Clock | None,
-           remaining_seconds: Callable[[], float] | None) -> _Parts:
-    """What every job needs: validated settings, the secret, the store and an X factory."""
+def wire(environ: Mapping[str, str] | None = None, *, clock: Clock | None = None,
+         remaining_seconds: Callable[[], float] | None = None, account_id: str | None = None) -> Wiring:
+    """Everything a job needs for the account of the deployment's X secret."""
     deployment = load_deployment(environ)
-    creds = credentials(deployment)
-    store = open_store(deployment, creds.user_id)
+    creds = load_x_credentials(deployment.x_secret_id, deployment.secret_max_age_seconds)
+    owner = account_id or creds.user_id
+    dynamo.bind(deployment.table_name, deployment.region, deployment.dynamodb_endpoint)
+    records = dynamo.DynamoRecords(owner)
+    settings = account_settings(environ, records.overrides())
     the_clock = clock or SystemClock()
-    return _Parts(deployment, creds, store, account_settings(environ, store.overrides()), the_clock,
-                  _x_factory(deployment, creds, the_clock, remaining_seconds))
+    account = Account(owner, settings, records, the_clock, x_factory(deployment, creds, records, the_clock, remaining_seconds))
+    return Wiring(deployment, account, dynamo.DynamoContentPlans(owner), dynamo.DynamoLedger(owner), dynamo.DynamoInbox(owner))
 
 
-def follow_context(
-    environ: Mapping[str, str] | None = None,
-    *,
-    clock: Clock | None = None,
-    remaining_seconds: Callable[[], float] | None = None,
-) -> FollowContext:
-    p = _parts(environ, clock, remaining_seconds)
-    return FollowContext(account_id=p.creds.user_id, settings=p.settings, store=p.store,
-                         ledger=store_module.FollowLedger(p.creds.user_id), clock=p.clock, x_client=p.x_client)
+def post_deps(w: Wiring) -> PostDeps:
+    from flockpilot.jobs.post import PostDeps
+
+    return PostDeps(w.account, w.content_plans, w.content_plans)
 
 
-def digest_context(
-    environ: Mapping[str, str] | None = None,
-    *,
-    clock: Clock | None = None,
-    remaining_seconds: Callable[[], float] | None = None,
-) -> DigestContext:
-    from pathlib import Path
+def follow_deps(w: Wiring) -> FollowDeps:
+    from flockpilot.jobs.follow import FollowDeps
 
+    return FollowDeps(w.account, w.ledger)
+
+
+def prune_deps(w: Wiring, remaining_seconds: Callable[[], float] | None = None) -> PruneDeps:
+    from flockpilot.jobs.prune import PruneDeps
+
+    return PruneDeps(w.account, w.ledger, remaining_seconds or (lambda: float("inf")))
+
+
+def digest_deps(w: Wiring) -> DigestDeps:
     from flockpilot.adapters.mail import send_email
+    from flockpilot.jobs.digest import DigestDeps
 
-    p = _parts(environ, clock, remaining_seconds)
-    recipients = [r.strip() for r in (p.settings.digest_email or "").split(",") if r.strip()]
+    settings, deployment = w.account.settings, w.deployment
+    recipients = [r.strip() for r in (settings.digest_email or "").split(",") if r.strip()]
 
     def send(subject: str, html: str, text: str) -> str:
-        return send_email(region=p.deployment.region, sender=p.deployment.sender_email or "", recipients=recipients,
+        return send_email(region=deployment.region, sender=deployment.sender_email or "", recipients=recipients,
                           subject=subject, html=html, text=text)
 
-    outbox = p.deployment.outbox_dir
-    return DigestContext(
-        account_id=p.creds.user_id, settings=p.settings, store=p.store, ledger=store_module.FollowLedger(p.creds.user_id),
-        inbox=store_module.Inbox(p.creds.user_id), clock=p.clock, x_client=p.x_client, send=send,
-        sender=p.deployment.sender_email, outbox_dir=Path(outbox) if outbox else None,
-        template=p.settings.digest_reply_template, invite=p.settings.digest_invite,
-    )
-
-
-def prune_context(
-    environ: Mapping[str, str] | None = None,
-    *,
-    clock: Clock | None = None,
-    remaining_seconds: Callable[[], float] | None = None,
-) -> PruneContext:
-    p = _parts(environ, clock, remaining_seconds)
-    return PruneContext(
-        account_id=p.creds.user_id, settings=p.settings, store=p.store, ledger=store_module.FollowLedger(p.creds.user_id),
-        inbox=store_module.Inbox(p.creds.user_id), clock=p.clock, x_client=p.x_client,
-        remaining_seconds=remaining_seconds or (lambda: float("inf")),
-    )
-
-
-def post_context(
-    environ: Mapping[str, str] | None = None,
-    *,
-    clock: Clock | None = None,
-    remaining_seconds: Callable[[], float] | None = None,
-) -> PostContext:
-    p = _parts(environ, clock, remaining_seconds)
-    return PostContext(account_id=p.creds.user_id, settings=p.settings, store=p.store, clock=p.clock, x_client=p.x_client)
+    return DigestDeps(w.account, w.ledger, w.inbox, w.content_plans, send, deployment.sender_email,
+                      outbox_dir=Path(deployment.outbox_dir) if deployment.outbox_dir else None,
+                      template=settings.digest_reply_template, invite=settings.digest_invite)

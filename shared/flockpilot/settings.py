@@ -81,8 +81,11 @@ class AccountSettings(BaseModel):
     prune_daily_cap: int = Field(30, ge=0, le=400)
     prune_outside_inactive_days: int = Field(0, ge=0, le=3650,
                                              description="0: never touch follows made outside Flockpilot; N: prune those silent N days")
-    reconcile_every_days: int = Field(7, ge=1, le=90)
-    reconcile_monthly_usd: float = Field(5.0, ge=0.0, le=1000.0, description="X spend allowed for full list reconciliations")
+    reconcile_every_days: int = Field(30, ge=1, le=365, description="re-verify each person who followed back this often")
+    reconcile_monthly_usd: float | None = Field(
+        None, ge=0.0, le=1000.0,
+        description="X spend a month for re-verifying the ledger; unset: what one pass every reconcile_every_days costs, "
+                    "within 8% of the budget")
     churn_max_quick_share: float = Field(0.5, ge=0.0, le=1.0)
     churn_max_ratio: float = Field(1.5, ge=0.1, le=10.0)
 

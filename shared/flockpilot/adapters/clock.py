@@ -1,16 +1,9 @@
-"""Time, behind a port, so jobs and tests agree on what 'now' is."""
+"""The system clock (the Clock port's production implementation)."""
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Protocol
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-    def sleep(self, seconds: float) -> None: ...
 
 
 class SystemClock:

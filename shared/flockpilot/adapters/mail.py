@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
-
-from flockpilot.domain.errors import FlockpilotError
+from flockpilot.domain.errors import FlockpilotError, TransientError
 
 
 class MailError(FlockpilotError):
-    pass
+    """SES refused the message for a reason a retry will not fix (e.g. an unverified sender)."""
 
 
-@cache
-def _client(region: str) -> Any:
-    import boto3
-
-    return boto3.client("sesv2", region_name=region)
+RETRYABLE_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException", "ServiceUnavailable",
+                             "InternalFailure", "LimitExceededException"})
 
 
 def _header_safe(value: str) -> str:
@@ -29,7 +23,9 @@ def send_email(*, region: str, sender: str, recipients: list[str], subject: str,
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        response = _client(region).send_email(
+        from flockpilot.adapters.aws import client
+
+        response = client("sesv2", region).send_email(
             FromEmailAddress=_header_safe(sender),
             Destination={"ToAddresses": [_header_safe(r) for r in recipients]},
             Content={"Simple": {
@@ -37,6 +33,11 @@ def send_email(*, region: str, sender: str, recipients: list[str], subject: str,
                 "Body": {"Html": {"Data": html, "Charset": "UTF-8"}, "Text": {"Data": text, "Charset": "UTF-8"}},
             }},
         )
-    except (BotoCoreError, ClientError) as exc:
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in RETRYABLE_CODES:
+            raise TransientError(f"SES is busy ({code}); a retry will send the digest") from None
         raise MailError(f"SES did not accept the digest: {exc}") from None
+    except BotoCoreError as exc:
+        raise TransientError(f"could not reach SES: {exc}") from None
     return str(response["MessageId"])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
 
 from flockpilot.domain.errors import InvalidSetting
 
@@ -30,16 +32,25 @@ class XCredentials:
         return prefix
 
 
+@cache
+def _provider() -> Any:
+    """Powertools' Secrets Manager provider (it caches values) on the process's one session."""
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    from flockpilot.adapters.aws import boto3_session
+
+    return SecretsProvider(boto3_session=boto3_session())
+
+
 def load_x_credentials(secret_id: str, max_age_seconds: int) -> XCredentials:
     """Fetch and check the secret (cached for `max_age_seconds` by Powertools)."""
-    from aws_lambda_powertools.utilities import parameters
     from aws_lambda_powertools.utilities.parameters.exceptions import (
         GetParameterError,
         TransformParameterError,
     )
 
     try:
-        value = parameters.get_secret(secret_id, transform="json", max_age=max_age_seconds)
+        value = _provider().get(secret_id, transform="json", max_age=max_age_seconds)
     except TransformParameterError:
         raise InvalidSetting(f"secret {secret_id} is not JSON; README shows its shape") from None
     except GetParameterError as exc:
@@ -51,3 +62,9 @@ def load_x_credentials(secret_id: str, max_age_seconds: int) -> XCredentials:
     if missing:
         raise InvalidSetting(f"secret {secret_id} lacks {', '.join(missing)}")
     return XCredentials(**{k: str(value[k]).strip() for k in REQUIRED_KEYS})
+
+
+def forget_cached_secrets() -> None:
+    """Drop cached secret values (tests; a rotated secret is picked up after max_age anyway)."""
+    if _provider.cache_info().currsize:
+        _provider().clear_cache()

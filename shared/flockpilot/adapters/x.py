@@ -1,20 +1,20 @@
-"""The X API adapter: tweepy.Client with timeouts, a redirectable origin, error mapping,
-bounded retries and a cost meter on every call."""
+"""The X API adapter: X's JSON in, domain values out; every call metered, gated by X's
+rate-limit reset across runs, failures mapped to domain errors, bounded retries for reads.
+
+Two layers: a Transport sends one signed request (tweepy's OAuth 1.0a client in production,
+pointed at X_API_BASE_URL when set; tests use the sandbox in-process), and XClient turns
+the port's calls into requests and the answers into domain values.
+"""
 
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
-import requests
-from requests.adapters import HTTPAdapter
-
-from flockpilot.adapters.clock import Clock
-from flockpilot.adapters.secrets import XCredentials
 from flockpilot.domain.cost import CostMeter
 from flockpilot.domain.errors import (
     CredentialsRevoked,
@@ -26,6 +26,18 @@ from flockpilot.domain.errors import (
     TransientError,
     XError,
 )
+from flockpilot.domain.x import (
+    DEFAULT_AVATAR_MARK,
+    DmEvent,
+    DmPage,
+    Page,
+    PostMetrics,
+    PostRef,
+    RateWindow,
+    XUser,
+    snowflake_time,
+)
+from flockpilot.ports import Clock
 
 TWEEPY_ORIGIN = "https://api.twitter.com"  # hard-coded in tweepy 4.17
 MAX_ATTEMPTS = 3
@@ -33,337 +45,338 @@ MAX_ATTEMPTS = 3
 USER_FIELDS = "created_at,description,protected,public_metrics,profile_image_url,verified,connection_status"
 # Never start a retry unless this much of the Lambda's time would still be left after it.
 SAFETY_MARGIN_SECONDS = 5.0
+DEFAULT_GATE_SECONDS = 60  # a 429 without x-rate-limit-reset: wait a minute
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class PostRef:
-    id: str
-    text: str
-    created_at: datetime | None = None
+class HttpResult:
+    status: int
+    headers: dict[str, str]
+    body: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class RateWindow:
-    limit: int
-    remaining: int
-    reset_at: datetime
+class TransportError(Exception):
+    """No answer. `sent`: the request may have reached X (a write may have happened)."""
+
+    def __init__(self, message: str, *, sent: bool) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
-class _Origin(HTTPAdapter):
-    """Sends tweepy's requests to `base_url` (sandbox, tests) and always with a timeout."""
-
-    def __init__(self, base_url: str | None, timeout: float) -> None:
-        super().__init__(max_retries=0)
-        self.base_url = base_url
-        self.timeout = timeout
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        if self.base_url and request.url and request.url.startswith(TWEEPY_ORIGIN):
-            request.url = self.base_url + request.url[len(TWEEPY_ORIGIN):]
-        if not kwargs.get("timeout"):
-            kwargs["timeout"] = self.timeout
-        return super().send(request, **kwargs)
+class Transport(Protocol):
+    def send(self, method: str, path: str, *, params: dict[str, Any] | None, json: Any) -> HttpResult: ...
 
 
-def _problem_detail(exc: Any) -> str:
-    """X's own words for a failure (never the request, so never a credential)."""
-    messages = [str(m) for m in getattr(exc, "api_messages", []) if m]
-    response = getattr(exc, "response", None)
-    if not messages and response is not None:
-        try:
-            body = response.json()
-            messages = [str(body.get("detail") or body.get("title") or "")]
-        except ValueError:
-            messages = []
-    status = getattr(response, "status_code", "?")
-    return f"HTTP {status}: " + ("; ".join(m for m in messages if m) or "no detail")
+class TweepyTransport:
+    """tweepy's client (OAuth 1.0a user context), with a timeout on every request and its
+    origin redirected to `base_url` (the sandbox) when one is given."""
 
+    def __init__(self, *, consumer_key: str, consumer_secret: str, access_token: str, access_token_secret: str,
+                 base_url: str | None, timeout: float) -> None:
+        import requests
+        import tweepy
+        from requests.adapters import HTTPAdapter
 
-def map_error(exc: Exception) -> XError:
-    """Translate tweepy/requests failures into the domain's X errors."""
-    import tweepy
+        class _Origin(HTTPAdapter):
+            def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+                if base_url and request.url and request.url.startswith(TWEEPY_ORIGIN):
+                    request.url = base_url + request.url[len(TWEEPY_ORIGIN):]
+                if not kwargs.get("timeout"):
+                    kwargs["timeout"] = timeout
+                return super().send(request, **kwargs)
 
-    if isinstance(exc, tweepy.TooManyRequests):
-        reset = exc.reset_time if isinstance(getattr(exc, "reset_time", None), int) else None
-        reset_at = datetime.fromtimestamp(reset, UTC) if reset else None
-        return RateLimited(_problem_detail(exc), reset_at)
-    if isinstance(exc, tweepy.Unauthorized):
-        return CredentialsRevoked(
-            _problem_detail(exc) + " (the X credentials are invalid or were revoked)"
-        )
-    if isinstance(exc, tweepy.Forbidden):
-        detail = _problem_detail(exc)
-        if "duplicate content" in detail.lower():
-            return DuplicateContent(detail)
-        return NotPermitted(detail)
-    if isinstance(exc, tweepy.NotFound):
-        return NotFound(_problem_detail(exc))
-    if isinstance(exc, tweepy.TwitterServerError):
-        return TransientError(_problem_detail(exc))
-    if isinstance(exc, requests.Timeout):
-        return TransientError("X did not answer in time")
-    if isinstance(exc, requests.ConnectionError):
-        return TransientError("could not connect to X")
-    if isinstance(exc, tweepy.HTTPException):
-        return XError(_problem_detail(exc))
-    return XError(f"{type(exc).__name__}: {exc}")
+        self._client = tweepy.Client(consumer_key=consumer_key, consumer_secret=consumer_secret,
+                                     access_token=access_token, access_token_secret=access_token_secret,
+                                     return_type=requests.Response, wait_on_rate_limit=False)
+        self._client.session.mount(TWEEPY_ORIGIN, _Origin(max_retries=0))
 
-
-class XClient:
-    """The calls Flockpilot makes to X, metered and with predictable failures."""
-
-    def __init__(
-        self,
-        credentials: XCredentials,
-        *,
-        meter: CostMeter,
-        clock: Clock,
-        base_url: str | None = None,
-        timeout: float = 10.0,
-        remaining_seconds: Callable[[], float] | None = None,
-    ) -> None:
+    def send(self, method: str, path: str, *, params: dict[str, Any] | None, json: Any) -> HttpResult:
+        import requests
         import tweepy
 
-        # tweepy, requests-oauthlib and oauthlib log request headers and signing inputs at
-        # DEBUG (Authorization included): keep them quiet whatever the root level is.
-        for name in ("tweepy", "requests_oauthlib", "oauthlib"):
-            logging.getLogger(name).setLevel(logging.WARNING)
-        self.user_id = credentials.user_id
-        self.meter = meter
-        self.clock = clock
-        self.timeout = timeout
-        self.remaining_seconds = remaining_seconds or (lambda: float("inf"))
-        self.rate_windows: dict[str, RateWindow] = {}
-        self._client = tweepy.Client(
-            consumer_key=credentials.consumer_key,
-            consumer_secret=credentials.consumer_secret,
-            access_token=credentials.access_token,
-            access_token_secret=credentials.access_token_secret,
-            return_type=requests.Response,
-            wait_on_rate_limit=False,
-        )
-        origin = _Origin(base_url, timeout)
-        self._client.session.mount(TWEEPY_ORIGIN, origin)
+        try:
+            response: requests.Response = self._client.request(method, path, params=params, json=json, user_auth=True)
+        except tweepy.HTTPException as exc:
+            response = exc.response
+        except requests.ConnectTimeout:
+            raise TransportError("could not connect to X in time", sent=False) from None
+        except requests.Timeout:
+            raise TransportError("X did not answer in time", sent=True) from None
+        except requests.ConnectionError as exc:
+            refused = "NewConnectionError" in repr(exc) or "Connection refused" in str(exc)
+            raise TransportError("could not connect to X" if refused else "the connection to X broke", sent=not refused) from None
+        try:
+            body = response.json() if response.content else {}
+        except ValueError:
+            body = {"detail": response.text[:300]}
+        return HttpResult(response.status_code, {k.lower(): v for k, v in response.headers.items()},
+                          body if isinstance(body, dict) else {})
+
+
+def _detail(result: HttpResult) -> str:
+    """X's own words for a failure (never the request, so never a credential)."""
+    body = result.body
+    messages = [str(body.get("detail") or body.get("title") or "")]
+    messages += [str(e.get("message") or e.get("detail") or "") for e in body.get("errors") or [] if isinstance(e, dict)]
+    return f"HTTP {result.status}: " + ("; ".join(m for m in messages if m) or "no detail")
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def parse_user(data: dict[str, Any], latest_posts: dict[str, dict[str, Any]] | None = None) -> XUser:
+    """X's user object as an XUser; the latest post (an expansion) dates their activity."""
+    metrics = data.get("public_metrics") or {}
+    latest_id = data.get("most_recent_post_id")
+    latest = (latest_posts or {}).get(latest_id) if latest_id else None
+    connection = data.get("connection_status")
+    return XUser(
+        id=str(data["id"]), username=str(data.get("username", "")), name=str(data.get("name", "")),
+        description=str(data.get("description", "")), protected=bool(data.get("protected", False)),
+        default_avatar=DEFAULT_AVATAR_MARK in str(data.get("profile_image_url", DEFAULT_AVATAR_MARK)),
+        followers=int(metrics.get("followers_count", 0)), following=int(metrics.get("following_count", 0)),
+        posts=int(metrics.get("post_count", metrics.get("tweet_count", 0))), created_at=_time(data.get("created_at")),
+        last_post_at=snowflake_time(latest_id) if latest_id else None,
+        last_post_lang=latest.get("lang") if latest else None,
+        connection=tuple(str(c) for c in connection) if isinstance(connection, list) else None,
+    )
+
+
+def parse_metrics(data: dict[str, Any]) -> PostMetrics | None:
+    public = data.get("public_metrics")
+    private = data.get("non_public_metrics") or {}
+    organic = data.get("organic_metrics") or {}
+    if public is None and not private and not organic:
+        return None
+    public = public or {}
+
+    def figure(name: str) -> int | None:
+        for source in (private, organic, public):
+            if name in source:
+                return int(source[name])
+        return None
+
+    return PostMetrics(
+        likes=int(public.get("like_count", organic.get("like_count", 0))),
+        reposts=int(public.get("retweet_count", organic.get("retweet_count", 0))),
+        replies=int(public.get("reply_count", organic.get("reply_count", 0))),
+        quotes=int(public.get("quote_count", 0)), bookmarks=int(public.get("bookmark_count", 0)),
+        impressions=figure("impression_count"), link_clicks=figure("url_link_clicks"),
+        profile_clicks=figure("user_profile_clicks"),
+    )
+
+
+def parse_post(data: dict[str, Any]) -> PostRef:
+    reply_to = next((str(r["id"]) for r in data.get("referenced_tweets") or [] if r.get("type") == "replied_to"), None)
+    return PostRef(id=str(data["id"]), text=str(data.get("text", "")), created_at=_time(data.get("created_at")),
+                   reply_to=reply_to, metrics=parse_metrics(data))
+
+
+@dataclass
+class XClient:
+    """The XApi port over a Transport: metered, gated, mapped, retried where safe."""
+
+    transport: Transport
+    owner_id: str
+    meter: CostMeter
+    clock: Clock
+    timeout: float = 10.0
+    remaining_seconds: Callable[[], float] = lambda: float("inf")
+    gates: dict[str, datetime] = field(default_factory=dict)  # endpoint -> blocked until (X's reset)
+    on_gate: Callable[[str, datetime], None] = lambda endpoint, until: None
+    rate_windows: dict[str, RateWindow] = field(default_factory=dict)
+
+    @property
+    def user_id(self) -> str:
+        return self.owner_id
+
+    def rate_window(self, operation: str) -> RateWindow | None:
+        return self.rate_windows.get(operation)
 
     # --- plumbing ------------------------------------------------------------------------
-    def _send(
-        self, method: str, route: str, *, params: dict[str, Any] | None = None, json: Any = None
-    ) -> requests.Response:
-        # tweepy's request() signs with OAuth 1.0a and raises its typed errors; parameter
-        # names are the spec's own (post.fields, not the older tweet.fields).
-        response: requests.Response = self._client.request(method, route, params=params, json=json, user_auth=True)
-        return response
-
-    def _note_rate(self, operation: str, response: requests.Response | None) -> None:
-        if response is None:
-            return
-        headers = response.headers
+    def _note_rate(self, operation: str, headers: dict[str, str]) -> None:
         try:
             self.rate_windows[operation] = RateWindow(
-                limit=int(headers["x-rate-limit-limit"]),
-                remaining=int(headers["x-rate-limit-remaining"]),
-                reset_at=datetime.fromtimestamp(int(headers["x-rate-limit-reset"]), UTC),
-            )
+                limit=int(headers["x-rate-limit-limit"]), remaining=int(headers["x-rate-limit-remaining"]),
+                reset_at=datetime.fromtimestamp(int(headers["x-rate-limit-reset"]), UTC))
         except (KeyError, ValueError):
             pass
 
-    def _call(
-        self,
-        operation: str,
-        send: Callable[[], requests.Response],
-        *,
-        price_kind: str | None,
-        max_units: int,
-        units: Callable[[dict[str, Any]], int],
-        repeatable: bool,
-    ) -> dict[str, Any]:
-        """One metered call with bounded retries. A write that cannot be repeated safely
-        turns a timeout or 5xx into OutcomeUnknown instead of trying again."""
+    def _rate_limited(self, operation: str, endpoint: str, result: HttpResult) -> RateLimited:
+        try:
+            reset_at = datetime.fromtimestamp(int(result.headers["x-rate-limit-reset"]), UTC)
+        except (KeyError, ValueError):
+            reset_at = self.clock.now() + timedelta(seconds=DEFAULT_GATE_SECONDS)
+        self.gates[endpoint] = reset_at
+        self.on_gate(endpoint, reset_at)
+        return RateLimited(f"{operation}: {_detail(result)}; X's limit resets {reset_at:%H:%M:%S} UTC", reset_at, endpoint)
+
+    def _error(self, operation: str, endpoint: str, result: HttpResult) -> XError:
+        status, detail = result.status, _detail(result)
+        if status == 429:
+            return self._rate_limited(operation, endpoint, result)
+        if status == 401:
+            return CredentialsRevoked(detail + " (the X credentials are invalid or were revoked)")
+        if status == 403:
+            return DuplicateContent(detail) if "duplicate content" in detail.lower() else NotPermitted(detail)
+        if status == 404:
+            return NotFound(detail)
+        if status >= 500:
+            return TransientError(detail)
+        return XError(detail)
+
+    def _call(self, operation: str, endpoint: str, method: str, path: str, *, params: dict[str, Any] | None = None,
+              json: Any = None, price_kind: str | None, max_units: int, units: Callable[[dict[str, Any]], int],
+              write: bool = False) -> dict[str, Any]:
+        """One metered call. Reads retry a few times; a write whose request may have reached X
+        turns a timeout, a broken connection or a 5xx into OutcomeUnknown instead."""
+        until = self.gates.get(endpoint)
+        if until is not None and until > self.clock.now():
+            raise RateLimited(f"{operation}: waiting for X's rate limit to reset at {until:%H:%M:%S} UTC", until, endpoint)
         if price_kind:
             self.meter.authorize(operation, price_kind, max_units)
+        query = {k: v for k, v in (params or {}).items() if v is not None} or None
         delay = 0.5
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                response = send()
-            except Exception as exc:  # noqa: BLE001 - every failure is mapped below
-                error = map_error(exc)
+                result = self.transport.send(method, path, params=query, json=json)
+            except TransportError as exc:
                 self.meter.record(operation, None, 0)
-                self._note_rate(operation, getattr(exc, "response", None))
-                if not error.retryable:
-                    raise error from None
-                if not repeatable:
+                if write and exc.sent:
+                    raise OutcomeUnknown(f"{operation}: {exc}; X may have acted") from None
+                error: XError = TransientError(str(exc))
+            else:
+                self._note_rate(operation, result.headers)
+                if 200 <= result.status < 300:
+                    self.meter.record(operation, price_kind, units(result.body))
+                    return result.body
+                self.meter.record(operation, None, 0)
+                error = self._error(operation, endpoint, result)
+                if write and isinstance(error, TransientError):
                     raise OutcomeUnknown(f"{operation}: {error}; X may have acted") from None
-                budget_left = self.remaining_seconds() - delay - self.timeout - SAFETY_MARGIN_SECONDS
-                if attempt == MAX_ATTEMPTS or budget_left < 0:
-                    raise error from None
-                logger.warning("x call retried", extra={"operation": operation, "attempt": attempt, "error": str(error)})
-                self.clock.sleep(delay * (1 + random.random() / 2))
-                delay *= 2
-                continue
-            body: dict[str, Any] = response.json() if response.content else {}
-            self._note_rate(operation, response)
-            self.meter.record(operation, price_kind, units(body))
-            return body
+            if not error.retryable or write:
+                raise error
+            if attempt == MAX_ATTEMPTS or self.remaining_seconds() - delay - self.timeout < SAFETY_MARGIN_SECONDS:
+                raise error
+            logger.warning("x call retried", extra={"operation": operation, "attempt": attempt, "error": str(error)})
+            self.clock.sleep(delay * (1 + random.random() / 2))
+            delay *= 2
         raise AssertionError("unreachable")
 
+    def _page_of_users(self, operation: str, endpoint: str, path: str, params: dict[str, Any], price_kind: str,
+                       max_results: int) -> Page[XUser]:
+        body = self._call(operation, endpoint, "GET", path, params=params, price_kind=price_kind, max_units=max_results,
+                          units=lambda b: len(b.get("data") or []))
+        posts = {p["id"]: p for p in (body.get("includes") or {}).get("posts") or []}
+        return Page([parse_user(u, posts) for u in body.get("data") or []], (body.get("meta") or {}).get("next_token"))
+
     # --- reads -------------------------------------------------------------------------
-    def me(self) -> dict[str, Any]:
-        body = self._call(
-            "users_me",
-            lambda: self._send("GET", "/2/users/me", params={"user.fields": "public_metrics,username,name"}),
-            price_kind="user_read",
-            max_units=1,
-            units=lambda b: 1 if b.get("data") else 0,
-            repeatable=True,
-        )
-        return dict(body.get("data") or {})
+    def me(self) -> XUser:
+        body = self._call("users_me", "GET /2/users/me", "GET", "/2/users/me",
+                          params={"user.fields": "public_metrics,username,name"}, price_kind="user_read", max_units=1,
+                          units=lambda b: 1 if b.get("data") else 0)
+        return parse_user(dict(body["data"]))
 
-    def own_posts_since(self, since: datetime, max_results: int = 20) -> list[PostRef]:
-        """The account's own posts created since `since` (an owned read, newest first)."""
-        body = self._call(
-            "own_posts",
-            lambda: self._send(
-                "GET",
-                f"/2/users/{self.user_id}/tweets",
-                params={
-                    "max_results": max(5, min(100, max_results)),
-                    "start_time": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "post.fields": "created_at",
-                },
-            ),
-            price_kind="owned_read",
-            max_units=max(5, min(100, max_results)),
-            units=lambda b: len(b.get("data") or []),
-            repeatable=True,
-        )
-        return [
-            PostRef(
-                id=str(p["id"]),
-                text=str(p.get("text", "")),
-                created_at=datetime.fromisoformat(p["created_at"].replace("Z", "+00:00"))
-                if p.get("created_at")
-                else None,
-            )
-            for p in body.get("data") or []
-        ]
+    def own_posts(self, *, since: datetime, max_results: int = 100, token: str | None = None,
+                  metrics: bool = False) -> Page[PostRef]:
+        """Your own posts created since `since`, newest first (an owned read)."""
+        size = max(5, min(100, max_results))
+        fields = "created_at,referenced_tweets" + (",public_metrics,non_public_metrics,organic_metrics" if metrics else "")
+        body = self._call("own_posts", "GET /2/users/:id/tweets", "GET", f"/2/users/{self.owner_id}/tweets",
+                          params={"max_results": size, "start_time": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                  "post.fields": fields, "pagination_token": token},
+                          price_kind="owned_read", max_units=size, units=lambda b: len(b.get("data") or []))
+        return Page([parse_post(p) for p in body.get("data") or []], (body.get("meta") or {}).get("next_token"))
 
-    def _page(self, operation: str, route: str, params: dict[str, Any], price_kind: str, max_results: int) -> dict[str, Any]:
-        return self._call(
-            operation,
-            lambda: self._send("GET", route, params={k: v for k, v in params.items() if v is not None}),
-            price_kind=price_kind,
-            max_units=max_results,
-            units=lambda b: len(b.get("data") or []),
-            repeatable=True,
-        )
-
-    def followers_page(self, user_id: str, *, max_results: int, token: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
-        """One page of `user_id`'s followers, newest first, with the fields the filters need.
-        Your own list is an owned read; anyone else's is a user read."""
-        own = user_id == self.user_id
-        body = self._page(
-            "own_followers" if own else "followers",
-            f"/2/users/{user_id}/followers",
-            {"max_results": max_results, "pagination_token": token, "user.fields": USER_FIELDS,
+    def followers_page(self, user_id: str, *, max_results: int, token: str | None = None) -> Page[XUser]:
+        """One page of `user_id`'s followers, newest first. Yours is an owned read; anyone
+        else's a user read, with each follower's latest post (its time and language)."""
+        own = user_id == self.owner_id
+        return self._page_of_users(
+            "own_followers" if own else "followers", "GET /2/users/:id/followers", f"/2/users/{user_id}/followers",
+            {"max_results": max_results, "pagination_token": token, "user.fields": "username" if own else USER_FIELDS,
              "expansions": None if own else "most_recent_post_id", "post.fields": None if own else "lang"},
-            "owned_read" if own else "user_read",
-            max_results,
-        )
-        users = list(body.get("data") or [])
-        # Each user's latest post comes back under includes: keep its language on the user.
-        langs = {p["id"]: p.get("lang") for p in (body.get("includes") or {}).get("posts") or []}
-        for user in users:
-            if user.get("most_recent_post_id") in langs:
-                user["most_recent_post_lang"] = langs[user["most_recent_post_id"]]
-        return users, (body.get("meta") or {}).get("next_token")
+            "owned_read" if own else "user_read", max_results)
 
-    def own_following_page(self, *, max_results: int, token: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
-        body = self._page(
-            "own_following", f"/2/users/{self.user_id}/following",
-            {"max_results": max_results, "pagination_token": token, "user.fields": "username"},
-            "owned_read", max_results,
-        )
-        return list(body.get("data") or []), (body.get("meta") or {}).get("next_token")
+    def own_following_page(self, *, max_results: int, token: str | None = None) -> Page[XUser]:
+        return self._page_of_users("own_following", "GET /2/users/:id/following", f"/2/users/{self.owner_id}/following",
+                                   {"max_results": max_results, "pagination_token": token, "user.fields": "username"},
+                                   "owned_read", max_results)
 
-    def mentions_authors(self, *, since_id: str | None, max_results: int) -> tuple[list[dict[str, Any]], str | None]:
+    def mentions(self, *, since_id: str | None, max_results: int) -> tuple[list[XUser], str | None]:
         """Authors of posts that mention you (an owned read), newest first, and the newest id."""
-        body = self._page(
-            "own_mentions", f"/2/users/{self.user_id}/mentions",
-            {"max_results": max(5, min(100, max_results)), "since_id": since_id, "expansions": "author_id",
-             "user.fields": USER_FIELDS},
-            "owned_read", max(5, min(100, max_results)),
-        )
-        users = list((body.get("includes") or {}).get("users") or [])
-        return users, (body.get("meta") or {}).get("newest_id")
+        size = max(5, min(100, max_results))
+        body = self._call("own_mentions", "GET /2/users/:id/mentions", "GET", f"/2/users/{self.owner_id}/mentions",
+                          params={"max_results": size, "since_id": since_id, "expansions": "author_id", "user.fields": USER_FIELDS},
+                          price_kind="owned_read", max_units=size, units=lambda b: len(b.get("data") or []))
+        newest = (body.get("meta") or {}).get("newest_id")
+        posts = body.get("data") or []
+        # The author just posted: that mention dates their activity.
+        latest = {str(p.get("author_id")): str(p["id"]) for p in reversed(posts) if p.get("author_id")}
+        users = []
+        for u in (body.get("includes") or {}).get("users") or []:
+            user = parse_user(u)
+            if user.last_post_at is None and user.id in latest:
+                user = replace(user, last_post_at=snowflake_time(latest[user.id]))
+            users.append(user)
+        return users, newest
 
-    def user_by_username(self, username: str) -> dict[str, Any]:
-        body = self._call(
-            "user_by_username",
-            lambda: self._send("GET", f"/2/users/by/username/{username}", params={"user.fields": USER_FIELDS}),
-            price_kind="user_read", max_units=1, units=lambda b: 1 if b.get("data") else 0, repeatable=True,
-        )
-        return dict(body.get("data") or {})
+    def user_by_username(self, username: str) -> XUser:
+        body = self._call("user_by_username", "GET /2/users/by/username/:username", "GET", f"/2/users/by/username/{username}",
+                          params={"user.fields": USER_FIELDS}, price_kind="user_read", max_units=1,
+                          units=lambda b: 1 if b.get("data") else 0)
+        return parse_user(dict(body["data"]))
 
-    def lookup_users(self, ids: list[str], *, latest_post: bool = False) -> list[dict[str, Any]]:
-        """Up to 100 users with connection_status relative to you (user read per user)."""
-        body = self._page(
-            "users_lookup", "/2/users",
-            {"ids": ",".join(ids[:100]), "user.fields": "connection_status,public_metrics,username",
-             "expansions": "most_recent_post_id" if latest_post else None},
-            "user_read", len(ids[:100]),
-        )
-        return list(body.get("data") or [])
+    def lookup_users(self, ids: Sequence[str], *, latest_post: bool = False) -> list[XUser]:
+        """Up to 100 users with connection_status relative to you (user read per user).
+        Anyone X does not return (suspended, deleted) is simply absent."""
+        batch = list(ids)[:100]
+        page = self._page_of_users(
+            "users_lookup", "GET /2/users", "/2/users",
+            {"ids": ",".join(batch), "user.fields": "connection_status,public_metrics,username",
+             "expansions": "most_recent_post_id" if latest_post else None}, "user_read", len(batch))
+        return page.items
 
-    def dm_events_page(self, *, max_results: int, token: str | None = None) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]], str | None]:
+    def dm_events_page(self, *, max_results: int, token: str | None = None) -> DmPage:
         """One page of your DM events, newest first (X keeps 30 days), senders expanded."""
-        body = self._page(
-            "dm_events", "/2/dm_events",
-            {"max_results": max(1, min(100, max_results)), "pagination_token": token, "event_types": "MessageCreate",
-             "dm_event.fields": "created_at,dm_conversation_id,text", "expansions": "sender_id",
-             "user.fields": "description,public_metrics,connection_status"},
-            "dm_event_read", max(1, min(100, max_results)),
-        )
-        users = {u["id"]: u for u in (body.get("includes") or {}).get("users") or []}
-        return list(body.get("data") or []), users, (body.get("meta") or {}).get("next_token")
+        size = max(1, min(100, max_results))
+        body = self._call("dm_events", "GET /2/dm_events", "GET", "/2/dm_events",
+                          params={"max_results": size, "pagination_token": token, "event_types": "MessageCreate",
+                                  "dm_event.fields": "created_at,dm_conversation_id,text", "expansions": "sender_id",
+                                  "user.fields": "description,public_metrics,connection_status"},
+                          price_kind="dm_event_read", max_units=size, units=lambda b: len(b.get("data") or []))
+        events = []
+        for ev in body.get("data") or []:
+            sender = str(ev.get("sender_id", ""))
+            conversation = ev.get("dm_conversation_id") or "-".join(sorted([sender, self.owner_id], key=int))
+            created = _time(ev.get("created_at")) or snowflake_time(str(ev["id"]))
+            events.append(DmEvent(str(ev["id"]), str(conversation), sender, str(ev.get("text", "")), created))
+        senders = {str(u["id"]): parse_user(u) for u in (body.get("includes") or {}).get("users") or []}
+        return DmPage(events, senders, (body.get("meta") or {}).get("next_token"))
 
     # --- writes ------------------------------------------------------------------------
     def follow(self, user_id: str) -> None:
         """Follow through the API (not permitted on self-serve tiers since April 2026)."""
-        self._call(
-            "follow",
-            lambda: self._send("POST", f"/2/users/{self.user_id}/following", json={"target_user_id": user_id}),
-            price_kind="interaction_create", max_units=1, units=lambda b: 1, repeatable=True,
-        )
+        self._call("follow", "POST /2/users/:id/following", "POST", f"/2/users/{self.owner_id}/following",
+                   json={"target_user_id": user_id}, price_kind="interaction_create", max_units=1, units=lambda b: 1, write=True)
 
     def unfollow(self, user_id: str) -> None:
-        self._call(
-            "unfollow",
-            lambda: self._send("DELETE", f"/2/users/{self.user_id}/following/{user_id}"),
-            price_kind="interaction_delete", max_units=1, units=lambda b: 1, repeatable=True,
-        )
+        self._call("unfollow", "DELETE /2/users/:id/following/:target", "DELETE",
+                   f"/2/users/{self.owner_id}/following/{user_id}", price_kind="interaction_delete", max_units=1,
+                   units=lambda b: 1, write=True)
 
-    def create_post(self, text: str, *, has_url: bool) -> PostRef:
-        body = self._call(
-            "create_post",
-            lambda: self._send("POST", "/2/tweets", json={"text": text}),
-            price_kind="post_create_url" if has_url else "post_create",
-            max_units=1,
-            units=lambda b: 1,
-            repeatable=False,
-        )
+    def create_post(self, text: str, *, has_url: bool, reply_to: str | None = None) -> PostRef:
+        payload: dict[str, Any] = {"text": text}
+        if reply_to:
+            payload["reply"] = {"in_reply_to_tweet_id": reply_to}
+        body = self._call("create_post", "POST /2/tweets", "POST", "/2/tweets", json=payload,
+                          price_kind="post_create_url" if has_url else "post_create", max_units=1, units=lambda b: 1, write=True)
         data = body.get("data") or {}
-        return PostRef(id=str(data["id"]), text=str(data.get("text", text)))
+        return PostRef(id=str(data["id"]), text=str(data.get("text", text)), reply_to=reply_to)
 
-    def repost(self, post_id: str) -> bool:
-        """Repost `post_id`; repeating it is harmless (X answers retweeted: true)."""
-        body = self._call(
-            "repost",
-            lambda: self._send("POST", f"/2/users/{self.user_id}/retweets", json={"tweet_id": post_id}),
-            price_kind="interaction_create",
-            max_units=1,
-            units=lambda b: 1,
-            repeatable=True,
-        )
-        return bool((body.get("data") or {}).get("retweeted"))
+    def repost(self, post_id: str) -> None:
+        self._call("repost", "POST /2/users/:id/retweets", "POST", f"/2/users/{self.owner_id}/retweets",
+                   json={"tweet_id": post_id}, price_kind="interaction_create", max_units=1, units=lambda b: 1, write=True)

@@ -7,7 +7,9 @@ from datetime import date
 from typing import Final
 
 # How a day's allowance is shared between the jobs. Posting with links dominates X's bill.
-JOB_SHARES: Final[dict[str, float]] = {"post": 0.70, "follow": 0.15, "prune": 0.05, "digest": 0.10}
+# "reconcile" is the most the rolling re-verification of the ledger may take (prune's
+# reconcile step spends less when the ledger is small or the user set a lower monthly cap).
+JOB_SHARES: Final[dict[str, float]] = {"post": 0.65, "follow": 0.12, "prune": 0.05, "digest": 0.10, "reconcile": 0.08}
 # Part of the post share kept out of the plan, for reads that verify an uncertain publish.
 RECOVERY_RESERVE: Final[float] = 0.10
 # No single day may spend more than this multiple of an even day's share of the month.
@@ -30,3 +32,13 @@ def daily_allowance(monthly_budget_usd: float, spent_before_today_usd: float, to
 def job_allowance(job: str, monthly_budget_usd: float, spent_before_today_usd: float, today: date) -> float:
     """`job`'s share of today's allowance."""
     return daily_allowance(monthly_budget_usd, spent_before_today_usd, today) * JOB_SHARES[job]
+
+
+def reconcile_allowance(*, share_usd: float, chosen_monthly_usd: float | None, people: int, every_days: int,
+                        today: date, lookup_price: float) -> float:
+    """Today's money for re-verifying the ledger: what the user chose for the month (or, by
+    default, what one pass over `people` every `every_days` costs), spread evenly over the
+    month, never more than the job's share of today's allowance."""
+    days_in_month = calendar.monthrange(today.year, today.month)[1]
+    monthly = chosen_monthly_usd if chosen_monthly_usd is not None else people * lookup_price * 30 / max(1, every_days)
+    return max(0.0, min(share_usd, monthly / days_in_month))

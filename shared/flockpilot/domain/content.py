@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from flockpilot.domain.errors import ContentRejected
 from flockpilot.domain.text import MAX_WEIGHTED_LENGTH, measure
@@ -28,6 +29,30 @@ LINK_KINDS = frozenset({ContentKind.ARTICLE, ContentKind.PITCH})
 class ItemStatus(StrEnum):
     QUEUED = "queued"
     POSTED = "posted"  # a one-off item that went out; evergreen items stay queued
+    RETIRED = "retired"  # an evergreen item that kept underperforming (the reason is kept)
+
+
+@dataclass(frozen=True)
+class Learning:
+    """What an item's posts earned, summed over the posts measured so far."""
+
+    measured: int = 0  # posts with results
+    impressions: int = 0
+    engagements: int = 0
+    link_clicks: int = 0
+    cost_usd: float = 0.0
+    rests: int = 0  # times it was rested for underperforming
+    retired_reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any] | None) -> Learning:
+        if not body:
+            return cls()
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in body.items() if k in known})
 
 
 _TWEET_URL = re.compile(r"^https?://(?:www\.|mobile\.)?(?:x|twitter)\.com/[^/]+/status(?:es)?/(\d+)")
@@ -64,7 +89,7 @@ class ContentItem:
     last_posted_at: datetime | None = None
     cooldown_until: datetime | None = None
     last_error: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    learning: Learning = Learning()
 
     @property
     def post_text(self) -> str:

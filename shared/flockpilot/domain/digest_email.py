@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from html import escape
 
+from flockpilot.domain.account import GrowthPoint
 from flockpilot.domain.digest import IGNORE, MAYBE, WORTH, DigestEntry, safe_text
 
-SECTIONS = ("Messages", "Follow suggestions", "Prune suggestions", "Posts", "Account", "X API spend", "Warnings")
 INK, MUTED, ACCENT, FOLLOWERS_BAR, FOLLOWING_BAR = "#0f1419", "#536471", "#1d9bf0", "#1d9bf0", "#cfd9de"
 
 
@@ -28,13 +28,6 @@ class PostLine:
     kind: str
     text: str
     cost_usd: float
-
-
-@dataclass(frozen=True)
-class GrowthPoint:
-    day: date
-    followers: int
-    following: int
 
 
 @dataclass

@@ -32,9 +32,12 @@ class XError(FlockpilotError):
 
 
 class RateLimited(XError):
-    def __init__(self, message: str, reset_at: datetime | None) -> None:
+    """429, or an endpoint still waiting for the reset X gave: the next run tries again."""
+
+    def __init__(self, message: str, reset_at: datetime | None, endpoint: str | None = None) -> None:
         super().__init__(message)
         self.reset_at = reset_at
+        self.endpoint = endpoint
 
 
 class CredentialsRevoked(XError):

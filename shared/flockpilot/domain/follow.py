@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
 
-TWITTER_EPOCH_MS = 1288834974657
+from flockpilot.domain.x import XUser
+
 STRICT_BAND_ABOVE = 5000  # X: past 5,000 following, more follows depend on the ratio
-X_DAILY_FOLLOW_LIMIT = 400
-
-
-def snowflake_time(post_id: str) -> datetime:
-    """When an X id was created: (id >> 22) + X's epoch, in ms. No read needed."""
-    return datetime.fromtimestamp(((int(post_id) >> 22) + TWITTER_EPOCH_MS) / 1000, UTC)
+X_DAILY_FOLLOW_LIMIT = 400  # X's own daily follow limit; every cap is clamped to it
 
 
 def band_limit(followers: int, following: int, tolerance: float) -> int:
@@ -25,6 +22,11 @@ def band_limit(followers: int, following: int, tolerance: float) -> int:
     band is strict (no tolerance), as X ties more follows to the ratio there."""
     tol = 0.0 if following >= STRICT_BAND_ABOVE else tolerance
     return math.floor(followers * (1 + tol))
+
+
+def band_room(followers: int, following: int, tolerance: float) -> int:
+    """Follows left before the band's upper edge (negative: how far above it you are)."""
+    return band_limit(followers, following, tolerance) - following
 
 
 @dataclass(frozen=True)
@@ -37,11 +39,7 @@ class FollowBudget:
 def follow_budget(
     *, followers: int, following: int, tolerance: float, daily_cap: int, already_today: int, affordable: int
 ) -> FollowBudget:
-    """Today's follows: min(daily cap, room left in the band, what the dollars allow).
-
-    The band is floor(followers x (1 + tolerance)) - following. Past 5,000 following the
-    band is strict (no tolerance), as X ties more follows to the ratio there.
-    """
+    """Today's follows: min(daily cap, room left in the band, what the dollars allow)."""
     cap = min(max(daily_cap, 0), X_DAILY_FOLLOW_LIMIT) - already_today
     limit = band_limit(followers, following, tolerance)
     room = limit - following
@@ -53,23 +51,6 @@ def follow_budget(
     else:
         reason = f"budget: the day's follow money covers {affordable} more"
     return FollowBudget(count=count, band_room=room, reason=reason)
-
-
-@dataclass(frozen=True)
-class Candidate:
-    id: str
-    username: str
-    name: str
-    description: str
-    protected: bool
-    default_avatar: bool
-    followers: int
-    following: int
-    posts: int
-    created_at: datetime | None
-    last_post_at: datetime | None
-    connection: tuple[str, ...] = ()
-    lang_hint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,53 +73,55 @@ class FilterRules:
 @dataclass(frozen=True)
 class Verdict:
     passed: bool
-    reasons: tuple[str, ...]
+    reasons: tuple[str, ...]  # what failed, with figures: for the record
+    keys: tuple[str, ...] = ()  # which filters failed, without figures: for counting
 
 
-def screen(c: Candidate, rules: FilterRules, *, owner_id: str, known: set[str], blocked: set[str], now: datetime) -> Verdict:
+def screen(c: XUser, rules: FilterRules, *, owner_id: str, known: set[str], now: datetime) -> Verdict:
     """Every filter, each with its reason; the first failing reasons are kept for the record."""
-    fails: list[str] = []
+    fails: list[tuple[str, str]] = []
+    connection = c.connection or ()
     if c.id == owner_id:
-        fails.append("is you")
-    if c.id in known or "following" in c.connection or "follow_request_sent" in c.connection:
-        fails.append("already followed, suggested or unfollowed before")
-    if c.id in blocked or "blocking" in c.connection or "muting" in c.connection:
-        fails.append("blocked or muted")
+        fails.append(("is you", "is you"))
+    if c.id in known or "following" in connection or "follow_request_sent" in connection:
+        fails.append(("known", "already followed, suggested or unfollowed before"))
+    if "blocking" in connection or "muting" in connection:
+        fails.append(("blocked", "blocked or muted"))
     if rules.skip_protected and c.protected:
-        fails.append("protected account")
+        fails.append(("protected", "protected account"))
     if rules.skip_default_avatar and c.default_avatar:
-        fails.append("default avatar")
+        fails.append(("default avatar", "default avatar"))
     bio = c.description.strip().lower()
     if rules.skip_empty_bio and not bio:
-        fails.append("empty bio")
+        fails.append(("empty bio", "empty bio"))
     if not rules.min_followers <= c.followers <= rules.max_followers:
-        fails.append(f"{c.followers} followers outside {rules.min_followers}-{rules.max_followers}")
+        fails.append(("followers", f"{c.followers} followers outside {rules.min_followers}-{rules.max_followers}"))
     ratio = c.following / max(c.followers, 1)
     if not rules.min_ratio <= ratio <= rules.max_ratio:
-        fails.append(f"following/followers {ratio:.2f} outside {rules.min_ratio}-{rules.max_ratio}")
+        fails.append(("ratio", f"following/followers {ratio:.2f} outside {rules.min_ratio}-{rules.max_ratio}"))
     if c.last_post_at is None or now - c.last_post_at > timedelta(days=rules.active_within_days):
-        fails.append(f"no post in {rules.active_within_days} days")
+        fails.append(("inactive", f"no post in {rules.active_within_days} days"))
     if rules.include_keywords and not any(k.lower() in bio for k in rules.include_keywords):
-        fails.append("bio has none of the keywords")
+        fails.append(("no keyword", "bio has none of the keywords"))
     hit = [k for k in rules.exclude_keywords if k.lower() in bio]
     if hit:
-        fails.append(f"bio has excluded word {hit[0]!r}")
-    if rules.languages and c.lang_hint and c.lang_hint not in rules.languages:
-        fails.append(f"language {c.lang_hint}")
+        fails.append(("excluded word", f"bio has excluded word {hit[0]!r}"))
+    if rules.languages and c.last_post_lang and c.last_post_lang not in rules.languages:
+        fails.append(("language", f"language {c.last_post_lang}"))
     if fails:
-        return Verdict(False, tuple(fails))
+        return Verdict(False, tuple(text for _, text in fails), tuple(key for key, _ in fails))
     return Verdict(True, ("passed every filter",))
 
 
-def follow_back_likelihood(c: Candidate, source_rate: float) -> float:
+def follow_back_likelihood(c: XUser, source_rate: float) -> float:
     """How likely this person follows back: their own habit (ratio) times the source's record."""
     ratio = c.following / max(c.followers, 1)
     habit = min(1.0, ratio / 2)  # following twice as many as follow them: follows back often
-    mutual_hint = 1.0 if "followed_by" in c.connection else 0.0
+    mutual_hint = 1.0 if c.follows_me else 0.0
     return max(0.01, min(1.0, 0.5 * habit + 0.5 * source_rate + 0.3 * mutual_hint))
 
 
-def relevance(c: Candidate, keywords: tuple[str, ...]) -> float:
+def relevance(c: XUser, keywords: tuple[str, ...]) -> float:
     if not keywords:
         return 1.0
     bio = c.description.lower()
@@ -146,35 +129,54 @@ def relevance(c: Candidate, keywords: tuple[str, ...]) -> float:
     return 0.5 + 0.5 * min(1.0, hits / 2)
 
 
-def score(c: Candidate, source_rate: float, keywords: tuple[str, ...]) -> float:
+def score(c: XUser, source_rate: float, keywords: tuple[str, ...]) -> float:
     """Score = likelihood of a follow-back x relevance (both 0..1)."""
     return round(follow_back_likelihood(c, source_rate) * relevance(c, keywords), 4)
 
 
-@dataclass
-class SourceStats:
+class SourceKind(StrEnum):
+    ACCOUNT = "account"  # an account you chose, whose followers are read
+    MY_FOLLOWER = "my_follower"  # one of your own followers (the routine's "pick 3 of mine")
+    MENTIONS = "mentions"  # people who mention you
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where candidates come from, its reading cursor and its follow-back record."""
+
     source_id: str
+    kind: SourceKind
     label: str
-    kind: str  # account | my_follower | mentions
+    added_at: datetime
+    cursor: str | None = None
+    exhausted: bool = False
+    read: int = 0
     suggested: int = 0
     followed: int = 0
     followed_back: int = 0
-    exhausted: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
         """Follow-back rate with a prior of 1 in 4 so a new source is neither 0 nor 1."""
         return (self.followed_back + 1) / (self.followed + 4)
 
+    @property
+    def observed_rate(self) -> float | None:
+        return round(self.followed_back / self.followed, 3) if self.followed else None
 
-def choose_sources(sources: list[SourceStats], k: int, rng: random.Random) -> list[SourceStats]:
+    @property
+    def pass_rate(self) -> float:
+        """Share of people read who passed the filters, with a prior of 0.3 for a new source."""
+        return (self.suggested + 1) / (self.read + 1 / 0.3) if self.read else 0.3
+
+
+def choose_sources(sources: list[Source], k: int, rng: random.Random) -> list[Source]:
     """Pick k sources: draw each source's rate from its Beta posterior and take the best.
 
     Thompson sampling: sources that convert win most days, new or unlucky ones still get
     tried, so the choice shifts toward what works without freezing.
     """
     live = [s for s in sources if not s.exhausted]
-    draws = [(rng.betavariate(s.followed_back + 1, s.followed - s.followed_back + 3), s.source_id, s) for s in live]
+    draws = [(rng.betavariate(s.followed_back + 1, max(0, s.followed - s.followed_back) + 3), s.source_id, s) for s in live]
     draws.sort(key=lambda d: (-d[0], d[1]))
     return [s for _, _, s in draws[:k]]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flockpilot.domain.account import DayCounts
+from flockpilot.domain.follow import X_DAILY_FOLLOW_LIMIT
+
 MIN_GRACE_DAYS = 3
-X_DAILY_CAP = 400
 
 
 @dataclass(frozen=True)
@@ -28,15 +31,9 @@ class Decision:
     reason: str
 
 
-def due_for_check(people: list[Followed], *, now: datetime, grace_days: int) -> list[Followed]:
-    """People past the grace period: only they need a follow-back check (a paid lookup)."""
-    grace = timedelta(days=max(grace_days, MIN_GRACE_DAYS))
-    return [p for p in people if p.followed_at is not None and now - p.followed_at >= grace]
-
-
 def select_unfollows(
     people: list[Followed], *, now: datetime, grace_days: int, daily_cap: int, band_excess: int,
-    allow: set[str], prune_outside_inactive_days: int | None = None,
+    allow: set[str], tolerance: float, prune_outside_inactive_days: int | None = None,
 ) -> tuple[list[Decision], dict[str, int]]:
     """Today's unfollows, oldest first, with the reason for each; and why others were kept.
 
@@ -73,9 +70,9 @@ def select_unfollows(
             eligible.append(Decision(p, f"followed {days} days ago, has not followed back"))
     eligible.sort(key=lambda d: (d.person.followed_at or now, d.person.user_id))
     count = band_excess if band_excess > 0 else daily_cap
-    count = max(0, min(count, X_DAILY_CAP))
+    count = max(0, min(count, X_DAILY_FOLLOW_LIMIT))
     if band_excess > 0:
-        eligible = [Decision(d.person, d.reason + "; restores the 10% band") for d in eligible]
+        eligible = [Decision(d.person, d.reason + f"; restores the {tolerance:.0%} band") for d in eligible]
     return eligible[:count], kept
 
 
@@ -88,23 +85,28 @@ class ChurnVerdict:
 
 
 def churn_check(
-    follows: list[datetime], unfollows: list[tuple[datetime, datetime | None]], *, now: datetime,
-    window_days: int = 30, quick_days: int = 14, max_quick_share: float = 0.5, max_ratio: float = 1.5,
-    planned: int = 0,
+    days: Iterable[DayCounts], *, max_quick_share: float = 0.5, max_ratio: float = 1.5, planned: int = 0,
+    window_days: int = 30, quick_days: int = 14,
 ) -> ChurnVerdict:
-    """X calls mass follow-then-unfollow "follow churn". Two signs, over the last `window_days`:
-    the share of follows undone within `quick_days`, and unfollows against follows
-    (today's planned ones included). Past either threshold, api unfollows pause."""
-    since = now - timedelta(days=window_days)
-    recent_follows = [f for f in follows if f >= since]
-    recent_unfollows = [(u, f) for u, f in unfollows if u >= since]
-    quick = sum(1 for u, f in recent_unfollows if f is not None and u - f <= timedelta(days=quick_days))
-    share = quick / len(recent_follows) if recent_follows else 0.0
-    ratio = (len(recent_unfollows) + planned) / max(len(recent_follows), 1)
+    """X calls mass follow-then-unfollow "follow churn". Two signs, over the last `window_days`
+    (one tally per day, so the check reads 30 small records, never the whole ledger): the
+    share of follows undone within `quick_days`, and unfollows against follows (today's
+    planned ones included). Past either threshold, api unfollows pause."""
+    tallies = list(days)
+    follows = sum(d.follows for d in tallies)
+    unfollows = sum(d.unfollows for d in tallies)
+    quick = sum(d.quick_unfollows for d in tallies)
+    share = quick / follows if follows else 0.0
+    ratio = (unfollows + planned) / max(follows, 1)
     reasons = []
     if share > max_quick_share:
         reasons.append(f"{share:.0%} of the last {window_days} days' follows were undone within {quick_days} days "
                        f"(limit {max_quick_share:.0%})")
-    if ratio > max_ratio and len(recent_unfollows) + planned >= 10:
+    if ratio > max_ratio and unfollows + planned >= 10:
         reasons.append(f"unfollows would be {ratio:.1f}x follows over {window_days} days (limit {max_ratio:.1f}x)")
     return ChurnVerdict(bool(reasons), tuple(reasons), round(share, 3), round(ratio, 3))
+
+
+def quick_unfollow(followed_at: datetime | None, unfollowed_at: datetime, quick_days: int = 14) -> bool:
+    """Was this follow undone within `quick_days` (a sign of churn)?"""
+    return followed_at is not None and unfollowed_at - followed_at <= timedelta(days=quick_days)

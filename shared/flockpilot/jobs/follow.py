@@ -2,39 +2,49 @@
 
 suggest mode (default): the day's ranked shortlist is stored with profile and follow links
 for the digest, and the next day's sync of your own following records whom you followed.
-api mode: the shortlist is followed through the API, paced over the active hours; X's 403
-switches the account back to suggest. dry-run: the full run, with no write to X.
+api mode: the shortlist is followed through the API, paced over the active hours, each
+follow recorded as sent before the call and as done after it; X's 403 switches the account
+to suggest. dry-run: the whole run with no write to X.
+
+Everyone who passes the filters goes to the reserve queue first; the day's picks are then
+taken from its top (yesterday's runners-up included) and recorded before their status
+moves, so a crash at any point leaves nobody lost and nobody suggested twice.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Literal
 from urllib.parse import quote
 
 from pydantic import BaseModel, Field
 
-from flockpilot.adapters.clock import Clock
-from flockpilot.adapters.store import FollowLedger, Inbox, Person, PlanRow, Store
-from flockpilot.adapters.x import XClient
-from flockpilot.domain.cost import CostMeter
-from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPermitted, RateLimited, XError
-from flockpilot.domain.follow import Candidate, SourceStats, choose_sources, follow_budget, score, screen, snowflake_time
+from flockpilot.domain.account import DayCounts
+from flockpilot.domain.errors import (
+    BudgetExhausted,
+    CredentialsRevoked,
+    NotFound,
+    NotPermitted,
+    OutcomeUnknown,
+    RateLimited,
+    XError,
+)
+from flockpilot.domain.follow import Source, SourceKind, choose_sources, follow_budget, score, screen
+from flockpilot.domain.people import Card, Person, PersonQueue, PersonStatus, SourceCredit
+from flockpilot.domain.records import FollowDay
+from flockpilot.domain.x import XUser
 from flockpilot.events import FollowEvent
-from flockpilot.jobs.spending import day_budget
-from flockpilot.jobs.sync import sync_own_lists
+from flockpilot.jobs.skeleton import Account, JobRun, RunSummary
+from flockpilot.jobs.sync import account_profile, daily_sync
+from flockpilot.ports import Ledger
 from flockpilot.pricing import price
-from flockpilot.settings import AccountSettings, FollowMode, Mode
+from flockpilot.settings import FollowMode, Mode
 
-DEFAULT_AVATAR_MARK = "default_profile_images"
-PASS_RATE_PRIOR = 0.3
-MAX_MY_FOLLOWER_SOURCES = 30
-API_FOLLOWS_PER_WINDOW = 50  # X: 50 follows per 15 minutes per user
-API_FOLLOW_SHARE = 0.5
+API_FOLLOWS_PER_WINDOW = 45  # X allows 50 follows per 15 minutes; keep a margin
+API_FOLLOW_SHARE = 0.5  # in api mode, half of the day's follow money pays for the follows
 
 
 class Suggestion(BaseModel):
@@ -47,22 +57,8 @@ class Suggestion(BaseModel):
     why: list[str]
 
 
-class SourceFigure(BaseModel):
-    source: str
-    kind: str
-    read: int
-    suggested: int
-    followed: int
-    followed_back: int
-    follow_back_rate: float
-
-
-class FollowSummary(BaseModel):
+class FollowSummary(RunSummary):
     job: Literal["follow"] = "follow"
-    account: str
-    mode: str
-    day: date
-    started_at: datetime
     followers: int | None = None
     following: int | None = None
     budget: int = 0
@@ -75,19 +71,13 @@ class FollowSummary(BaseModel):
     screened_out: int = 0
     reasons_out: dict[str, int] = Field(default_factory=dict)
     sources_used: list[str] = Field(default_factory=list)
-    warnings: list[str] = Field(default_factory=list)
-    cost: dict[str, object] = Field(default_factory=dict)
     cost_per_shortlisted_usd: float | None = None
 
 
 @dataclass
-class FollowContext:
-    account_id: str
-    settings: AccountSettings
-    store: Store
-    ledger: FollowLedger
-    clock: Clock
-    x_client: Callable[[CostMeter], XClient]
+class FollowDeps:
+    account: Account
+    ledger: Ledger
 
 
 def profile_url(username: str) -> str:
@@ -98,253 +88,256 @@ def follow_url(username: str) -> str:
     return f"https://x.com/intent/follow?screen_name={quote(username)}"
 
 
-def candidate_from(user: dict[str, Any], active_at: datetime | None = None) -> Candidate:
-    """A person as the filters see them. `active_at` stands in for a last post we know of
-    (a mention just now) when X did not send most_recent_post_id."""
-    metrics = user.get("public_metrics") or {}
-    latest_id = user.get("most_recent_post_id")
-    created = user.get("created_at")
-    return Candidate(
-        id=str(user["id"]),
-        username=str(user.get("username", "")),
-        name=str(user.get("name", "")),
-        description=str(user.get("description", "")),
-        protected=bool(user.get("protected", False)),
-        default_avatar=DEFAULT_AVATAR_MARK in str(user.get("profile_image_url", DEFAULT_AVATAR_MARK)),
-        followers=int(metrics.get("followers_count", 0)),
-        following=int(metrics.get("following_count", 0)),
-        posts=int(metrics.get("post_count", 0)),
-        created_at=datetime.fromisoformat(created.replace("Z", "+00:00")) if created else None,
-        last_post_at=snowflake_time(latest_id) if latest_id else active_at,
-        connection=tuple(user.get("connection_status") or ()),
-        lang_hint=user.get("most_recent_post_lang"),
-    )
+def suggestion(person: Person, source_label: str) -> Suggestion:
+    return Suggestion(user_id=person.user_id, username=person.username, score=person.score, source=source_label,
+                      profile_url=profile_url(person.username), follow_url=follow_url(person.username), why=list(person.reasons))
 
 
-class _DayRecord:
-    """FOLLOWDAY#<day>: who was shortlisted and followed today (one small item, not a scan)."""
-
-    def __init__(self, store: Store, day: date) -> None:
-        self.row_key = (store.pk, f"FOLLOWDAY#{day.isoformat()}")
-        try:
-            self.body: dict[str, Any] = dict(PlanRow.get(*self.row_key, consistent_read=True).body)
-        except PlanRow.DoesNotExist:
-            self.body = {"shortlisted": [], "followed": [], "synced": False}
-
-    def save(self, now: datetime) -> None:
-        PlanRow(*self.row_key, body=self.body, created_at=now, expires_at=now + timedelta(days=40)).save()
-
-
-def _my_follower_sources(ctx: FollowContext, new_followers: dict[str, dict[str, Any]], now: datetime) -> None:
-    existing = [s for s in ctx.ledger.sources() if s.kind == "my_follower"]
-    room = MAX_MY_FOLLOWER_SOURCES - len(existing)
-    for user_id, user in list(new_followers.items())[: max(0, room)]:
-        ctx.ledger.add_source(user_id, "my_follower", f"@{user.get('username', user_id)}", now)
-
-
-def _source_stats(ctx: FollowContext) -> list[SourceStats]:
-    allowed = {"account"} | ({"my_follower"} if ctx.settings.follow_use_my_followers else set()) | (
-        {"mentions"} if ctx.settings.follow_use_mentions else set())
-    return [
-        SourceStats(source_id=r.source_id, label=r.label, kind=r.kind, suggested=int(r.suggested or 0),
-                    followed=int(r.followed or 0), followed_back=int(r.followed_back or 0),
-                    exhausted=bool(r.exhausted), extra={"cursor": r.cursor or "", "read": str(int(r.read_users or 0))})
-        for r in ctx.ledger.sources() if r.kind in allowed
-    ]
-
-
-def run_follow(ctx: FollowContext, event: FollowEvent) -> FollowSummary:
-    settings = ctx.settings
-    now = ctx.clock.now()
-    day = now.astimezone(settings.zone).date()
-    utc_day = now.astimezone(UTC).date()
+def run_follow(deps: FollowDeps, event: FollowEvent) -> FollowSummary:
+    settings = deps.account.settings
     mode = FollowMode(event.mode) if event.mode in ("suggest", "api") else settings.follow_mode
     dry = settings.mode is Mode.DRY_RUN or event.mode == "dry-run"
-    summary = FollowSummary(account=ctx.account_id, mode=f"{mode.value}{' (dry-run)' if dry else ''}", day=day, started_at=now)
+    run = JobRun("follow", deps.account, lambda now, day: FollowSummary(
+        account=deps.account.account_id, day=day, started_at=now, mode=f"{mode.value}{' (dry-run)' if dry else ''}"))
     if dry and settings.mode is Mode.DRY_RUN:
-        summary.warnings.append("dry-run mode: nothing is written to X (set Mode=live)")
-
-    meter = day_budget(ctx.store, "follow", settings.monthly_budget_usd, utc_day).meter()
-    record = _DayRecord(ctx.store, day)
-    x = ctx.x_client(meter)
-    try:
-        _run(ctx, event, x, meter, record, summary, mode=mode, dry=dry, now=now)
-    except BudgetExhausted as exc:
-        summary.warnings.append(f"stopped at the day's follow budget (${meter.limit_usd:.2f}): {exc}")
-    except RateLimited as exc:
-        summary.warnings.append(f"stopped: X rate limit, resets {exc.reset_at:%H:%M} UTC" if exc.reset_at else f"stopped: {exc}")
-    except (CredentialsRevoked, XError) as exc:
-        summary.warnings.append(f"stopped: {exc}")
-    record.save(now)
-    summary.cost = meter.snapshot()
-    if summary.shortlisted:
-        summary.cost_per_shortlisted_usd = round(meter.usd / len(summary.shortlisted), 4)
-    ctx.store.add_spend(utc_day, "follow", meter.usd, meter.requests)
-    ctx.store.save_run("follow", now, summary.model_dump(mode="json"))
+        run.summary.warnings.append("dry-run mode: nothing is written to X (set Mode=live)")
+    job = _FollowRun(deps, run, event, mode, dry)
+    summary = run.execute(job.body, save=lambda s: bool(s.shortlisted or s.followed or s.followed_by_hand or s.follow_backs
+                                                         or s.users_read or s.warnings))
+    if summary.shortlisted and run.meter.usd:
+        summary.cost_per_shortlisted_usd = round(run.meter.usd / len(summary.shortlisted), 4)
     return summary
 
 
-def _run(ctx: FollowContext, event: FollowEvent, x: XClient, meter: CostMeter, record: _DayRecord,
-         summary: FollowSummary, *, mode: FollowMode, dry: bool, now: datetime) -> None:
-    settings, ledger = ctx.settings, ctx.ledger
-    if record.body.get("built") and event.max is None and not event.sync:
-        # Today's list is made: later ticks only pace api follows, and read nothing.
-        if mode is FollowMode.API:
-            _follow_paced(ctx, x, summary, record, list(record.body.get("followed", [])), event, now, dry=dry)
-        return
-    me = x.me()
-    metrics = me.get("public_metrics") or {}
-    summary.followers, summary.following = int(metrics.get("followers_count", 0)), int(metrics.get("following_count", 0))
-    Inbox(ctx.account_id).record_stats(now.astimezone(settings.zone).date(), summary.followers, summary.following, now)
+class _FollowRun:
+    def __init__(self, deps: FollowDeps, run: JobRun[FollowSummary], event: FollowEvent, mode: FollowMode, dry: bool) -> None:
+        self.deps, self.run, self.event, self.mode, self.dry = deps, run, event, mode, dry
+        self.ledger = deps.ledger
+        self.settings = deps.account.settings
+        self.records = deps.account.records
+        self.record = FollowDay(day=run.day, dry=dry)
 
-    # Daily syncs: whom you followed by hand (suggest mode) and who followed back.
-    if event.sync or (event.sync is None and not record.body.get("synced")):
-        synced = sync_own_lists(ledger, x, now)
-        summary.followed_by_hand, summary.follow_backs = synced.followed_by_hand, synced.follow_backs
-        _my_follower_sources(ctx, synced.new_followers, now)
-        record.body["synced"] = True
+    def body(self, run: JobRun[FollowSummary]) -> None:
+        self.record = self.records.load_day(FollowDay, run.day) or FollowDay(day=run.day, dry=self.dry)
+        if self.mode is FollowMode.API and not self.dry:
+            self.resolve_pending()
+        if not self.record.built or self.event.max is not None or self.event.sync:
+            self.build()
+        self.promote()
+        if self.mode is FollowMode.API:
+            self.follow_paced()
 
-    if settings.follow_use_mentions:
-        ledger.add_source("mentions", "mentions", "your mentions", now)  # no-op once it exists
-    shortlisted_today: list[str] = list(record.body.get("shortlisted", []))
-    followed_today: list[str] = list(record.body.get("followed", []))
-    per_follow = price("interaction_create") if mode is FollowMode.API and not dry else 0.0
-    # In api mode half of what is left pays for the follows, half for finding people.
-    affordable = math.floor((meter.remaining_usd() or 0) * API_FOLLOW_SHARE / per_follow) if per_follow else settings.follow_daily_cap
-    budget = follow_budget(
-        followers=summary.followers, following=summary.following, tolerance=settings.ratio_tolerance,
-        daily_cap=settings.follow_daily_cap, already_today=len(shortlisted_today), affordable=affordable,
-    )
-    wanted = budget.count if event.max is None else min(budget.count, event.max)
-    summary.budget, summary.budget_reason = wanted, budget.reason
-    if wanted > 0:
-        _shortlist(ctx, x, meter, summary, wanted, now, dry=dry, mode=mode)
-        record.body["shortlisted"] = shortlisted_today + [s.user_id for s in summary.shortlisted]
-    elif budget.band_room <= 0:
-        summary.warnings.append(f"no follows today: {budget.reason}")
-    record.body["built"] = True
+    # --- the day's list ----------------------------------------------------------------
+    def build(self) -> None:
+        run, summary, settings = self.run, self.run.summary, self.settings
+        if self.event.sync is not False:
+            synced = daily_sync(run, self.ledger, force=bool(self.event.sync))
+            summary.followed_by_hand, summary.follow_backs = synced.followed_by_hand, synced.follow_backs
+            if not synced.complete:
+                summary.mark_partial("more new followers/following than one sync reads: the rest are read tomorrow")
+        profile = account_profile(run)
+        summary.followers, summary.following = profile.followers, profile.following
+        if settings.follow_use_mentions:
+            self.ledger.add_source(Source("mentions", SourceKind.MENTIONS, "your mentions", run.now))  # no-op once there
+        per_follow = price("interaction_create") if self.mode is FollowMode.API and not self.dry else 0.0
+        remaining = run.meter.remaining_usd() or 0.0
+        affordable = math.floor(remaining * API_FOLLOW_SHARE / per_follow) if per_follow else settings.follow_daily_cap
+        budget = follow_budget(followers=profile.followers, following=profile.following, tolerance=settings.ratio_tolerance,
+                               daily_cap=settings.follow_daily_cap, already_today=len(self.record.shortlisted),
+                               affordable=affordable)
+        wanted = budget.count if self.event.max is None else min(budget.count, self.event.max)
+        summary.budget, summary.budget_reason = wanted, budget.reason
+        if wanted > 0:
+            self.find(wanted)
+            picks = self.ledger.queue(PersonQueue.RESERVE, limit=wanted)
+            self.record.shortlisted += [p.user_id for p in picks if p.user_id not in self.record.shortlisted]
+            self.record.promoted = False
+            if len(picks) < wanted:
+                summary.mark_partial(f"found {len(picks)} of the {wanted} people wanted today")
+        elif budget.band_room <= 0:
+            summary.warnings.append(f"no follows today: {budget.reason}")
+        self.record.built = True
+        self.records.save_day(self.record, run.now)
 
-    if mode is FollowMode.API:
-        _follow_paced(ctx, x, summary, record, followed_today, event, now, dry=dry)
-
-
-def _shortlist(ctx: FollowContext, x: XClient, meter: CostMeter, summary: FollowSummary, wanted: int,
-               now: datetime, *, dry: bool, mode: FollowMode) -> None:
-    settings, ledger = ctx.settings, ctx.ledger
-    rng = random.Random(f"{ctx.account_id}:{now.date().isoformat()}")
-    passed: list[tuple[float, Candidate, SourceStats]] = []
-    day = now.astimezone(settings.zone).date().isoformat()
-
-    # Yesterday's runners-up first: they cost nothing to suggest.
-    for person in sorted(ledger.people("reserve"), key=lambda p: -p.score)[:wanted]:
-        if ledger.set_status(person.user_id, "queued" if mode is FollowMode.API else "suggested", now, expected=("reserve",)):
-            summary.shortlisted.append(_suggestion(person.user_id, person.username, person.score,
-                                                   person.source_id or "", list(person.reasons)))
-    sources = choose_sources(_source_stats(ctx), settings.follow_sources_per_run, rng)
-    for source in sources:
-        need = wanted - len(summary.shortlisted) - len(passed)
-        if need <= 0:
-            break
-        summary.sources_used.append(source.label)
-        if source.kind == "mentions":
-            users, newest = x.mentions_authors(since_id=source.extra.get("cursor") or None, max_results=min(100, need * 3))
-            batch, cursor, exhausted = users, newest or source.extra.get("cursor") or None, False
-            active_at: datetime | None = now  # they just mentioned you
-        else:
-            read = int(source.extra.get("read", "0"))
-            pass_rate = (source.suggested + 1) / (read + 1 / PASS_RATE_PRIOR) if read else PASS_RATE_PRIOR
-            size = max(10, min(1000, math.ceil(need / max(pass_rate, 0.05))))
-            remaining = meter.remaining_usd()
-            if remaining is not None:
-                size = min(size, math.floor(remaining / price("user_read")) - 1)
-            if size < 1:
-                summary.warnings.append("the day's follow budget is spent: no more candidates read today")
+    def find(self, wanted: int) -> None:
+        """Read candidates from the chosen sources until the reserve holds `wanted` good ones."""
+        run, summary, settings, ledger = self.run, self.run.summary, self.settings, self.ledger
+        in_reserve = len(ledger.queue(PersonQueue.RESERVE, limit=wanted))
+        allowed = {SourceKind.ACCOUNT} | ({SourceKind.MY_FOLLOWER} if settings.follow_use_my_followers else set()) | (
+            {SourceKind.MENTIONS} if settings.follow_use_mentions else set())
+        sources = [s for s in ledger.sources() if s.kind in allowed]
+        rng = random.Random(f"{self.deps.account.account_id}:{run.day.isoformat()}")
+        for source in choose_sources(sources, settings.follow_sources_per_run, rng):
+            need = wanted - in_reserve
+            if need <= 0:
                 break
+            summary.sources_used.append(source.label)
             try:
-                batch, next_token = x.followers_page(source.source_id, max_results=size, token=source.extra.get("cursor") or None)
-            except (BudgetExhausted, RateLimited) as exc:
-                summary.warnings.append(f"stopped reading candidates: {exc}")
+                found = self.read_source(source, need)
+            except BudgetExhausted as exc:
+                summary.mark_partial(f"the day's follow money is spent: no more candidates read today ({exc})")
                 break
-            cursor, exhausted = next_token, next_token is None
-            active_at = None
-        summary.users_read += len(batch)
-        candidates = [candidate_from(u, active_at) for u in batch]
-        known = ledger.known([c.id for c in candidates])
+            except (CredentialsRevoked, NotPermitted):
+                raise
+            except XError as exc:  # one source failing (rate limit, X down, gone) does not stop the others
+                summary.mark_partial(f"could not read {source.label}: {exc}")
+                continue
+            in_reserve += found
+
+    def read_source(self, source: Source, need: int) -> int:
+        run, summary, ledger, settings = self.run, self.run.summary, self.ledger, self.settings
+        x = run.x
+        if source.kind is SourceKind.MENTIONS:
+            users, newest = x.mentions(since_id=source.cursor, max_results=min(100, need * 3))
+            cursor, exhausted = newest or source.cursor, False
+        else:
+            size = max(10, min(1000, math.ceil(need / max(source.pass_rate, 0.05))))
+            remaining = run.meter.remaining_usd()
+            if remaining is not None:
+                size = min(size, math.floor(remaining / price("user_read") + 1e-9))
+            if size < 1:
+                raise BudgetExhausted("no money left to read candidates")
+            page = x.followers_page(source.source_id, max_results=size, token=source.cursor)
+            users, cursor, exhausted = page.items, page.next_token, page.next_token is None
+        summary.users_read += len(users)
+        known = ledger.known([u.id for u in users])
         rejected: list[tuple[str, str]] = []
         found = 0
-        for c in candidates:
-            verdict = screen(c, settings.follow_filters, owner_id=ctx.account_id, known=set(known), blocked=set(), now=now)
+        for user in users:
+            verdict = screen(user, settings.follow_filters, owner_id=self.deps.account.account_id, known=set(known), now=run.now)
             if verdict.passed:
-                passed.append((score(c, source.rate, settings.keywords), c, source))
-                found += 1
+                value = score(user, source.rate, settings.keywords)
+                if ledger.add_person(self.candidate(user, source, value)):
+                    found += 1
             else:
-                if c.id not in known:
-                    rejected.append((c.id, verdict.reasons[0]))
-                for reason in verdict.reasons[:1]:
-                    key = reason.split(" ")[0] if reason[0].isdigit() else reason
-                    summary.reasons_out[key] = summary.reasons_out.get(key, 0) + 1
-        summary.screened_out += len(candidates) - found
+                if user.id not in known:
+                    rejected.append((user.id, verdict.reasons[0]))
+                key = verdict.keys[0]
+                summary.reasons_out[key] = summary.reasons_out.get(key, 0) + 1
+        summary.screened_out += len(users) - found
         if rejected:
-            ledger.mark_seen(rejected, now)
-        ledger.advance_source(source.source_id, cursor=cursor, exhausted=exhausted, read=len(batch), suggested=found)
+            ledger.mark_seen(rejected, run.now)
+        ledger.advance_source(source.source_id, cursor=cursor, exhausted=exhausted, read=len(users), suggested=found)
+        return found
 
-    passed.sort(key=lambda t: (-t[0], t[1].id))
-    room = wanted - len(summary.shortlisted)
-    status = "queued" if mode is FollowMode.API else "suggested"
-    for rank, (value, c, source) in enumerate(passed):
-        keep = rank < room
-        reasons = [f"score {value:.2f}: follow-back {source.rate:.0%} at {source.label}",
-                   f"{c.followers} followers, follows {c.following}"]
-        person = Person(user_id=c.id, username=c.username, status=status if keep else "reserve",
-                        source_id=source.source_id, score=value, reasons=tuple(reasons), day=day,
-                        suggested_at=now if keep else None)
-        if ledger.add_person(person) and keep:
-            summary.shortlisted.append(_suggestion(c.id, c.username, value, source.label, reasons))
+    def candidate(self, user: XUser, source: Source, value: float) -> Person:
+        reasons = (f"score {value:.2f}: follow-back {source.rate:.0%} at {source.label}",
+                   f"{user.followers} followers, follows {user.following}")
+        return Person(user_id=user.id, username=user.username, status=PersonStatus.RESERVE, source_id=source.source_id,
+                      score=value, reasons=reasons, day=self.run.day.isoformat(), card=Card.of(user))
 
-
-def _suggestion(user_id: str, username: str, value: float, source: str, why: list[str]) -> Suggestion:
-    return Suggestion(user_id=user_id, username=username, score=value, source=source,
-                      profile_url=profile_url(username), follow_url=follow_url(username), why=why)
-
-
-def _follow_paced(ctx: FollowContext, x: XClient, summary: FollowSummary, record: _DayRecord,
-                  followed_today: list[str], event: FollowEvent, now: datetime, *, dry: bool) -> None:
-    """Follow today's queue spread over the active hours, never 50 in 15 minutes."""
-    settings, ledger = ctx.settings, ctx.ledger
-    queue = [p for p in ledger.people_by_id(list(record.body.get("shortlisted", []))).values() if p.status == "queued"]
-    if not queue:
-        return
-    local = now.astimezone(settings.zone)
-    end = datetime.combine(local.date(), settings.window.end, tzinfo=settings.zone)
-    runs_left = max(1, math.ceil((end - local).total_seconds() / 3600))
-    rng = random.Random(f"{ctx.account_id}:{now.isoformat()}")
-    quota = math.ceil(len(queue) / runs_left) + rng.randint(0, 1)
-    recent = record.body.get("follow_times", [])
-    in_window = sum(1 for t in recent if now - datetime.fromisoformat(t) < timedelta(minutes=15))
-    quota = min(quota, API_FOLLOWS_PER_WINDOW - in_window, len(queue))
-    if event.max is not None:
-        quota = min(quota, event.max)
-    for person in sorted(queue, key=lambda p: -p.score)[: max(0, quota)]:
-        if dry:
-            summary.followed.append(person.username)
-            continue
-        try:
-            x.follow(person.user_id)
-        except NotPermitted as exc:
-            ctx.store.set_override("follow_mode", FollowMode.SUGGEST.value, now)
-            summary.warnings.append(
-                f"X does not let this app follow ({exc}); the account is switched to suggest mode: "
-                "today's list is in the digest with one-tap follow links")
-            for p in queue:
-                ledger.set_status(p.user_id, "suggested", now, expected=("queued",))
+    def promote(self) -> None:
+        """Move today's picks out of the reserve: to the suggest list, or the api queue (again
+        after a crash between recording the picks and moving them)."""
+        if self.record.promoted or not self.record.shortlisted:
             return
-        except XError as exc:
-            summary.warnings.append(f"follow @{person.username} failed: {exc}")
-            continue
-        ledger.set_status(person.user_id, "followed", now, by_api=True, expected=("queued",))
-        ledger.credit_source(person.source_id, followed=1)
-        summary.followed.append(person.username)
-        followed_today.append(person.user_id)
-        recent.append(now.isoformat())
-    record.body["followed"] = followed_today
-    record.body["follow_times"] = recent[-100:]
+        run, summary = self.run, self.run.summary
+        labels = {s.source_id: s.label for s in self.ledger.sources()}
+        people = self.ledger.people_by_id(self.record.shortlisted)
+        for user_id in self.record.shortlisted:
+            person = people.get(user_id)
+            if person is None:
+                continue
+            if person.status is PersonStatus.RESERVE:
+                moved = person.queued(run.now) if self.mode is FollowMode.API else person.suggested(run.now)
+                if self.ledger.update_person(moved, expected=(PersonStatus.RESERVE,)):
+                    summary.shortlisted.append(suggestion(moved, labels.get(person.source_id or "", "")))
+        self.record.promoted = True
+        self.records.save_day(self.record, run.now)
+
+    # --- api mode ----------------------------------------------------------------------
+    def resolve_pending(self) -> None:
+        """Follows sent by a run that never learned the outcome: ask X (connection_status)."""
+        pending = [p for p in self.ledger.queue(PersonQueue.PENDING, limit=100) if p.status is PersonStatus.FOLLOW_PENDING]
+        if not pending:
+            return
+        run = self.run
+        seen = {u.id: u for u in run.x.lookup_users([p.user_id for p in pending])}
+        for person in pending:
+            user = seen.get(person.user_id)
+            if user is None or user.i_follow is None:
+                run.summary.mark_partial(f"X did not say whether the follow of @{person.username} went through; asked again next run")
+            elif user.i_follow:
+                self.record_followed(person)
+            else:
+                self.ledger.update_person(replace(person, status=PersonStatus.QUEUED, acted_at=None),
+                                          expected=(PersonStatus.FOLLOW_PENDING,))
+
+    def record_followed(self, person: Person) -> None:
+        done = person.now_followed(self.run.now, by_api=True, grace_days=self.settings.prune_grace_days)
+        if self.ledger.update_person(done, expected=(PersonStatus.FOLLOW_PENDING,), counts=(self.run.day, DayCounts(follows=1)),
+                                     credit=SourceCredit(person.source_id, followed=1)):
+            self.run.summary.followed.append(person.username)
+            self.record.followed.append(person.user_id)
+
+    def quota(self) -> int:
+        run, settings = self.run, self.settings
+        local = run.now.astimezone(settings.zone)
+        end = datetime.combine(local.date(), settings.window.end, tzinfo=settings.zone)
+        runs_left = max(1, math.ceil((end - local).total_seconds() / 3600))
+        queued = self.ledger.queue_size(PersonQueue.QUEUED, limit=400)
+        quota = math.ceil(queued / runs_left) + random.Random(f"{self.deps.account.account_id}:{run.now.isoformat()}").randint(0, 1)
+        recent = sum(1 for t in self.record.action_times if run.now - datetime.fromisoformat(t) < timedelta(minutes=15))
+        quota = min(quota, API_FOLLOWS_PER_WINDOW - recent, queued)
+        if self.event.max is not None:
+            quota = min(quota, self.event.max)
+        return max(0, quota)
+
+    def follow_paced(self) -> None:
+        """Follow today's queue spread over the active hours, never 45 in 15 minutes."""
+        run, summary, ledger = self.run, self.run.summary, self.ledger
+        quota = self.quota()
+        if quota <= 0:
+            return
+        for person in ledger.queue(PersonQueue.QUEUED, limit=quota):
+            if self.dry:
+                summary.followed.append(person.username)
+                continue
+            sent = person.follow_sent(run.now)
+            if not ledger.update_person(sent, expected=(PersonStatus.QUEUED,)):
+                continue  # another run took them
+            self.record.action_times.append(run.now.isoformat())
+            self.records.save_day(self.record, run.now)
+            try:
+                run.x.follow(person.user_id)
+            except NotPermitted as exc:
+                self.back_to_queue(sent)
+                self.switch_to_suggest(exc)
+                return
+            except OutcomeUnknown as exc:
+                summary.mark_partial(f"X did not confirm the follow of @{person.username} ({exc}); the next run asks X first")
+                return
+            except (RateLimited, BudgetExhausted) as exc:
+                self.back_to_queue(sent)
+                summary.mark_partial(f"follows stopped: {exc}")
+                return
+            except CredentialsRevoked:
+                self.back_to_queue(sent)
+                raise
+            except NotFound:
+                ledger.update_person(sent.now_unfollowed(run.now, by_api=False), expected=(PersonStatus.FOLLOW_PENDING,))
+                summary.warnings.append(f"@{person.username} no longer exists on X: dropped")
+                continue
+            except XError as exc:
+                ledger.update_person(sent.suggested(run.now), expected=(PersonStatus.FOLLOW_PENDING,))
+                summary.warnings.append(f"X refused to follow @{person.username} ({exc}): left in the digest to follow by hand")
+                continue
+            self.record_followed(sent)
+        self.records.save_day(self.record, run.now)
+
+    def back_to_queue(self, person: Person) -> None:
+        """X did not act (refused before acting): the follow waits in the queue again."""
+        self.ledger.update_person(replace(person, status=PersonStatus.QUEUED, acted_at=None), expected=(PersonStatus.FOLLOW_PENDING,))
+        if self.record.action_times:
+            self.record.action_times.pop()
+        self.records.save_day(self.record, self.run.now)
+
+    def switch_to_suggest(self, exc: Exception) -> None:
+        run = self.run
+        self.records.set_override("follow_mode", FollowMode.SUGGEST.value)
+        run.summary.warnings.append(
+            f"X does not let this app follow ({exc}); the account is switched to suggest mode: "
+            "today's list is in the digest with one-tap follow links")
+        run.summary.mark_partial("api follows are not permitted for this app: switched to suggest mode")
+        for person in self.ledger.queue(PersonQueue.QUEUED, limit=400):
+            self.ledger.update_person(person.suggested(run.now), expected=(PersonStatus.QUEUED,))

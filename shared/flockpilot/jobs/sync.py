@@ -1,99 +1,114 @@
-"""Incremental syncs of your own followers and following (owned reads, newest first).
+"""What follow and prune share, once per account day: the account's figures (users/me) and
+the incremental syncs of your own followers and following (owned reads, newest first).
 
-X gives no since_id on these lists, so each sync reads from the top and stops at the first
-id it already knows (the stored frontier). The first sync reads one page and starts there.
+X gives no since_id on these lists, so a sync reads from the top and stops at the first id
+it already knows (the stored frontier). Statuses are updated before the frontier moves, so
+a crash re-reads a little, never loses a follow-back. Whichever job runs first in the day
+does the work and records it (`SyncDay`); the other reads the record and pays nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from flockpilot.adapters.store import FollowLedger
+from flockpilot.domain.account import AccountProfile, DayCounts, GrowthPoint
+from flockpilot.domain.follow import Source, SourceKind
+from flockpilot.domain.people import PersonStatus, SourceCredit
+from flockpilot.domain.records import SyncDay
+from flockpilot.domain.x import Page, XUser
+from flockpilot.jobs.skeleton import JobRun
+from flockpilot.ports import Ledger
 
-if TYPE_CHECKING:
-    from flockpilot.adapters.x import XClient
-
-PAGE = 20  # the very first sync: one page, then it starts from there
-FIRST_PAGE = 5  # later syncs: most days bring a few; pages double (5, 10, 20 ... 320)
-MAX_PAGES = 7  # a burst beyond 635 new ones waits for the next sync
+FIRST_PAGE = 20  # the very first sync: one page, then later syncs start from there
+NEXT_PAGE = 5  # later syncs: most days bring a few; pages double (5, 10, 20 ... 320)
+MAX_PAGES = 7  # a burst beyond 635 new ones waits for the next day's sync
+MAX_MY_FOLLOWER_SOURCES = 30
+VERIFY_DAYS_DEFAULT = 30
 
 
 @dataclass
-class SyncResult:
-    new_ids: list[str] = field(default_factory=list)
-    users: dict[str, dict[str, Any]] = field(default_factory=dict)
-    reached_frontier: bool = False
-    pages: int = 0
+class NewIds:
+    ids: list[str] = field(default_factory=list)
+    users: dict[str, XUser] = field(default_factory=dict)
+    complete: bool = True
 
 
-def sync_newest(
-    ledger: FollowLedger, name: str, read_page: Callable[[int, str | None], tuple[list[dict[str, Any]], str | None]],
-    now: datetime,
-) -> SyncResult:
-    """Read `name` (followers | following) from the newest until a known id."""
-    known = ledger.frontier(name)
+def read_newest(known: list[str], read_page: Callable[[int, str | None], Page[XUser]]) -> NewIds:
+    """Read a list from the newest until a known id (or MAX_PAGES)."""
     known_set = set(known)
-    result = SyncResult()
+    result = NewIds()
     token: str | None = None
-    size = FIRST_PAGE if known else PAGE
-    while result.pages < MAX_PAGES:
-        users, token = read_page(size, token)
+    size = NEXT_PAGE if known else FIRST_PAGE
+    for _ in range(MAX_PAGES):
+        page = read_page(size, token)
         size *= 2
-        result.pages += 1
-        for user in users:
-            if user["id"] in known_set:
-                result.reached_frontier = True
-                break
-            result.new_ids.append(user["id"])
-            result.users[user["id"]] = user
-        if result.reached_frontier or not token or not known:
-            break
-    if result.new_ids or not known:
-        ledger.set_frontier(name, result.new_ids + known, now)
+        for user in page.items:
+            if user.id in known_set:
+                return result
+            result.ids.append(user.id)
+            result.users[user.id] = user
+        token = page.next_token
+        if not token or not known:
+            return result
+    result.complete = False
     return result
 
 
-def record_follow_backs(ledger: FollowLedger, new_followers: list[str], now: datetime) -> list[str]:
-    """People we followed who now follow us: mark them and credit their source."""
-    credited = []
-    people = ledger.people_by_id(new_followers)
+def account_profile(run: JobRun[Any]) -> AccountProfile:
+    """The account's handle and figures: today's stored copy, or one users/me read (stored)."""
+    records, settings = run.account.records, run.account.settings
+    profile = records.profile()
+    if profile is not None and profile.fresh(run.now, settings.zone):
+        return profile
+    me = run.x.me()
+    profile = AccountProfile(user_id=me.id, username=me.username, name=me.name, followers=me.followers,
+                             following=me.following, seen_at=run.now)
+    records.save_profile(profile)
+    records.record_growth(GrowthPoint(run.day, me.followers, me.following), run.now)
+    return profile
+
+
+def daily_sync(run: JobRun[Any], ledger: Ledger, *, verify_days: int = VERIFY_DAYS_DEFAULT,
+               force: bool = False) -> SyncDay:
+    """The day's sync, done once: suggestions you followed by hand, people who followed back
+    (credited to their source), and new followers offered as sources."""
+    records, settings, now = run.account.records, run.account.settings, run.now
+    record = records.load_day(SyncDay, run.day)
+    if record is not None and record.done and not force:
+        return record
+    record = SyncDay(day=run.day)
+    x = run.x
+    known = {name: ledger.frontier(name) for name in ("following", "followers")}
+    following = read_newest(known["following"], lambda n, t: x.own_following_page(max_results=n, token=t))
+    followers = read_newest(known["followers"], lambda n, t: x.followers_page(x.user_id, max_results=n, token=t))
+
+    people = ledger.people_by_id(following.ids)
     for user_id, person in people.items():
-        if person.status == "followed" and ledger.set_status(user_id, "followed_back", now, expected=("followed",)):
-            ledger.credit_source(person.source_id, followed_back=1)
-            credited.append(user_id)
-    return credited
-
-
-def record_hand_follows(ledger: FollowLedger, new_following: list[str], now: datetime) -> list[str]:
-    """Suggestions the person followed by hand on x.com: mark them followed, credit the source."""
-    done = []
-    people = ledger.people_by_id(new_following)
+        if person.status in (PersonStatus.SUGGESTED, PersonStatus.RESERVE, PersonStatus.QUEUED) and ledger.update_person(
+                person.now_followed(now, by_api=False, grace_days=settings.prune_grace_days),
+                expected=(PersonStatus.SUGGESTED, PersonStatus.RESERVE, PersonStatus.QUEUED),
+                counts=(run.day, DayCounts(follows=1)), credit=SourceCredit(person.source_id, followed=1)):
+            record.followed_by_hand.append(user_id)
+    people = ledger.people_by_id(followers.ids)
     for user_id, person in people.items():
-        if person.status in ("suggested", "queued") and ledger.set_status(
-            user_id, "followed", now, by_api=False, expected=("suggested", "queued")
-        ):
-            ledger.credit_source(person.source_id, followed=1)
-            done.append(user_id)
-    return done
+        if person.status in (PersonStatus.FOLLOWED, PersonStatus.PRUNE_SUGGESTED) and ledger.update_person(
+                person.now_followed_back(now, verify_days=verify_days),
+                expected=(PersonStatus.FOLLOWED, PersonStatus.PRUNE_SUGGESTED),
+                credit=SourceCredit(person.source_id, followed_back=1)):
+            record.follow_backs.append(user_id)
+    if settings.follow_use_my_followers and followers.ids:
+        existing = sum(1 for s in ledger.sources() if s.kind is SourceKind.MY_FOLLOWER)
+        for user_id in followers.ids[: max(0, MAX_MY_FOLLOWER_SOURCES - existing)]:
+            user = followers.users[user_id]
+            ledger.add_source(Source(user_id, SourceKind.MY_FOLLOWER, f"@{user.username or user_id}", now))
 
-
-@dataclass
-class DailySync:
-    followed_by_hand: list[str]
-    follow_backs: list[str]
-    new_followers: dict[str, dict[str, Any]]
-
-
-def sync_own_lists(ledger: FollowLedger, x: XClient, now: datetime) -> DailySync:
-    """Both incremental syncs and what they mean for the ledger: suggestions you followed by
-    hand, and people who followed back (credited to their source)."""
-    following = sync_newest(ledger, "following", lambda n, t: x.own_following_page(max_results=n, token=t), now)
-    followers = sync_newest(ledger, "followers", lambda n, t: x.followers_page(x.user_id, max_results=n, token=t), now)
-    return DailySync(
-        followed_by_hand=record_hand_follows(ledger, following.new_ids, now),
-        follow_backs=record_follow_backs(ledger, followers.new_ids, now),
-        new_followers=followers.users,
-    )
+    for name, new in (("following", following), ("followers", followers)):
+        if new.ids or not known[name]:
+            ledger.set_frontier(name, new.ids + known[name], now)
+    record.new_following, record.new_followers = len(following.ids), len(followers.ids)
+    record.complete = following.complete and followers.complete
+    record.done = True
+    records.save_day(record, now)
+    return record

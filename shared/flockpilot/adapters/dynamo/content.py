@@ -1,0 +1,236 @@
+"""Content library, day plans, slots and published posts (ContentStore and PlanStore).
+
+A slot's completion, its item's new state and the post's record are one transaction: a
+crash can never leave a published slot with its item still queued.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Collection
+from dataclasses import asdict, replace
+from datetime import date, datetime, timedelta
+from typing import Any, cast
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.update import Action
+
+from flockpilot.adapters.dynamo.base import attempt, condition_failed, pk_of, transaction, utc
+from flockpilot.adapters.dynamo.models import ContentRow, PlanRow, PostRow, RemovedRow, SlotRow
+from flockpilot.domain.content import ContentItem, ContentKind, ItemStatus, Learning
+from flockpilot.domain.plan import DayPlan, DroppedItem, PlannedSlot
+from flockpilot.domain.records import PostRecord
+from flockpilot.domain.slots import Claim, LeaseLost, Slot, SlotStatus, SlotTaken
+from flockpilot.domain.x import PostMetrics
+
+PLAN_RETENTION = timedelta(days=40)
+POST_RETENTION = timedelta(days=400)
+POSTED_ITEM_RETENTION = timedelta(days=90)  # a one-off item that went out, kept for insights
+
+
+class DynamoContentPlans:
+    """ContentStore and PlanStore of one account."""
+
+    def __init__(self, account_id: str) -> None:
+        self.pk = pk_of(account_id)
+
+    # --- content -----------------------------------------------------------------------
+    def add_content(self, item: ContentItem) -> bool:
+        row = ContentRow(self.pk, f"CONTENT#{item.item_id}", item_id=item.item_id, kind=item.kind.value, text=item.text,
+                         url=item.url, tags=list(item.tags), evergreen=item.evergreen, cooldown_days=item.cooldown_days,
+                         weighted_length=item.weighted_length, has_url=item.has_url, added_at=item.added_at,
+                         status=item.status.value)
+        return attempt(lambda: row.save(condition=ContentRow.sk.does_not_exist()))
+
+    def _content_actions(self, item: ContentItem) -> list[Action]:
+        expires = item.last_posted_at + POSTED_ITEM_RETENTION if item.status is ItemStatus.POSTED and item.last_posted_at else None
+        return [
+            ContentRow.status.set(item.status.value),
+            ContentRow.times_posted.set(item.times_posted),
+            ContentRow.last_posted_at.set(item.last_posted_at) if item.last_posted_at else ContentRow.last_posted_at.remove(),
+            ContentRow.cooldown_until.set(item.cooldown_until) if item.cooldown_until else ContentRow.cooldown_until.remove(),
+            ContentRow.last_error.set(item.last_error) if item.last_error else ContentRow.last_error.remove(),
+            ContentRow.learning.set(item.learning.to_json()),
+            ContentRow.expires_at.set(expires) if expires else ContentRow.expires_at.remove(),
+        ]
+
+    def save_content(self, item: ContentItem) -> None:
+        attempt(lambda: ContentRow(self.pk, f"CONTENT#{item.item_id}").update(
+            actions=self._content_actions(item), condition=ContentRow.sk.exists()))
+
+    def get_content(self, item_id: str) -> ContentItem | None:
+        try:
+            return _item(ContentRow.get(self.pk, f"CONTENT#{item_id}", consistent_read=True))
+        except ContentRow.DoesNotExist:
+            return None
+
+    def list_content(self) -> list[ContentItem]:
+        return [_item(r) for r in ContentRow.query(self.pk, ContentRow.sk.startswith("CONTENT#"))]
+
+    def remove_content(self, item_id: str, now: datetime) -> bool:
+        """Remove an item and remember it was removed (a feed never brings it back)."""
+        def remove() -> None:
+            with transaction() as tx:
+                tx.delete(ContentRow(self.pk, f"CONTENT#{item_id}"), condition=ContentRow.sk.exists())
+                tx.save(RemovedRow(self.pk, f"REMOVED#{item_id}", removed_at=now))
+
+        return attempt(remove)
+
+    def removed(self, item_ids: Collection[str]) -> set[str]:
+        keys = [(self.pk, f"REMOVED#{i}") for i in dict.fromkeys(item_ids)]
+        return {r.sk.removeprefix("REMOVED#") for r in RemovedRow.batch_get(keys)} if keys else set()
+
+    # --- plans and slots ---------------------------------------------------------------
+    def plan_and_slots(self, day: date) -> tuple[DayPlan | None, dict[int, Slot]]:
+        """The plan and its slots in one query (they share the PLAN#<day> prefix)."""
+        plan: DayPlan | None = None
+        slots: dict[int, Slot] = {}
+        for row in PlanRow.query(self.pk, PlanRow.sk.startswith(f"PLAN#{day.isoformat()}"), consistent_read=True):
+            if "#SLOT#" in row.sk:
+                slot = _slot(day, SlotRow.from_raw_data(row.serialize()))
+                slots[slot.index] = slot
+            else:
+                plan = _plan_from_json(row.body)
+        return plan, slots
+
+    def put_plan_if_absent(self, plan: DayPlan, now: datetime) -> DayPlan:
+        row = PlanRow(self.pk, f"PLAN#{plan.day.isoformat()}", body=_plan_to_json(plan), created_at=now,
+                      expires_at=now + PLAN_RETENTION)
+        if attempt(lambda: row.save(condition=PlanRow.sk.does_not_exist())):
+            return plan
+        existing = PlanRow.get(self.pk, f"PLAN#{plan.day.isoformat()}", consistent_read=True)
+        return _plan_from_json(existing.body)
+
+    def _slot_key(self, day: date, index: int) -> str:
+        return f"PLAN#{day.isoformat()}#SLOT#{index:02d}"
+
+    def claim_slot(self, day: date, index: int, *, now: datetime, lease_seconds: int) -> Claim:
+        """Take the slot before calling X: new, released and due, unknown, or held by a dead
+        run. Conditional on the version read, so concurrent claims have one winner."""
+        key = self._slot_key(day, index)
+        try:
+            current: Slot | None = _slot(day, SlotRow.get(self.pk, key, consistent_read=True))
+        except SlotRow.DoesNotExist:
+            current = None
+        if current is not None and not current.claimable(now, lease_seconds):
+            raise SlotTaken(f"slot {index} is {current.status}")
+        lease = uuid.uuid4().hex
+        base = current or Slot(day=day, index=index, status=SlotStatus.OPEN)
+        slot = replace(base, status=SlotStatus.CLAIMED, version=base.version + 1, lease=lease, claimed_at=now,
+                       first_claimed_at=base.first_claimed_at or now)
+        row = _slot_row(self.pk, key, slot, now)
+        condition = SlotRow.sk.does_not_exist() if current is None else SlotRow.version == current.version
+        if not attempt(lambda: row.save(condition=condition)):
+            raise SlotTaken(f"slot {index} was claimed by another run")
+        return Claim(day=day, index=index, lease=lease, slot=slot, previous=current)
+
+    def note_try(self, claim: Claim, item_id: str, now: datetime) -> Claim:
+        """Record, before X is called, that this item is being sent for this slot."""
+        tried = claim.slot.tried + ((item_id,) if item_id not in claim.slot.tried else ())
+        ok = attempt(lambda: SlotRow(self.pk, self._slot_key(claim.day, claim.index)).update(
+            actions=[SlotRow.tried.set(cast(Any, list(tried)))], condition=SlotRow.lease == claim.lease))
+        if not ok:
+            raise LeaseLost(f"slot {claim.index}")
+        return replace(claim, slot=replace(claim.slot, tried=tried))
+
+    def complete_slot(self, claim: Claim, slot: Slot, *, content: ContentItem | None = None,
+                      post: PostRecord | None = None) -> None:
+        """The slot's final outcome, its item's state and the post's record, together."""
+        key = self._slot_key(claim.day, claim.index)
+        row = _slot_row(self.pk, key, replace(slot, lease=None), claim.slot.claimed_at or slot.claimed_at)
+        try:
+            with transaction() as tx:
+                tx.save(row, condition=SlotRow.lease == claim.lease)
+                if content is not None:
+                    tx.update(ContentRow(self.pk, f"CONTENT#{content.item_id}"), actions=self._content_actions(content),
+                              condition=ContentRow.sk.exists())
+                if post is not None:
+                    tx.save(_post_row(self.pk, post))
+        except TransactWriteError as exc:
+            if condition_failed(exc):
+                raise LeaseLost(f"slot {claim.index}") from None
+            raise
+
+    def release_slot(self, claim: Claim, slot: Slot) -> None:
+        key = self._slot_key(claim.day, claim.index)
+        row = _slot_row(self.pk, key, replace(slot, lease=None), slot.claimed_at)
+        if not attempt(lambda: row.save(condition=SlotRow.lease == claim.lease)):
+            raise LeaseLost(f"slot {claim.index}")
+
+    # --- published posts ---------------------------------------------------------------
+    def posts(self, first: date, last: date) -> list[PostRecord]:
+        rows = PostRow.query(self.pk, PostRow.sk.between(f"POST#{first.isoformat()}", f"POST#{last.isoformat()}#~"))
+        return [_post_from_json(r.body) for r in rows]
+
+    def save_post(self, post: PostRecord) -> None:
+        _post_row(self.pk, post).save()
+
+
+def _slot_row(pk: str, key: str, slot: Slot, claimed_at: datetime | None) -> SlotRow:
+    return SlotRow(pk, key, status=slot.status.value, version=slot.version, lease=slot.lease, claimed_at=slot.claimed_at,
+                   first_claimed_at=slot.first_claimed_at, tried=list(slot.tried), failures=slot.failures,
+                   not_before=slot.not_before, item_id=slot.item_id, post_id=slot.post_id, published_at=slot.published_at,
+                   error=(slot.error or "")[:500] or None, cost_usd=slot.cost_usd,
+                   expires_at=(claimed_at or slot.first_claimed_at or datetime.now().astimezone()) + PLAN_RETENTION)
+
+
+def _slot(day: date, row: SlotRow) -> Slot:
+    return Slot(day=day, index=int(row.sk.rsplit("#", 1)[1]), status=SlotStatus(row.status), version=int(row.version or 0),
+                lease=row.lease, claimed_at=utc(row.claimed_at), first_claimed_at=utc(row.first_claimed_at),
+                tried=tuple(str(t) for t in row.tried or []), failures=int(row.failures or 0), not_before=utc(row.not_before),
+                item_id=row.item_id, post_id=row.post_id, published_at=utc(row.published_at), error=row.error,
+                cost_usd=float(row.cost_usd or 0))
+
+
+def _item(row: ContentRow) -> ContentItem:
+    return ContentItem(
+        item_id=row.item_id, kind=ContentKind(row.kind), text=row.text, url=row.url, tags=tuple(str(t) for t in row.tags or []),
+        evergreen=bool(row.evergreen), cooldown_days=int(row.cooldown_days), weighted_length=int(row.weighted_length or 0),
+        has_url=bool(row.has_url), added_at=utc(row.added_at) or row.added_at, status=ItemStatus(row.status),
+        times_posted=int(row.times_posted or 0), last_posted_at=utc(row.last_posted_at), cooldown_until=utc(row.cooldown_until),
+        last_error=row.last_error, learning=Learning.from_json(row.learning),
+    )
+
+
+def _post_row(pk: str, post: PostRecord) -> PostRow:
+    return PostRow(pk, f"POST#{post.day.isoformat()}#{post.post_id}", body=_post_to_json(post),
+                   expires_at=post.published_at + POST_RETENTION)
+
+
+def _post_to_json(post: PostRecord) -> dict[str, Any]:
+    body = asdict(post)
+    body["day"] = post.day.isoformat()
+    body["published_at"] = post.published_at.isoformat()
+    body["metrics_at"] = post.metrics_at.isoformat() if post.metrics_at else None
+    return body
+
+
+def _post_from_json(body: dict[str, Any]) -> PostRecord:
+    metrics = body.get("metrics")
+    return PostRecord(
+        post_id=body["post_id"], item_id=body["item_id"], kind=body["kind"], day=date.fromisoformat(body["day"]),
+        slot=int(body["slot"]), published_at=datetime.fromisoformat(body["published_at"]), cost_usd=float(body["cost_usd"]),
+        has_url=bool(body["has_url"]), metrics=PostMetrics(**metrics) if metrics else None,
+        metrics_at=datetime.fromisoformat(body["metrics_at"]) if body.get("metrics_at") else None,
+        plugged=bool(body.get("plugged", False)),
+    )
+
+
+def _plan_to_json(plan: DayPlan) -> dict[str, Any]:
+    encoded: dict[str, Any] = json.loads(json.dumps(
+        {"day": plan.day.isoformat(), "budget_usd": plan.budget_usd, "notes": list(plan.notes),
+         "slots": [asdict(s) for s in plan.slots], "dropped": [asdict(d) for d in plan.dropped]},
+        default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v)))
+    return encoded
+
+
+def _plan_from_json(body: dict[str, Any]) -> DayPlan:
+    return DayPlan(
+        day=date.fromisoformat(body["day"]), budget_usd=float(body["budget_usd"]), notes=tuple(body.get("notes", ())),
+        slots=tuple(PlannedSlot(index=int(s["index"]), at=datetime.fromisoformat(s["at"]), kind=ContentKind(s["kind"]),
+                                item_id=s["item_id"], price_kind=s["price_kind"], cost_usd=float(s["cost_usd"]),
+                                preview=s["preview"]) for s in body["slots"]),
+        dropped=tuple(DroppedItem(ContentKind(d["kind"]), d["item_id"], float(d["cost_usd"]), d["reason"])
+                      for d in body.get("dropped", ())),
+    )

@@ -1,0 +1,246 @@
+"""The people ledger, sources, allowlist, sync frontiers and reconciliation state (Ledger).
+
+Each person is one item; the ones some job reads by queue also carry q_pk/q_sk for the
+sparse queue index (PersonQueue plus a due date or rank), so jobs read only what is due.
+A person's status change, the day's follow/unfollow tallies and the source's credit are one
+transaction, conditional on the status the change comes from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import asdict
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from pynamodb.expressions.update import Action
+
+from flockpilot.adapters.dynamo.base import attempt, pk_of, transaction, utc
+from flockpilot.adapters.dynamo.models import (
+    AllowRow,
+    CountsRow,
+    FrontierRow,
+    MemberRow,
+    PersonRow,
+    ReconRow,
+    Row,
+    SeenRow,
+    SourceRow,
+)
+from flockpilot.domain.account import DayCounts
+from flockpilot.domain.follow import Source, SourceKind
+from flockpilot.domain.people import AllowEntry, Card, Person, PersonQueue, PersonStatus, SourceCredit, due_key
+from flockpilot.domain.records import ReconState
+
+SEEN_RETENTION = timedelta(days=180)
+COUNTS_RETENTION = timedelta(days=60)
+MEMBER_RETENTION = timedelta(days=120)
+
+
+class DynamoLedger:
+    def __init__(self, account_id: str) -> None:
+        self.pk = pk_of(account_id)
+
+    # --- people ------------------------------------------------------------------------
+    def _queue_pk(self, queue: PersonQueue | str) -> str:
+        return f"{self.pk}#Q#{queue}"
+
+    def _person_row(self, person: Person) -> PersonRow:
+        placement = person.placement()
+        return PersonRow(self.pk, f"PERSON#{person.user_id}", body=_person_to_json(person), status=person.status.value,
+                         q_pk=self._queue_pk(placement[0]) if placement else None, q_sk=placement[1] if placement else None,
+                         expires_at=person.expires_at())
+
+    def known(self, user_ids: Sequence[str]) -> dict[str, str]:
+        """For each id in the ledger or screened out lately: its status, or 'seen'."""
+        unique = list(dict.fromkeys(user_ids))
+        result: dict[str, str] = {}
+        if not unique:
+            return result
+        for row in PersonRow.batch_get([(self.pk, f"PERSON#{i}") for i in unique], attributes_to_get=["sk", "status"]):
+            result[row.sk.removeprefix("PERSON#")] = row.status
+        for seen in SeenRow.batch_get([(self.pk, f"SEEN#{i}") for i in unique], attributes_to_get=["sk"]):
+            result.setdefault(seen.sk.removeprefix("SEEN#"), "seen")
+        return result
+
+    def mark_seen(self, entries: Sequence[tuple[str, str]], now: datetime) -> None:
+        with SeenRow.batch_write() as batch:
+            for user_id, reason in entries:
+                batch.save(SeenRow(self.pk, f"SEEN#{user_id}", reason=reason[:200], expires_at=now + SEEN_RETENTION))
+
+    def add_person(self, person: Person) -> bool:
+        """Record someone new; False (nothing written) if they are in the ledger already."""
+        row = self._person_row(person)
+        return attempt(lambda: row.save(condition=PersonRow.sk.does_not_exist()))
+
+    def people_by_id(self, user_ids: Sequence[str]) -> dict[str, Person]:
+        unique = list(dict.fromkeys(user_ids))
+        if not unique:
+            return {}
+        return {p.user_id: p for p in (_person(r) for r in PersonRow.batch_get([(self.pk, f"PERSON#{i}") for i in unique]))}
+
+    def update_person(self, person: Person, *, expected: Collection[PersonStatus],
+                      counts: tuple[date, DayCounts] | None = None, credit: SourceCredit | None = None) -> bool:
+        row = self._person_row(person)
+        condition = PersonRow.sk.exists() & PersonRow.status.is_in(*[s.value for s in expected])
+        if counts is None and (credit is None or not credit.source_id):
+            return attempt(lambda: row.save(condition=condition))
+
+        def together() -> None:
+            with transaction() as tx:
+                tx.save(row, condition=condition)
+                if counts is not None:
+                    day, tally = counts
+                    tx.update(CountsRow(self.pk, f"COUNTS#{day.isoformat()}"), actions=[
+                        CountsRow.follows.add(tally.follows), CountsRow.unfollows.add(tally.unfollows),
+                        CountsRow.quick_unfollows.add(tally.quick_unfollows),
+                        CountsRow.expires_at.set(datetime.combine(day, time(), tzinfo=UTC) + COUNTS_RETENTION)])
+                if credit is not None and credit.source_id:
+                    # No condition: a source removed since only leaves a tally, which sources() skips.
+                    tx.update(SourceRow(self.pk, f"SOURCE#{credit.source_id}"),
+                              actions=[SourceRow.followed.add(credit.followed), SourceRow.followed_back.add(credit.followed_back)])
+
+        return attempt(together)
+
+    def queue(self, queue: PersonQueue, *, due_by: datetime | None = None, limit: int) -> list[Person]:
+        """The first `limit` people of a queue (best first, or due first), up to `due_by`."""
+        if limit <= 0:
+            return []
+        condition = Row.q_sk <= due_key(due_by) if due_by is not None else None
+        rows = Row.queue.query(self._queue_pk(queue), range_key_condition=condition, limit=limit)
+        return [_person(PersonRow.from_raw_data(r.serialize())) for r in rows]
+
+    def queue_size(self, queue: PersonQueue, *, due_by: datetime | None = None, limit: int = 10_000) -> int:
+        condition = Row.q_sk <= due_key(due_by) if due_by is not None else None
+        return int(Row.queue.count(self._queue_pk(queue), range_key_condition=condition, limit=limit))
+
+    def counts(self, first: date, last: date) -> dict[date, DayCounts]:
+        rows = CountsRow.query(self.pk, CountsRow.sk.between(f"COUNTS#{first.isoformat()}", f"COUNTS#{last.isoformat()}"))
+        return {date.fromisoformat(r.sk.removeprefix("COUNTS#")): DayCounts(int(r.follows or 0), int(r.unfollows or 0),
+                                                                            int(r.quick_unfollows or 0)) for r in rows}
+
+    # --- sources -----------------------------------------------------------------------
+    def add_source(self, source: Source) -> bool:
+        row = SourceRow(self.pk, f"SOURCE#{source.source_id}", source_id=source.source_id, kind=source.kind.value,
+                        label=source.label, cursor=source.cursor, exhausted=source.exhausted, read_users=source.read,
+                        suggested=source.suggested, followed=source.followed, followed_back=source.followed_back,
+                        added_at=source.added_at)
+        return attempt(lambda: row.save(condition=SourceRow.sk.does_not_exist()))
+
+    def remove_source(self, source_id: str) -> bool:
+        return attempt(lambda: SourceRow(self.pk, f"SOURCE#{source_id}").delete(condition=SourceRow.sk.exists()))
+
+    def sources(self) -> list[Source]:
+        return [Source(source_id=r.source_id, kind=SourceKind(r.kind), label=r.label, added_at=utc(r.added_at) or r.added_at,
+                       cursor=r.cursor, exhausted=bool(r.exhausted), read=int(r.read_users or 0), suggested=int(r.suggested or 0),
+                       followed=int(r.followed or 0), followed_back=int(r.followed_back or 0))
+                for r in SourceRow.query(self.pk, SourceRow.sk.startswith("SOURCE#")) if r.kind]
+
+    def advance_source(self, source_id: str, *, cursor: str | None, exhausted: bool, read: int, suggested: int) -> None:
+        actions: list[Action] = [SourceRow.cursor.set(cursor) if cursor else SourceRow.cursor.remove(),
+                                 SourceRow.exhausted.set(exhausted), SourceRow.read_users.add(read), SourceRow.suggested.add(suggested)]
+        attempt(lambda: SourceRow(self.pk, f"SOURCE#{source_id}").update(actions=actions, condition=SourceRow.sk.exists()))
+
+    def credit_source(self, source_id: str | None, *, followed: int = 0, followed_back: int = 0) -> None:
+        if not source_id:
+            return
+        attempt(lambda: SourceRow(self.pk, f"SOURCE#{source_id}").update(
+            actions=[SourceRow.followed.add(followed), SourceRow.followed_back.add(followed_back)],
+            condition=SourceRow.sk.exists()))
+
+    # --- allowlist ---------------------------------------------------------------------
+    def allow(self, entry: AllowEntry) -> bool:
+        row = AllowRow(self.pk, f"ALLOW#{entry.user_id}", username=entry.username, reason=entry.reason, added_at=entry.added_at)
+        return attempt(lambda: row.save(condition=AllowRow.sk.does_not_exist()))
+
+    def disallow(self, user_id: str) -> bool:
+        return attempt(lambda: AllowRow(self.pk, f"ALLOW#{user_id}").delete(condition=AllowRow.sk.exists()))
+
+    def allowlist(self) -> list[AllowEntry]:
+        return [AllowEntry(r.sk.removeprefix("ALLOW#"), r.username, r.reason, utc(r.added_at) or r.added_at)
+                for r in AllowRow.query(self.pk, AllowRow.sk.startswith("ALLOW#"))]
+
+    def allowed(self, user_ids: Sequence[str]) -> set[str]:
+        unique = list(dict.fromkeys(user_ids))
+        if not unique:
+            return set()
+        rows = AllowRow.batch_get([(self.pk, f"ALLOW#{i}") for i in unique], attributes_to_get=["sk"])
+        return {r.sk.removeprefix("ALLOW#") for r in rows}
+
+    # --- frontiers ---------------------------------------------------------------------
+    def frontier(self, name: str) -> list[str]:
+        try:
+            return [str(i) for i in FrontierRow.get(self.pk, f"FRONTIER#{name}", consistent_read=True).ids or []]
+        except FrontierRow.DoesNotExist:
+            return []
+
+    def set_frontier(self, name: str, ids: Sequence[str], now: datetime) -> None:
+        FrontierRow(self.pk, f"FRONTIER#{name}", ids=list(ids)[:200], updated_at=now).save()
+
+    # --- reconciliation ----------------------------------------------------------------
+    def recon(self, name: str) -> ReconState | None:
+        try:
+            body = ReconRow.get(self.pk, f"RECON#{name}", consistent_read=True).body
+        except ReconRow.DoesNotExist:
+            return None
+        return ReconState(name=body["name"], run_id=body["run_id"], started_at=datetime.fromisoformat(body["started_at"]),
+                          cursor=body.get("cursor"), read=int(body.get("read", 0)), usd=float(body.get("usd", 0.0)),
+                          month=body.get("month"),
+                          finished_at=datetime.fromisoformat(body["finished_at"]) if body.get("finished_at") else None)
+
+    def save_recon(self, state: ReconState) -> None:
+        body = asdict(state)
+        body["started_at"] = state.started_at.isoformat()
+        body["finished_at"] = state.finished_at.isoformat() if state.finished_at else None
+        ReconRow(self.pk, f"RECON#{state.name}", body=body).save()
+
+    def mark_members(self, name: str, ids: Sequence[str], run_id: str) -> None:
+        with MemberRow.batch_write() as batch:
+            for user_id in ids:
+                batch.save(MemberRow(self.pk, f"MEMBER#{name}#{user_id}", seen_run=run_id))
+
+    def sweep_members(self, name: str, run_id: str) -> list[str]:
+        """Members not seen by run `run_id`: they left the list. Removes and returns them."""
+        gone = [r for r in MemberRow.query(self.pk, MemberRow.sk.startswith(f"MEMBER#{name}#"), attributes_to_get=["sk", "seen_run"])
+                if r.seen_run != run_id]
+        with MemberRow.batch_write() as batch:
+            for row in gone:
+                batch.delete(row)
+        return [r.sk.rsplit("#", 1)[1] for r in gone]
+
+    def members(self, name: str, *, after: str | None, limit: int) -> list[str]:
+        condition = MemberRow.sk > f"MEMBER#{name}#{after}" if after else MemberRow.sk.startswith(f"MEMBER#{name}#")
+        rows = MemberRow.query(self.pk, condition, limit=limit, attributes_to_get=["sk"])
+        prefix = f"MEMBER#{name}#"
+        return [r.sk.removeprefix(prefix) for r in rows if r.sk.startswith(prefix)]
+
+
+def _person_to_json(person: Person) -> dict[str, Any]:
+    body = asdict(person)
+    body["status"] = person.status.value
+    body["reasons"] = list(person.reasons)
+    for key in ("suggested_at", "followed_at", "followed_back_at", "unfollowed_at", "acted_at", "due_at"):
+        value = getattr(person, key)
+        body[key] = value.isoformat() if value else None
+    card = person.card
+    body["card"] = {**asdict(card), "last_post_at": card.last_post_at.isoformat() if card.last_post_at else None}
+    return body
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _person(row: PersonRow) -> Person:
+    b = row.body
+    card = b.get("card") or {}
+    return Person(
+        user_id=b["user_id"], username=b.get("username", ""), status=PersonStatus(b["status"]), source_id=b.get("source_id"),
+        score=float(b.get("score", 0)), reasons=tuple(b.get("reasons", ())), day=b.get("day"),
+        suggested_at=_when(b.get("suggested_at")), followed_at=_when(b.get("followed_at")),
+        followed_back_at=_when(b.get("followed_back_at")), unfollowed_at=_when(b.get("unfollowed_at")),
+        acted_at=_when(b.get("acted_at")), due_at=_when(b.get("due_at")), by_api=bool(b.get("by_api", False)),
+        through_flockpilot=bool(b.get("through_flockpilot", True)), prune_reason=b.get("prune_reason"),
+        card=Card(name=card.get("name", ""), bio_line=card.get("bio_line", ""), followers=int(card.get("followers", 0)),
+                  following=int(card.get("following", 0)), last_post_at=_when(card.get("last_post_at"))),
+    )

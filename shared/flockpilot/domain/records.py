@@ -1,0 +1,121 @@
+"""Small per-day records the jobs keep, and the record of each published post.
+
+A day record holds what a job decided on the account's day, so later ticks of the same day
+neither decide again nor pay again for the same reads (a dry run keeps its record too,
+marked dry). Every field is plain JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
+from typing import Any, ClassVar, Self
+
+from flockpilot.domain.x import PostMetrics
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [_encode(v) for v in value]
+    return value
+
+
+@dataclass
+class DayRecord:
+    """Base of the per-day records: `kind` names the record, `day` is the account's day."""
+
+    kind: ClassVar[str] = ""
+    day: date
+    dry: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: _encode(getattr(self, f.name)) for f in fields(self) if f.name != "day"}
+
+    @classmethod
+    def from_json(cls, day: date, body: dict[str, Any]) -> Self:
+        known = {f.name for f in fields(cls)} - {"day"}
+        return cls(day=day, **{k: v for k, v in body.items() if k in known})
+
+
+@dataclass
+class SyncDay(DayRecord):
+    """The day's one sync of your own followers and following, shared by follow and prune."""
+
+    kind: ClassVar[str] = "SYNC"
+    done: bool = False
+    followed_by_hand: list[str] = field(default_factory=list)
+    follow_backs: list[str] = field(default_factory=list)
+    new_followers: int = 0
+    new_following: int = 0
+    complete: bool = True  # False: a burst larger than a sync reads waits for tomorrow
+
+
+@dataclass
+class FollowDay(DayRecord):
+    kind: ClassVar[str] = "FOLLOW"
+    built: bool = False
+    shortlisted: list[str] = field(default_factory=list)
+    promoted: bool = True  # False between recording the picks and moving them out of the reserve
+    followed: list[str] = field(default_factory=list)
+    action_times: list[str] = field(default_factory=list)  # api follows sent (ISO), for pacing
+
+
+@dataclass
+class PruneDay(DayRecord):
+    kind: ClassVar[str] = "PRUNE"
+    decided: bool = False
+    api: bool = False  # unfollow the queue through the API (api mode, churn guard calm)
+    queue: list[str] = field(default_factory=list)  # today's unfollows, in order
+    suggested: list[str] = field(default_factory=list)
+    action_times: list[str] = field(default_factory=list)
+    churn: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DigestDay(DayRecord):
+    """When the day's DMs were last read, so a preview does not pay for them again."""
+
+    kind: ClassVar[str] = "DIGEST"
+    dms_read_at: str | None = None
+
+
+@dataclass
+class MetricsDay(DayRecord):
+    """The day's read of your own posts' results (once a day)."""
+
+    kind: ClassVar[str] = "METRICS"
+    read: int = 0
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class PostRecord:
+    """One post Flockpilot published, with what it cost and (later) how it did."""
+
+    post_id: str
+    item_id: str
+    kind: str
+    day: date
+    slot: int
+    published_at: datetime
+    cost_usd: float
+    has_url: bool
+    metrics: PostMetrics | None = None
+    metrics_at: datetime | None = None
+    plugged: bool = False  # the plug was posted under it
+
+
+@dataclass
+class ReconState:
+    """A resumable full read of one of your lists."""
+
+    name: str
+    run_id: str
+    started_at: datetime
+    cursor: str | None = None
+    finished_at: datetime | None = None
+    read: int = 0
+    usd: float = 0.0  # spent on this list's reads in `month`
+    month: str | None = None

@@ -1,0 +1,158 @@
+"""Reconciliation: keep the ledger's belief in line with X for the people prune depends on.
+
+Follow-backs arrive through the daily sync, and people past their grace period are checked
+by prune every day; what neither sees is someone who followed back and later left, or whom
+you unfollowed by hand. So a rolling pass re-verifies everyone who followed back (users
+lookup with connection_status, 100 per request, oldest verified first) with a predictable
+daily slice of money: by default what one pass every `reconcile_every_days` costs for your
+ledger's size, at most 8% of the day's allowance, or the monthly amount you set. The digest
+shows the pass's progress. Reading the whole following list (at owned-read prices) only
+happens when you opt in to pruning follows made outside Flockpilot.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from flockpilot.domain.account import DayCounts
+from flockpilot.domain.budget import reconcile_allowance
+from flockpilot.domain.cost import CostMeter
+from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPermitted, XError
+from flockpilot.domain.people import PersonQueue, PersonStatus
+from flockpilot.domain.prune import quick_unfollow
+from flockpilot.domain.records import ReconState
+from flockpilot.jobs.skeleton import JobRun, day_budget
+from flockpilot.ports import Ledger, XApi
+from flockpilot.pricing import price
+
+RECON_PAGE = 1000
+RECON_TIME_MARGIN_SECONDS = 20.0
+LOOKUP_BATCH = 100
+
+
+def reconcile_step(run: JobRun[Any], ledger: Ledger, *, force: bool = False,
+                   remaining_seconds: Callable[[], float] = lambda: float("inf")) -> dict[str, object]:
+    """One day's slice of reconciliation, on its own money; the result lands in the summary."""
+    account, settings = run.account, run.account.settings
+    state = ledger.recon("verify")
+    total = sum(s.followed_back for s in ledger.sources())
+    share = day_budget(account.records, "reconcile", settings.monthly_budget_usd, run.day)
+    allowance = reconcile_allowance(share_usd=share.allowance_usd, chosen_monthly_usd=settings.reconcile_monthly_usd,
+                                    people=max(total, 1), every_days=settings.reconcile_every_days, today=run.day,
+                                    lookup_price=price("user_read"))
+    meter = CostMeter(limit_usd=max(0.0, allowance - share.spent_today_usd))
+    x = account.x_factory(meter)
+    report: dict[str, object] = {}
+    try:
+        report["verify"] = _verify(run, ledger, x, state, total)
+        if settings.prune_outside_inactive_days > 0:
+            report["following"] = _read_following(run, ledger, x, meter, force=force, remaining_seconds=remaining_seconds)
+    except (CredentialsRevoked, NotPermitted):
+        raise
+    except BudgetExhausted as exc:
+        report["stopped"] = f"reconciliation money for today is spent: {exc}"
+    except XError as exc:
+        run.summary.mark_partial(f"reconciliation paused: {exc}")
+        report["stopped"] = str(exc)
+    report["cost"] = meter.snapshot()
+    account.records.add_spend(run.day, "reconcile", meter.usd, meter.requests)
+    run.summary.reconciliation = report
+    return report
+
+
+def _verify(run: JobRun[Any], ledger: Ledger, x: XApi, state: ReconState | None, total: int) -> dict[str, object]:
+    settings, now = run.account.settings, run.now
+    if state is None or state.finished_at is not None:
+        due_any = ledger.queue(PersonQueue.VERIFY, due_by=now, limit=1)
+        if not due_any:
+            if state is None:
+                return {"state": "nothing to verify yet", "people": total}
+            return {"state": "up to date", "finished_at": state.finished_at.isoformat() if state.finished_at else None,
+                    "people": total, "next_pass": "as people fall due"}
+        state = ReconState("verify", run_id=uuid.uuid4().hex[:12], started_at=now, read=0)
+    affordable = min(1000, math.floor((x.meter.remaining_usd() or 0.0) / price("user_read") + 1e-9))
+    due = ledger.queue(PersonQueue.VERIFY, due_by=now, limit=affordable + 1)
+    more = len(due) > affordable  # someone is still due after today's slice
+    due = due[:affordable]
+    checked = 0
+    for start in range(0, len(due), LOOKUP_BATCH):
+        batch = due[start:start + LOOKUP_BATCH]
+        seen = {u.id: u for u in x.lookup_users([p.user_id for p in batch])}
+        for person in batch:
+            user = seen.get(person.user_id)
+            if user is None or user.i_follow is None or user.follows_me is None:
+                ledger.update_person(person.checked_again_later(now), expected=(PersonStatus.FOLLOWED_BACK,))
+            elif not user.i_follow:
+                quick = quick_unfollow(person.followed_at, now)
+                ledger.update_person(person.now_unfollowed(now, by_api=False), expected=(PersonStatus.FOLLOWED_BACK,),
+                                     counts=(run.day, DayCounts(unfollows=1, quick_unfollows=int(quick))))
+            elif not user.follows_me:
+                ledger.update_person(person.left(now), expected=(PersonStatus.FOLLOWED_BACK,))
+            else:
+                ledger.update_person(person.verified(now, verify_days=settings.reconcile_every_days),
+                                     expected=(PersonStatus.FOLLOWED_BACK,))
+            checked += 1
+    state.read += checked
+    # How many are left is estimated from the sources' follow-back tallies: counting the
+    # queue would read every entry, and a run must cost the same whatever the ledger's size.
+    remaining = max(1, total - state.read) if more else 0
+    if not more:
+        state.finished_at = now
+    ledger.save_recon(state)
+    per_day = max(1, affordable)
+    done_share = state.read / max(1, state.read + remaining)
+    return {
+        "state": "finished" if remaining == 0 else "in progress",
+        "verified_today": checked, "verified_this_pass": state.read, "left": remaining, "people": total,
+        "progress": round(done_share, 3),
+        "days_to_finish": 0 if remaining == 0 else math.ceil(remaining / per_day),
+        "note": (f"followers check {done_share:.0%} done, pass finishes in ~{math.ceil(remaining / per_day)} days"
+                 if remaining else f"followers check done; next pass in {settings.reconcile_every_days} days"),
+    }
+
+
+def _read_following(run: JobRun[Any], ledger: Ledger, x: XApi, meter: CostMeter, *, force: bool,
+                    remaining_seconds: Callable[[], float]) -> dict[str, object]:
+    """Opt-in: the whole following list (owned reads), resumable, so follows made outside
+    Flockpilot can be considered for pruning."""
+    settings, now = run.account.settings, run.now
+    name = "following"
+    state = ledger.recon(name)
+    fresh = state is None or (state.finished_at is not None
+                              and (force or now - state.finished_at >= timedelta(days=settings.reconcile_every_days)))
+    if state is not None and state.finished_at is not None and not fresh:
+        return {"state": "up to date", "finished_at": state.finished_at.isoformat(), "read": state.read}
+    if fresh:
+        state = ReconState(name, run_id=uuid.uuid4().hex[:12], started_at=now)
+    assert state is not None
+    pages, gone, status = 0, [], "in progress"
+    left = remaining_seconds
+    while True:
+        if left() < RECON_TIME_MARGIN_SECONDS:
+            status = "paused: Lambda time"
+            break
+        page_size = min(RECON_PAGE, math.floor((meter.remaining_usd() or 0.0) / price("owned_read") + 1e-9))
+        if page_size < 1:
+            status = "paused: reconciliation money for today is spent"
+            break
+        page = x.own_following_page(max_results=page_size, token=state.cursor)
+        pages += 1
+        ledger.mark_members(name, [u.id for u in page.items], state.run_id)
+        state.read += len(page.items)
+        state.cursor = page.next_token
+        ledger.save_recon(state)
+        if not page.next_token:
+            gone = ledger.sweep_members(name, state.run_id)
+            state.finished_at = now
+            ledger.save_recon(state)
+            status = "finished"
+            break
+        window = x.rate_window("own_following")
+        if window is not None and window.remaining <= 1:
+            status = "paused: rate limit window"
+            break
+    return {"state": status, "pages": pages, "read": state.read, "gone": len(gone)}

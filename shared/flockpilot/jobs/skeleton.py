@@ -1,0 +1,144 @@
+"""What every job run shares: the clock, the account's day, a meter holding the job to its
+share of the day's money, an honest outcome, and the spend and run records at the end.
+
+A run is `ok` only if it did its whole job; `partial` says what it skipped and why (budget,
+rate limit, a failed sub-step); `failed` means the person must act (revoked credentials, X
+refusing the app) or a retry must (X or DynamoDB unavailable: those re-raise after the run
+is recorded, so Lambda retries and the dead-letter queue catches what still fails).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, Field
+
+from flockpilot.domain.account import account_day
+from flockpilot.domain.budget import job_allowance
+from flockpilot.domain.cost import CostMeter
+from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPermitted, RateLimited, TransientError
+from flockpilot.ports import AccountRecords, Clock, XApi
+from flockpilot.settings import AccountSettings
+
+XFactory = Callable[[CostMeter], XApi]
+
+
+class RunOutcome(StrEnum):
+    OK = "ok"
+    PARTIAL = "partial"
+    FAILED = "failed"
+
+
+class RunSummary(BaseModel):
+    """The fields every job's summary has; each job adds its own."""
+
+    job: str
+    account: str
+    day: date
+    started_at: datetime
+    mode: str = ""
+    outcome: RunOutcome = RunOutcome.OK
+    reasons: list[str] = Field(default_factory=list, description="why the run is partial or failed")
+    warnings: list[str] = Field(default_factory=list)
+    cost: dict[str, object] = Field(default_factory=dict)
+
+    def mark_partial(self, reason: str) -> None:
+        """The run skipped some of its work: say what and why."""
+        if self.outcome is RunOutcome.OK:
+            self.outcome = RunOutcome.PARTIAL
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+    def mark_failed(self, reason: str) -> None:
+        self.outcome = RunOutcome.FAILED
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+
+@dataclass
+class Account:
+    """One account's settings and the ports every job uses."""
+
+    account_id: str
+    settings: AccountSettings
+    records: AccountRecords
+    clock: Clock
+    x_factory: XFactory
+
+
+@dataclass(frozen=True)
+class DayBudget:
+    allowance_usd: float  # the job's share of today's allowance
+    spent_today_usd: float  # what earlier runs of the job spent today
+
+    def meter(self) -> CostMeter:
+        """A meter that stops this run where the job's day ends."""
+        return CostMeter(limit_usd=max(0.0, self.allowance_usd - self.spent_today_usd))
+
+
+def day_budget(records: AccountRecords, job: str, monthly_budget_usd: float, day: date) -> DayBudget:
+    """The job's money for the account's `day`: the month's budget spread by what was spent."""
+    spend = records.spend(day.replace(day=1), day)
+    before_today = sum(s.usd for d, s in spend.items() if d < day)
+    today = spend.get(day)
+    return DayBudget(allowance_usd=job_allowance(job, monthly_budget_usd, before_today, day),
+                     spent_today_usd=today.job(job) if today else 0.0)
+
+
+S = TypeVar("S", bound=RunSummary)
+
+
+class JobRun(Generic[S]):
+    """One run of one job: `now` and `day` fixed at the start, X connected on first use."""
+
+    def __init__(self, job: str, account: Account, make_summary: Callable[[datetime, date], S]) -> None:
+        self.job = job
+        self.account = account
+        self.now = account.clock.now()
+        self.day = account_day(self.now, account.settings.zone)
+        self.budget = day_budget(account.records, job, account.settings.monthly_budget_usd, self.day)
+        self.meter = self.budget.meter()
+        self.summary = make_summary(self.now, self.day)
+        self._x: XApi | None = None
+
+    @property
+    def x(self) -> XApi:
+        if self._x is None:
+            self._x = self.account.x_factory(self.meter)
+        return self._x
+
+    @property
+    def settings(self) -> AccountSettings:
+        return self.account.settings
+
+    def finish(self, *, save: bool = True) -> S:
+        """Record what the run spent and, unless it did nothing worth keeping, its summary."""
+        self.summary.cost = self.meter.snapshot()
+        records = self.account.records
+        records.add_spend(self.day, self.job, self.meter.usd, self.meter.requests)
+        if save:
+            records.save_run(self.job, self.day, self.now, self.summary.model_dump(mode="json"))
+        return self.summary
+
+    def execute(self, body: Callable[[JobRun[S]], None], *, save: Callable[[S], bool] = lambda s: True) -> S:
+        """Run `body`, turn the stops every job shares into an honest outcome, record the run."""
+        summary = self.summary
+        try:
+            body(self)
+        except BudgetExhausted as exc:
+            summary.mark_partial(f"stopped at the day's {self.job} budget: {exc}")
+        except RateLimited as exc:
+            summary.mark_partial(f"X rate limit: {exc}")
+        except CredentialsRevoked as exc:
+            summary.mark_failed(f"{exc}: replace the tokens in the X secret (README, Deploy step 3)")
+        except NotPermitted as exc:
+            summary.mark_failed(f"X does not permit this for the app or account: {exc}")
+        except TransientError as exc:
+            summary.mark_failed(f"{exc}; Lambda retries the run")
+            self.finish()
+            raise
+        return self.finish(save=save(summary) or summary.outcome is not RunOutcome.OK)

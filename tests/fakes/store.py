@@ -1,0 +1,467 @@
+"""In-memory fakes of every store port, for one account: what DynamoDB does, in dicts.
+
+The contract suite (tests/contract) runs the same tests on this fake and on the DynamoDB
+store against DynamoDB Local, so the two cannot drift. `crash_after(n)` makes the n-th
+write from now raise Crash before it happens: the fault matrix uses it to stop a run at
+every write boundary.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from flockpilot.domain.account import AccountProfile, DayCounts, DaySpend, GrowthPoint
+from flockpilot.domain.content import ContentItem
+from flockpilot.domain.digest import Conversation, Correspondent, Message
+from flockpilot.domain.follow import Source
+from flockpilot.domain.people import AllowEntry, Person, PersonQueue, PersonStatus, SourceCredit, due_key, stamp
+from flockpilot.domain.plan import DayPlan
+from flockpilot.domain.records import DayRecord, PostRecord, ReconState
+from flockpilot.domain.slots import Claim, LeaseLost, Slot, SlotStatus, SlotTaken
+
+R = TypeVar("R", bound=DayRecord)
+SPEND_JOBS = ("post", "follow", "prune", "digest", "reconcile", "metrics")
+
+
+class Crash(BaseException):
+    """The process died here (a BaseException, so no job code can catch it by accident)."""
+
+
+class MemoryStore:
+    """AccountRecords, ContentStore, PlanStore, Ledger and Inbox of one account."""
+
+    def __init__(self, account_id: str = "1700000000000000001") -> None:
+        self.account_id = account_id
+        self.lock = threading.RLock()
+        self._crash_in: int | None = None
+        self.writes = 0
+        # records
+        self._overrides: dict[str, Any] = {}
+        self._profile: AccountProfile | None = None
+        self._spend: dict[date, dict[str, float]] = {}
+        self._runs: dict[tuple[str, date], list[tuple[str, dict[str, Any]]]] = {}
+        self._growth: dict[date, GrowthPoint] = {}
+        self._gates: dict[str, datetime] = {}
+        self._days: dict[tuple[str, date], dict[str, Any]] = {}
+        # content and plans
+        self._content: dict[str, ContentItem] = {}
+        self._removed: set[str] = set()
+        self._plans: dict[date, DayPlan] = {}
+        self._slots: dict[tuple[date, int], Slot] = {}
+        self._posts: dict[str, PostRecord] = {}
+        # ledger
+        self._people: dict[str, Person] = {}
+        self._seen: dict[str, str] = {}
+        self._counts: dict[date, DayCounts] = {}
+        self._sources: dict[str, Source] = {}
+        self._allow: dict[str, AllowEntry] = {}
+        self._frontiers: dict[str, list[str]] = {}
+        self._recon: dict[str, ReconState] = {}
+        self._members: dict[str, dict[str, str]] = {}
+        # inbox
+        self._messages: dict[str, dict[str, Message]] = {}
+        self._conversations: dict[str, tuple[Correspondent, datetime, bool]] = {}
+        self._digests: dict[date, str] = {}
+
+    # --- crash injection ---------------------------------------------------------------
+    def crash_after(self, writes: int | None) -> None:
+        """The write after the next `writes` writes raises Crash (None: never)."""
+        self._crash_in = writes
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        with self.lock:
+            if self._crash_in is not None:
+                if self._crash_in == 0:
+                    self._crash_in = None
+                    raise Crash("crashed before a write")
+                self._crash_in -= 1
+            self.writes += 1
+            yield
+
+    # --- AccountRecords ----------------------------------------------------------------
+    def overrides(self) -> dict[str, Any]:
+        return dict(self._overrides)
+
+    def set_override(self, key: str, value: Any) -> None:
+        with self._write():
+            if value is None:
+                self._overrides.pop(key, None)
+            else:
+                self._overrides[key] = value
+
+    def profile(self) -> AccountProfile | None:
+        return self._profile
+
+    def save_profile(self, profile: AccountProfile) -> None:
+        with self._write():
+            self._profile = profile
+
+    def add_spend(self, day: date, job: str, usd: float, requests: int) -> None:
+        if not usd and not requests:
+            return
+        with self._write():
+            tally = self._spend.setdefault(day, {"usd": 0.0, "requests": 0.0})
+            tally["usd"] = round(tally["usd"] + usd, 6)
+            tally["requests"] += requests
+            tally[job] = round(tally.get(job, 0.0) + usd, 6)
+
+    def spend(self, first: date, last: date) -> dict[date, DaySpend]:
+        return {d: DaySpend(usd=t["usd"], requests=int(t["requests"]), by_job=tuple((j, t.get(j, 0.0)) for j in SPEND_JOBS))
+                for d, t in self._spend.items() if first <= d <= last}
+
+    def save_run(self, job: str, day: date, started_at: datetime, summary: Mapping[str, Any]) -> None:
+        with self._write():
+            runs = self._runs.setdefault((job, day), [])
+            runs[:] = [r for r in runs if r[0] != started_at.isoformat()] + [(started_at.isoformat(), dict(summary))]
+            runs.sort(key=lambda r: r[0])
+
+    def runs(self, job: str, day: date) -> list[dict[str, Any]]:
+        return [s for _, s in self._runs.get((job, day), [])]
+
+    def last_run(self, job: str) -> dict[str, Any] | None:
+        latest = sorted((r for (j, _), runs in self._runs.items() if j == job for r in runs), key=lambda r: r[0])
+        return latest[-1][1] if latest else None
+
+    def record_growth(self, point: GrowthPoint, now: datetime) -> None:
+        with self._write():
+            self._growth[point.day] = point
+
+    def growth(self, first: date, last: date) -> list[GrowthPoint]:
+        return [p for d, p in sorted(self._growth.items()) if first <= d <= last]
+
+    def gates(self) -> dict[str, datetime]:
+        return dict(self._gates)
+
+    def set_gate(self, endpoint: str, until: datetime) -> None:
+        with self._write():
+            self._gates[endpoint] = until
+
+    def load_day(self, kind: type[R], day: date) -> R | None:
+        body = self._days.get((kind.kind, day))
+        return None if body is None else kind.from_json(day, dict(body))
+
+    def save_day(self, record: DayRecord, now: datetime) -> None:
+        with self._write():
+            self._days[(record.kind, record.day)] = record.to_json()
+
+    # --- ContentStore --------------------------------------------------------------------
+    def add_content(self, item: ContentItem) -> bool:
+        with self.lock:
+            if item.item_id in self._content:
+                return False
+            with self._write():
+                self._content[item.item_id] = item
+            return True
+
+    def get_content(self, item_id: str) -> ContentItem | None:
+        return self._content.get(item_id)
+
+    def list_content(self) -> list[ContentItem]:
+        return list(self._content.values())
+
+    def save_content(self, item: ContentItem) -> None:
+        with self.lock:
+            current = self._content.get(item.item_id)
+            if current is None:
+                return
+            with self._write():
+                self._content[item.item_id] = _state_of(current, item)
+
+    def remove_content(self, item_id: str, now: datetime) -> bool:
+        with self.lock:
+            if item_id not in self._content:
+                return False
+            with self._write():
+                del self._content[item_id]
+                self._removed.add(item_id)
+            return True
+
+    def removed(self, item_ids: Collection[str]) -> set[str]:
+        return {i for i in item_ids if i in self._removed}
+
+    # --- PlanStore -----------------------------------------------------------------------
+    def plan_and_slots(self, day: date) -> tuple[DayPlan | None, dict[int, Slot]]:
+        with self.lock:
+            return self._plans.get(day), {i: s for (d, i), s in self._slots.items() if d == day}
+
+    def put_plan_if_absent(self, plan: DayPlan, now: datetime) -> DayPlan:
+        with self.lock:
+            if plan.day in self._plans:
+                return self._plans[plan.day]
+            with self._write():
+                self._plans[plan.day] = plan
+            return plan
+
+    def claim_slot(self, day: date, index: int, *, now: datetime, lease_seconds: int) -> Claim:
+        with self.lock:
+            current = self._slots.get((day, index))
+            if current is not None and not current.claimable(now, lease_seconds):
+                raise SlotTaken(f"slot {index} is {current.status}")
+            base = current or Slot(day=day, index=index, status=SlotStatus.OPEN)
+            lease = uuid.uuid4().hex
+            slot = replace(base, status=SlotStatus.CLAIMED, version=base.version + 1, lease=lease, claimed_at=now,
+                           first_claimed_at=base.first_claimed_at or now)
+            with self._write():
+                self._slots[(day, index)] = slot
+            return Claim(day=day, index=index, lease=lease, slot=slot, previous=current)
+
+    def _holds(self, claim: Claim) -> Slot:
+        current = self._slots.get((claim.day, claim.index))
+        if current is None or current.lease != claim.lease:
+            raise LeaseLost(f"slot {claim.index}")
+        return current
+
+    def note_try(self, claim: Claim, item_id: str, now: datetime) -> Claim:
+        with self.lock:
+            current = self._holds(claim)
+            tried = current.tried + ((item_id,) if item_id not in current.tried else ())
+            with self._write():
+                self._slots[(claim.day, claim.index)] = replace(current, tried=tried)
+            return replace(claim, slot=replace(claim.slot, tried=tried))
+
+    def complete_slot(self, claim: Claim, slot: Slot, *, content: ContentItem | None = None,
+                      post: PostRecord | None = None) -> None:
+        with self.lock:
+            self._holds(claim)
+            with self._write():  # one transaction: one write boundary
+                self._slots[(claim.day, claim.index)] = replace(slot, lease=None)
+                if content is not None and content.item_id in self._content:
+                    self._content[content.item_id] = _state_of(self._content[content.item_id], content)
+                if post is not None:
+                    self._posts[post.post_id] = post
+
+    def release_slot(self, claim: Claim, slot: Slot) -> None:
+        with self.lock:
+            self._holds(claim)
+            with self._write():
+                self._slots[(claim.day, claim.index)] = replace(slot, lease=None)
+
+    def posts(self, first: date, last: date) -> list[PostRecord]:
+        return sorted((p for p in self._posts.values() if first <= p.day <= last), key=lambda p: (p.day, p.post_id))
+
+    def save_post(self, post: PostRecord) -> None:
+        with self._write():
+            self._posts[post.post_id] = post
+
+    # --- PeopleLedger --------------------------------------------------------------------
+    def known(self, user_ids: Sequence[str]) -> dict[str, str]:
+        result = {i: self._people[i].status.value for i in user_ids if i in self._people}
+        for i in user_ids:
+            if i in self._seen:
+                result.setdefault(i, "seen")
+        return result
+
+    def mark_seen(self, entries: Sequence[tuple[str, str]], now: datetime) -> None:
+        if not entries:
+            return
+        with self._write():
+            for user_id, reason in entries:
+                self._seen[user_id] = reason[:200]
+
+    def add_person(self, person: Person) -> bool:
+        with self.lock:
+            if person.user_id in self._people:
+                return False
+            with self._write():
+                self._people[person.user_id] = person
+            return True
+
+    def people_by_id(self, user_ids: Sequence[str]) -> dict[str, Person]:
+        return {i: self._people[i] for i in dict.fromkeys(user_ids) if i in self._people}
+
+    def update_person(self, person: Person, *, expected: Collection[PersonStatus],
+                      counts: tuple[date, DayCounts] | None = None, credit: SourceCredit | None = None) -> bool:
+        with self.lock:
+            current = self._people.get(person.user_id)
+            if current is None or current.status not in expected:
+                return False
+            with self._write():
+                self._people[person.user_id] = person
+                if counts is not None:
+                    day, tally = counts
+                    before = self._counts.get(day, DayCounts())
+                    self._counts[day] = DayCounts(before.follows + tally.follows, before.unfollows + tally.unfollows,
+                                                  before.quick_unfollows + tally.quick_unfollows)
+                if credit is not None and credit.source_id in self._sources:
+                    source = self._sources[credit.source_id]
+                    self._sources[source.source_id] = replace(source, followed=source.followed + credit.followed,
+                                                              followed_back=source.followed_back + credit.followed_back)
+            return True
+
+    def _in_queue(self, queue: PersonQueue, due_by: datetime | None) -> list[tuple[str, Person]]:
+        bound = due_key(due_by) if due_by is not None else None
+        entries = []
+        for person in self._people.values():
+            placement = person.placement()
+            if placement is None or placement[0] is not queue:
+                continue
+            if bound is not None and placement[1] > bound:
+                continue
+            entries.append((placement[1], person))
+        return sorted(entries, key=lambda e: e[0])
+
+    def queue(self, queue: PersonQueue, *, due_by: datetime | None = None, limit: int) -> list[Person]:
+        with self.lock:
+            return [p for _, p in self._in_queue(queue, due_by)[: max(0, limit)]]
+
+    def queue_size(self, queue: PersonQueue, *, due_by: datetime | None = None, limit: int = 10_000) -> int:
+        with self.lock:
+            return min(limit, len(self._in_queue(queue, due_by)))
+
+    def counts(self, first: date, last: date) -> dict[date, DayCounts]:
+        return {d: c for d, c in self._counts.items() if first <= d <= last}
+
+    # --- SourceStore ---------------------------------------------------------------------
+    def add_source(self, source: Source) -> bool:
+        with self.lock:
+            if source.source_id in self._sources:
+                return False
+            with self._write():
+                self._sources[source.source_id] = source
+            return True
+
+    def remove_source(self, source_id: str) -> bool:
+        with self.lock:
+            if source_id not in self._sources:
+                return False
+            with self._write():
+                del self._sources[source_id]
+            return True
+
+    def sources(self) -> list[Source]:
+        return sorted(self._sources.values(), key=lambda s: s.source_id)
+
+    def advance_source(self, source_id: str, *, cursor: str | None, exhausted: bool, read: int, suggested: int) -> None:
+        with self.lock:
+            source = self._sources.get(source_id)
+            if source is None:
+                return
+            with self._write():
+                self._sources[source_id] = replace(source, cursor=cursor, exhausted=exhausted, read=source.read + read,
+                                                   suggested=source.suggested + suggested)
+
+    def credit_source(self, source_id: str | None, *, followed: int = 0, followed_back: int = 0) -> None:
+        with self.lock:
+            source = self._sources.get(source_id or "")
+            if source is None:
+                return
+            with self._write():
+                self._sources[source.source_id] = replace(source, followed=source.followed + followed,
+                                                          followed_back=source.followed_back + followed_back)
+
+    # --- Allowlist -----------------------------------------------------------------------
+    def allow(self, entry: AllowEntry) -> bool:
+        with self.lock:
+            if entry.user_id in self._allow:
+                return False
+            with self._write():
+                self._allow[entry.user_id] = entry
+            return True
+
+    def disallow(self, user_id: str) -> bool:
+        with self.lock:
+            if user_id not in self._allow:
+                return False
+            with self._write():
+                del self._allow[user_id]
+            return True
+
+    def allowlist(self) -> list[AllowEntry]:
+        return sorted(self._allow.values(), key=lambda e: e.user_id)
+
+    def allowed(self, user_ids: Sequence[str]) -> set[str]:
+        return {i for i in user_ids if i in self._allow}
+
+    # --- Frontiers and reconciliation --------------------------------------------------
+    def frontier(self, name: str) -> list[str]:
+        return list(self._frontiers.get(name, []))
+
+    def set_frontier(self, name: str, ids: Sequence[str], now: datetime) -> None:
+        with self._write():
+            self._frontiers[name] = list(ids)[:200]
+
+    def recon(self, name: str) -> ReconState | None:
+        state = self._recon.get(name)
+        return None if state is None else replace(state)
+
+    def save_recon(self, state: ReconState) -> None:
+        with self._write():
+            self._recon[state.name] = replace(state)
+
+    def mark_members(self, name: str, ids: Sequence[str], run_id: str) -> None:
+        with self._write():
+            members = self._members.setdefault(name, {})
+            for user_id in ids:
+                members[user_id] = run_id
+
+    def sweep_members(self, name: str, run_id: str) -> list[str]:
+        with self._write():
+            members = self._members.setdefault(name, {})
+            gone = sorted(i for i, run in members.items() if run != run_id)
+            for user_id in gone:
+                del members[user_id]
+            return gone
+
+    def members(self, name: str, *, after: str | None, limit: int) -> list[str]:
+        ids = sorted(self._members.get(name, {}))
+        if after is not None:
+            ids = [i for i in ids if i > after]
+        return ids[:limit]
+
+    # --- Inbox ---------------------------------------------------------------------------
+    def save_messages(self, conversation_id: str, messages: Sequence[Message], now: datetime) -> None:
+        with self._write():
+            stored = self._messages.setdefault(conversation_id, {})
+            for m in messages:
+                stored[m.id] = m
+
+    def touch_conversation(self, conversation_id: str, other: Correspondent, last_at: datetime, now: datetime) -> None:
+        with self._write():
+            self._conversations[conversation_id] = (replace(other, followed_me_since=None), last_at, True)
+
+    def pending_conversations(self, limit: int = 200) -> list[Conversation]:
+        pending = sorted(((stamp(last), cid) for cid, (_, last, shown) in self._conversations.items() if shown))[:limit]
+        result = []
+        for _, cid in pending:
+            other = self._conversations[cid][0]
+            messages = sorted(self._messages.get(cid, {}).values(), key=lambda m: int(m.id))[-20:]
+            result.append(Conversation(id=cid, other=other, messages=tuple(sorted(messages, key=lambda m: m.created_at))))
+        return result
+
+    def mark_shown(self, conversation_ids: Sequence[str]) -> None:
+        with self._write():
+            for cid in conversation_ids:
+                if cid in self._conversations:
+                    other, last, _ = self._conversations[cid]
+                    self._conversations[cid] = (other, last, False)
+
+    def digest_state(self, day: date) -> str | None:
+        return self._digests.get(day)
+
+    def claim_digest(self, day: date, now: datetime, *, force: bool) -> bool:
+        with self.lock:
+            state = self._digests.get(day)
+            if not force and state not in (None, "failed"):
+                return False
+            with self._write():
+                self._digests[day] = "sending"
+            return True
+
+    def finish_digest(self, day: date, status: str, *, message_id: str | None = None, error: str | None = None) -> None:
+        with self._write():
+            self._digests[day] = status
+
+
+def _state_of(current: ContentItem, new: ContentItem) -> ContentItem:
+    """What save_content writes: the item's posting state, never its text or kind."""
+    return replace(current, status=new.status, times_posted=new.times_posted, last_posted_at=new.last_posted_at,
+                   cooldown_until=new.cooldown_until, last_error=new.last_error, learning=new.learning)
+
+

@@ -1,0 +1,63 @@
+"""The X port in memory: the real XClient over the X sandbox called in-process.
+
+There is one model of X in this project, the sandbox (devtools/xsandbox): the same world
+answers the end-to-end tests over HTTP (every request and response checked against X's
+spec) and the job tests here, without sockets or threads. The transport below plays the
+network's part: an answer slower than its timeout is a timeout (X may have acted), an
+exception inside the app is a dropped connection.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from werkzeug.test import Client
+
+from devtools.xsandbox.app import SandboxApp
+from devtools.xsandbox.seed import DEMO_CREDENTIALS, OWNER_ID
+from devtools.xsandbox.world import World
+from flockpilot.adapters.x import HttpResult, TransportError, XClient
+from flockpilot.domain.cost import CostMeter
+from flockpilot.ports import AccountRecords, Clock, XApi
+
+
+class SandboxTransport:
+    """Sends the XClient's requests straight into the sandbox's WSGI app."""
+
+    def __init__(self, app: SandboxApp, *, access_token: str = DEMO_CREDENTIALS["access_token"],
+                 consumer_key: str = DEMO_CREDENTIALS["consumer_key"], timeout: float = 5.0) -> None:
+        self.client = Client(app)
+        self.auth = f'OAuth oauth_consumer_key="{consumer_key}", oauth_token="{access_token}"'
+        self.timeout = timeout
+        self.sent: list[tuple[str, str]] = []
+
+    def send(self, method: str, path: str, *, params: dict[str, Any] | None, json: Any) -> HttpResult:
+        self.sent.append((method, path))
+        started = time.monotonic()
+        try:
+            response = self.client.open(path, method=method, query_string=urlencode(params or {}),
+                                        json=json, headers={"Authorization": self.auth})
+        except Exception as exc:  # the app dropped the connection mid-request
+            raise TransportError(f"the connection to X broke ({type(exc).__name__})", sent=True) from None
+        if time.monotonic() - started > self.timeout:
+            raise TransportError("X did not answer in time", sent=True)
+        body = response.get_json(silent=True)
+        return HttpResult(response.status_code, {k.lower(): v for k, v in response.headers.items()},
+                          body if isinstance(body, dict) else {})
+
+
+def sandbox_x(world: World, clock: Clock, records: AccountRecords | None = None, *, validate: bool = False,
+              timeout: float = 5.0, owner_id: str = OWNER_ID) -> Callable[[CostMeter], XApi]:
+    """An X factory for job tests: each run's XClient talks to `world` in-process, gated by
+    the rate-limit resets stored in `records`, as production wires it."""
+    app = SandboxApp(world, validate=validate)
+
+    def connect(meter: CostMeter) -> XApi:
+        return XClient(SandboxTransport(app, timeout=timeout), owner_id, meter, clock, timeout=timeout,
+                       gates=records.gates() if records is not None else {},
+                       on_gate=records.set_gate if records is not None else (lambda endpoint, until: None))
+
+    return connect

@@ -1,0 +1,275 @@
+"""The post job on fakes, in UTC, Tokyo and Los Angeles."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from devtools.xsandbox import Fault
+from devtools.xsandbox.seed import OWNER_ID
+from flockpilot.domain.content import new_item
+from flockpilot.domain.slots import LEASE_SECONDS, SlotStatus
+from flockpilot.jobs.post import PostSummary
+from flockpilot.jobs.skeleton import RunOutcome
+from tests.jobs.conftest import Harness
+
+
+def run_day(h: Harness, **event: object) -> list[PostSummary]:
+    """Every 10 minutes from 07:00 to 23:50 local time."""
+    h.at_local(7)
+    summaries = []
+    end = h.local(23, 50)
+    while h.clock.now() <= end:
+        summaries.append(h.post(trigger="schedule", **event))
+        h.clock.advance(minutes=10)
+    return summaries
+
+
+def test_a_day_of_ticks_publishes_every_slot_once_at_the_lower_bound(h: Harness) -> None:
+    h.stock()
+    runs = run_day(h)
+    posted = [p for r in runs for p in r.posted]
+    assert len(posted) == 10 == len(h.own_posts()) == len(set(h.own_posts()))
+    assert h.world.bill()["requests"] == 10  # one create per post, no read
+    assert sum(float(r.cost["usd"]) for r in runs) == pytest.approx(h.world.bill()["usd"])  # type: ignore[arg-type]
+    assert all(r.outcome is RunOutcome.OK for r in runs)
+    for p in posted:  # every post inside the local active hours, on the account's day
+        local = p.at.astimezone(h.zone)
+        assert local.date() == runs[0].day and 8 <= local.hour < 22
+
+
+def test_nothing_is_published_before_its_time(h: Harness) -> None:
+    h.stock()
+    summary = h.post(trigger="schedule")  # 07:00 local, active hours start at 08:00
+    assert summary.posted == [] and h.own_posts() == []
+    assert summary.upcoming and summary.upcoming[0].at > h.clock.now()
+
+
+def test_double_delivery_of_the_same_tick_publishes_once(h: Harness) -> None:
+    h.stock()
+    h.at_local(13)
+    first, second = h.post(trigger="schedule"), h.post(trigger="schedule")
+    assert first.posted and not second.posted
+    assert len(h.own_posts()) == len(first.posted)
+
+
+def test_concurrent_invocations_publish_each_slot_once(h: Harness) -> None:
+    h.stock()
+    h.at_local(13)
+    results: list[PostSummary] = []
+    errors: list[BaseException] = []
+
+    def invoke() -> None:
+        try:
+            results.append(h.post(trigger="schedule"))
+        except BaseException as exc:  # a thread's failure must fail the test, not vanish
+            errors.append(exc)
+
+    threads = [threading.Thread(target=invoke) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(results) == 4
+    posted = [p.slot for r in results for p in r.posted]
+    assert posted and len(posted) == len(set(posted)) == len(h.own_posts())
+
+
+def test_x_timing_out_after_it_posted_is_recovered_not_repeated(h: Harness) -> None:
+    h.stock()
+    h.x_timeout = 0.02
+    h.at_local(11)
+    h.world.inject(Fault("commit_then_timeout", "createPosts", delay_seconds=0.05))
+    first = h.post(publish_next=True, max_posts=1)
+    assert first.posted == [] and first.failed[0].retry and first.outcome is RunOutcome.PARTIAL
+    assert len(h.own_posts()) == 1  # X has it; the run could not know
+    h.clock.advance(minutes=10)
+    second = h.post(publish_next=True, max_posts=1)
+    assert [p.recovered for p in second.posted] == [True]
+    assert len(h.own_posts()) == 1
+    assert "own_posts" in second.cost["by_operation"]  # type: ignore[operator]
+
+
+def test_a_run_that_died_holding_the_slot_is_recovered_after_its_lease(h: Harness) -> None:
+    h.stock()
+    h.post()  # 07:00: the day's plan is made
+    h.store.crash_after(2)  # claim, note the item, (X posts), then die before recording it
+    with pytest.raises(BaseException, match="crashed"):
+        h.post(publish_next=True, max_posts=1)
+    assert len(h.own_posts()) == 1
+    h.clock.advance(seconds=60)
+    meanwhile = h.post(publish_next=True, max_posts=1)
+    assert [p.slot for p in meanwhile.posted] == [1]  # slot 0 is still leased to the dead run
+    h.clock.advance(seconds=LEASE_SECONDS)
+    recovered = h.post(publish_next=True, max_posts=1)
+    assert [(p.slot, p.recovered) for p in recovered.posted] == [(0, True)]
+    assert len(h.own_posts()) == len(set(h.own_posts())) == 2
+
+
+def test_two_abandoned_claims_in_a_row_still_find_the_first_post(h: Harness) -> None:
+    h.stock()
+    h.post()  # 07:00: the day's plan is made
+    h.store.crash_after(2)
+    with pytest.raises(BaseException, match="crashed"):
+        h.post(publish_next=True, max_posts=1)  # posted, then died
+    h.clock.advance(seconds=LEASE_SECONDS + 1)
+    h.store.crash_after(0)  # the next run dies on its claim
+    with pytest.raises(BaseException, match="crashed"):
+        h.post(publish_next=True, max_posts=1)
+    h.clock.advance(seconds=LEASE_SECONDS + 1)
+    h.store.crash_after(1)  # this one claims, then dies before anything else
+    with pytest.raises(BaseException, match="crashed"):
+        h.post(publish_next=True, max_posts=1)
+    h.clock.advance(seconds=LEASE_SECONDS + 1)
+    recovered = h.post(publish_next=True, max_posts=1)
+    assert [p.recovered for p in recovered.posted] == [True]
+    assert len(h.own_posts()) == 1
+
+
+def test_a_substitute_whose_outcome_is_unknown_is_not_posted_twice(h: Harness) -> None:
+    h.stock()
+    h.x_timeout = 0.02
+    h.at_local(11)
+    h.world.inject(Fault("duplicate", "createPosts"))  # the planned item is refused...
+    h.world.inject(Fault("commit_then_timeout", "createPosts", delay_seconds=0.05))  # ...the substitute goes out unseen
+    first = h.post(publish_next=True, max_posts=1)
+    assert first.posted == [] and len(h.own_posts()) == 1
+    h.clock.advance(minutes=10)
+    second = h.post(publish_next=True, max_posts=1)
+    assert [p.recovered for p in second.posted] == [True]
+    assert len(h.own_posts()) == 1
+    plan, slots = h.store.plan_and_slots(first.day)
+    assert slots[0].status is SlotStatus.PUBLISHED and len(slots[0].tried) == 2
+
+
+def test_a_crash_between_the_post_and_its_record_keeps_item_and_slot_in_step(h: Harness) -> None:
+    h.stock()
+    h.post()  # 07:00: the day's plan is made
+    h.store.crash_after(2)
+    with pytest.raises(BaseException, match="crashed"):
+        h.post(publish_next=True, max_posts=1)
+    h.clock.advance(seconds=LEASE_SECONDS + 1)
+    summary = h.post(publish_next=True, max_posts=1)
+    item = h.store.get_content(summary.posted[0].item_id)
+    assert item is not None and item.times_posted == 1  # recorded once, with the slot, in one write
+    run_day(h)  # the rest of the day and the next never post it again
+    h.clock.advance(days=1)
+    run_day(h)
+    assert h.own_posts().count(summary.posted[0].text) == 1
+
+
+def test_duplicate_content_rests_the_item_and_posts_another(h: Harness) -> None:
+    h.stock()
+    h.at_local(11)
+    h.world.inject(Fault("duplicate", "createPosts"))
+    summary = h.post(max_posts=1)
+    assert len(summary.posted) == 1
+    assert any("duplicate content" in w for w in summary.warnings)
+    rested = [i for i in h.store.list_content() if i.last_error and "duplicate" in i.last_error]
+    assert len(rested) == 1 and rested[0].cooldown_until and rested[0].cooldown_until > h.clock.now()
+    assert rested[0].item_id != summary.posted[0].item_id
+
+
+def test_a_server_error_is_treated_as_unknown_and_checked_before_a_retry(h: Harness) -> None:
+    h.stock()
+    h.at_local(11)
+    h.world.inject(Fault("500", "createPosts"))
+    first = h.post(max_posts=1)
+    assert first.failed and first.failed[0].retry and h.own_posts() == []
+    h.clock.advance(minutes=10)
+    again = h.post(max_posts=1)
+    assert len(again.posted) == 1 and len(h.own_posts()) == 1
+
+
+def test_a_rate_limit_does_not_spend_the_slot_and_the_next_run_waits_for_the_reset(h: Harness) -> None:
+    h.stock()
+    h.at_local(11)
+    for _ in range(3):  # three ticks in a row hit the limit
+        h.world.inject(Fault("429", "createPosts", reset_in_seconds=300))
+    first = h.post()
+    assert first.posted == [] and first.outcome is RunOutcome.PARTIAL
+    requests = h.world.bill()["requests"]
+    h.clock.advance(minutes=1)
+    waiting = h.post()  # before X's reset: no request at all
+    assert waiting.posted == [] and h.world.bill()["requests"] == requests
+    run_day(h)
+    assert len(h.own_posts()) == 10  # every slot published in the end
+
+
+def test_revoked_credentials_fail_the_run_and_leave_the_slots_open(h: Harness) -> None:
+    h.stock()
+    h.at_local(16)
+    h.world.revoked.add(f"{OWNER_ID}-demoAccessToken")
+    summary = h.post()
+    assert summary.posted == [] and summary.outcome is RunOutcome.FAILED
+    assert any("revoked" in r for r in summary.reasons)
+    h.world.revoked.clear()
+    assert h.post().posted  # the person replaced the tokens: posting resumes
+
+
+def test_dry_run_plans_and_reports_without_writing_to_x(h: Harness) -> None:
+    h.stock()
+    h.at_local(19)
+    summary = h.post(dry_run=True)
+    assert summary.mode == "dry-run" and summary.would_post and summary.posted == []
+    assert h.world.bill()["requests"] == 0 and h.own_posts() == []
+    assert h.post().posted  # the live run after it still has every slot
+
+
+def test_the_plan_is_cut_to_the_budget_and_says_so(h: Harness) -> None:
+    h.stock()
+    h.env["MONTHLY_BUDGET_USD"] = "20"  # November, 6 days left: capped at $1.33 a day
+    summary = h.post()
+    assert summary.plan_cost_usd <= summary.plan_budget_usd
+    assert summary.dropped and all("over budget" in d.reason for d in summary.dropped)
+
+
+def test_a_spent_day_budget_stops_the_run_as_partial(h: Harness) -> None:
+    h.stock()
+    h.store.add_spend(h.clock.now().astimezone(h.zone).date(), "post", 100.0, 1)
+    h.at_local(19)
+    summary = h.post()
+    assert summary.posted == [] and summary.outcome is RunOutcome.PARTIAL
+    assert any("budget" in r for r in summary.reasons)
+    assert h.own_posts() == []
+
+
+def test_slots_missed_by_hours_are_skipped_not_burst(h: Harness) -> None:
+    h.stock()
+    h.at_local(22)
+    summary = h.post()
+    assert all(h.clock.now() - p.at <= timedelta(minutes=120) for p in summary.posted)
+    assert len(summary.posted) <= 3
+    assert any(s.reason.startswith("missed by") for s in summary.skipped)
+    assert len(h.own_posts()) == len(summary.posted)
+
+
+def test_evergreen_items_come_back_after_their_cooldown(h: Harness) -> None:
+    h.store.add_content(new_item(kind="quip", text="The only quip", now=h.clock.now(), evergreen=True, cooldown_days=1))
+    for key, value in {"posts_per_day": 1, "link_share": 0.0, "reposts_per_day": 0}.items():
+        h.store.set_override(key, value)
+    assert len(h.post(publish_next=True).posted) == 1
+    h.clock.advance(days=1)
+    h.world.posts.clear()  # X's duplicate window is not what this test is about
+    assert len(h.post(publish_next=True).posted) == 1
+
+
+def test_a_run_that_did_something_is_stored_for_the_digest(h: Harness) -> None:
+    h.stock()
+    h.at_local(12)
+    summary = h.post()
+    stored = h.store.runs("post", summary.day)[-1]
+    assert stored["posted"] == [p.model_dump(mode="json") for p in summary.posted]
+    assert stored["cost"]["usd"] == summary.cost["usd"]
+
+
+def test_reposts_go_through_the_repost_endpoint(h: Harness) -> None:
+    target = next(p for p in h.world.posts.values() if p.author_id != OWNER_ID)
+    h.store.add_content(new_item(kind="repost", text=f"https://x.com/breadnerd/status/{target.id}", now=h.clock.now()))
+    h.store.set_override("link_share", 0.0)
+    summary = h.post(publish_next=True, max_posts=1)
+    assert summary.posted[0].kind == "repost"
+    assert (OWNER_ID, target.id) in h.world.reposts
+    assert h.world.bill()["by_operation"]["repostPost"]["usd"] == pytest.approx(0.015)
