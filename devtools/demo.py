@@ -34,14 +34,16 @@ class SimulatedClock:
 
 def main() -> None:
     from flockpilot import cli
-    from flockpilot.adapters.store import FollowLedger, Person
+    from flockpilot.adapters.dynamo import DynamoLedger
+    from flockpilot.domain.follow import Source, SourceKind
+    from flockpilot.domain.people import Person, PersonStatus
     from flockpilot.events import DigestEvent, FollowEvent, PostEvent, PruneEvent
     from flockpilot.invoke import invoke_handler
     from flockpilot.jobs.digest import run_digest
     from flockpilot.jobs.follow import run_follow
     from flockpilot.jobs.post import run_post
     from flockpilot.jobs.prune import run_prune
-    from flockpilot.runtime import digest_context, follow_context, post_context, prune_context
+    from flockpilot.runtime import digest_deps, follow_deps, post_deps, prune_deps, wire
 
     world, creds = demo_world()
     settings = {"OUTBOX_DIR": str(ROOT / "outbox"), "MODE": "live", "TIME_ZONE": "UTC", "ACTIVE_HOURS": "08:00-22:00",
@@ -49,9 +51,9 @@ def main() -> None:
     today = datetime.now(UTC).date()
     clock = SimulatedClock(datetime.combine(today, time(7, 50), tzinfo=UTC))
     with running(world, creds, settings):
-        ledger = FollowLedger(OWNER_ID)
+        ledger = DynamoLedger(OWNER_ID)
         for peer in PEERS:
-            ledger.add_source(peer, "account", f"@{world.users[peer].username}", clock.current)
+            ledger.add_source(Source(peer, SourceKind.ACCOUNT, f"@{world.users[peer].username}", clock.current))
         for i in range(30):  # an audience: thirty followers
             fan = world.add_user(User(f"17000000000000004{i:02d}", f"reader{i:02d}", f"Reader {i:02d}"))
             world.follow(fan.id, OWNER_ID)
@@ -62,8 +64,8 @@ def main() -> None:
             world.follow(OWNER_ID, uid)
             if i < 2:
                 world.follow(uid, OWNER_ID)
-            ledger.add_person(Person(uid, f"oldfriend{i}", "followed", PEERS[i % 3], 0.4, ("from history",), None,
-                                     followed_at=clock.current - timedelta(days=10)))
+            ledger.add_person(Person(uid, f"oldfriend{i}", PersonStatus.SUGGESTED, PEERS[i % 3], 0.4, ("from history",)).now_followed(
+                clock.current - timedelta(days=10), by_api=False, grace_days=7))
 
         print("== loading examples/content.csv into the content library")
         cli.main(["content", "import", str(ROOT / "examples" / "content.csv")])
@@ -74,7 +76,7 @@ def main() -> None:
         print("== a simulated day: the scheduled post job every 10 minutes, 07:50 to 22:10 UTC")
         total_usd, total_requests = 0.0, 0
         while clock.current.time() < time(22, 10):
-            summary = run_post(post_context(clock=clock), PostEvent(trigger="schedule"))
+            summary = run_post(post_deps(wire(clock=clock)), PostEvent(trigger="schedule"))
             for p in summary.posted:
                 print(f"  {clock.current:%H:%M} published slot {p.slot} ({p.kind}, ${p.cost_usd:.3f}): {p.text[:70]}")
             for f in summary.failed:
@@ -88,7 +90,7 @@ def main() -> None:
         print()
 
         print("== follow (suggest mode): three niche accounts and your own followers as sources")
-        follow = run_follow(follow_context(clock=clock), FollowEvent(trigger="schedule"))
+        follow = run_follow(follow_deps(wire(clock=clock)), FollowEvent(trigger="schedule"))
         print(f"   band: {follow.followers} followers, {follow.following} following -> {follow.budget} today "
               f"({follow.budget_reason})")
         for s in follow.shortlisted:
@@ -99,7 +101,7 @@ def main() -> None:
 
         print("== prune (suggest mode): who you followed 10 days ago and has not followed back")
         clock.current += timedelta(minutes=5)
-        prune = run_prune(prune_context(clock=clock), PruneEvent(trigger="schedule"))
+        prune = run_prune(prune_deps(wire(clock=clock)), PruneEvent(trigger="schedule"))
         for unfollow in prune.suggested:
             print(f"   unfollow? @{unfollow.username:<11} {unfollow.profile_url}  ({unfollow.why})")
         print(f"   checked {prune.checked} (users lookup, connection_status), kept {prune.kept}; churn guard: "
@@ -120,7 +122,7 @@ def main() -> None:
         world.add_dm("1700000000000000213", OWNER_ID, "Great bakery page, I'm opening a shop in Leeds too")
         world.add_dm("1700000000000000211", OWNER_ID, "Earn $500/day with crypto!! DM me on telegram https://spam.example")
         clock.current += timedelta(minutes=10)
-        digest = run_digest(digest_context(clock=clock), DigestEvent(trigger="schedule"))
+        digest = run_digest(digest_deps(wire(clock=clock)), DigestEvent(trigger="schedule"))
         print(f"   {digest.status}: \"{digest.subject}\" ({digest.new_messages} new messages, "
               f"{digest.worth_replying} worth replying, {digest.maybe} maybe, {digest.ignore} safe to ignore; "
               f"cost ${float(digest.cost['usd']):.3f})")  # type: ignore[arg-type]

@@ -67,17 +67,17 @@ def running(world: World, credentials: dict[str, str], settings: dict[str, str] 
             secrets.put_secret_value(SecretId=SECRET_ID, SecretString=json.dumps(credentials))
         # SES: the sender must be a verified identity, as in a real account.
         boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
-        from flockpilot.adapters import store
+        from flockpilot.adapters import dynamo
 
-        store.bind(TABLE, REGION, ddb.endpoint)
-        store.create_table()
+        dynamo.bind(TABLE, REGION, ddb.endpoint)
+        dynamo.create_table()
         yield LocalStack(ddb, sandbox, f"http://127.0.0.1:{moto_port}", environ)
     finally:
-        from aws_lambda_powertools.utilities import parameters
-        from aws_lambda_powertools.utilities.parameters import base
+        from flockpilot.adapters import aws
+        from flockpilot.adapters.secrets import forget_cached_secrets
 
-        parameters.clear_caches()  # type: ignore[no-untyped-call]
-        base.DEFAULT_PROVIDERS.clear()  # type: ignore[attr-defined]  # its boto3 client points at this moto port
+        forget_cached_secrets()
+        aws.reset()  # its clients point at this moto port
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

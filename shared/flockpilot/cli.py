@@ -16,9 +16,12 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flockpilot.domain.errors import ContentRejected, FlockpilotError, InvalidSetting
+
+if TYPE_CHECKING:
+    from flockpilot.runtime import Stores, Wiring
 
 EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG = 1, 2, 3
 
@@ -27,13 +30,17 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _store() -> Any:
-    from flockpilot.runtime import credentials, open_store
-    from flockpilot.settings import load_deployment
+def _stores() -> Stores:
+    """The table's stores for the account: FLOCKPILOT_ACCOUNT_ID, or the X secret's owner."""
+    from flockpilot.runtime import stores
 
-    deployment = load_deployment()
-    account = os.environ.get("FLOCKPILOT_ACCOUNT_ID") or credentials(deployment).user_id
-    return open_store(deployment, account)
+    return stores(account_id=os.environ.get("FLOCKPILOT_ACCOUNT_ID") or None)
+
+
+def _wiring() -> Wiring:
+    from flockpilot.runtime import wire
+
+    return wire(account_id=os.environ.get("FLOCKPILOT_ACCOUNT_ID") or None)
 
 
 def _print(data: Any, as_json: bool, text: str) -> None:
@@ -60,7 +67,7 @@ def cmd_content_add(args: argparse.Namespace) -> int:
         kind=args.kind, text=args.text, url=args.url, now=_now(),
         tags=(args.tags or "").split(","), evergreen=args.evergreen, cooldown_days=args.cooldown_days,
     )
-    added = _store().add_content(item)
+    added = _stores().content_plans.add_content(item)
     print(f"{'added' if added else 'already in the library'}: {item.item_id} ({item.kind}, weighted length {item.weighted_length})")
     return 0
 
@@ -73,7 +80,7 @@ def cmd_content_import(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"error: {path} does not exist", file=sys.stderr)
         return EXIT_USAGE
-    store = _store()
+    store = _stores().content_plans
     added = duplicates = 0
     rejected: list[str] = []
     with path.open(newline="", encoding="utf-8") as fh:
@@ -104,11 +111,12 @@ def cmd_content_import(args: argparse.Namespace) -> int:
 
 
 def cmd_content_list(args: argparse.Namespace) -> int:
-    items = sorted(_store().list_content(), key=lambda i: (i.kind, i.added_at))
+    items = sorted(_stores().content_plans.list_content(), key=lambda i: (i.kind, i.added_at))
     if args.kind:
         items = [i for i in items if i.kind == args.kind]
     if args.json:
-        print(json.dumps([{**vars(i), "kind": i.kind.value, "status": i.status.value} for i in items], default=str))
+        print(json.dumps([{**vars(i), "kind": i.kind.value, "status": i.status.value, "learning": vars(i.learning)} for i in items],
+                         default=str))
         return 0
     for i in items:
         rest = f" resting until {i.cooldown_until:%Y-%m-%d}" if i.cooldown_until and i.cooldown_until > _now() else ""
@@ -118,7 +126,7 @@ def cmd_content_list(args: argparse.Namespace) -> int:
 
 
 def cmd_content_remove(args: argparse.Namespace) -> int:
-    if _store().remove_content(args.item_id):
+    if _stores().content_plans.remove_content(args.item_id, _now()):
         print(f"removed {args.item_id}")
         return 0
     print(f"error: no item {args.item_id}", file=sys.stderr)
@@ -128,8 +136,8 @@ def cmd_content_remove(args: argparse.Namespace) -> int:
 def cmd_settings_show(args: argparse.Namespace) -> int:
     from flockpilot.settings import account_settings
 
-    store = _store()
-    overrides = store.overrides()
+    records = _stores().records
+    overrides = records.overrides()
     settings = account_settings(None, overrides)
     for key, value in settings.model_dump(mode="json").items():
         source = "account" if key in overrides else "env/default"
@@ -140,47 +148,49 @@ def cmd_settings_show(args: argparse.Namespace) -> int:
 def cmd_settings_set(args: argparse.Namespace) -> int:
     from flockpilot.settings import account_settings, validate_override
 
-    store = _store()
+    stores = _stores()
     value = validate_override(args.key, args.value)
-    account_settings(None, {**store.overrides(), args.key: value})  # the whole set must still hold
-    store.set_override(args.key, value, _now())
-    print(f"{args.key} = {value!r} for account {store.account_id}")
+    account_settings(None, {**stores.records.overrides(), args.key: value})  # the whole set must still hold
+    stores.records.set_override(args.key, value)
+    print(f"{args.key} = {value!r} for account {stores.account_id}")
     return 0
 
 
 def cmd_settings_unset(args: argparse.Namespace) -> int:
-    store = _store()
-    store.set_override(args.key, None, _now())
+    _stores().records.set_override(args.key, None)
     print(f"{args.key} back to the deployment default")
     return 0
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from flockpilot.domain.account import account_day
     from flockpilot.domain.budget import RECOVERY_RESERVE
     from flockpilot.domain.plan import plan_day
-    from flockpilot.jobs.spending import day_budget
+    from flockpilot.jobs.skeleton import day_budget
     from flockpilot.settings import account_settings
 
-    store = _store()
-    settings = account_settings(None, store.overrides())
+    stores = _stores()
+    settings = account_settings(None, stores.records.overrides())
     now = _now()
-    day = now.astimezone(settings.zone).date()
-    plan = store.get_plan(day)
+    day = account_day(now, settings.zone)
+    plan, slots = stores.content_plans.plan_and_slots(day)
     stored = plan is not None
     if plan is None:
-        budget = day_budget(store, "post", settings.monthly_budget_usd, now.date()).allowance_usd * (1 - RECOVERY_RESERVE)
+        budget = day_budget(stores.records, "post", settings.monthly_budget_usd, day).allowance_usd * (1 - RECOVERY_RESERVE)
         plan = plan_day(day=day, tz=settings.zone, active=settings.window, rules=settings.mix,
-                        items=store.list_content(), budget_usd=budget, now=now, seed=f"{store.account_id}:{day}")
-    slots = store.slots(day) if stored else {}
+                        items=stores.content_plans.list_content(), budget_usd=budget, now=now, seed=f"{stores.account_id}:{day}")
+
+    def status(index: int) -> str:
+        return slots[index].status.value if index in slots else "planned"
+
     if args.json:
         print(json.dumps({"day": day, "stored": stored, "cost_usd": plan.cost_usd, "budget_usd": plan.budget_usd,
-                          "slots": [{**vars(s), "status": slots[s.index].status if s.index in slots else "planned"} for s in plan.slots],
+                          "slots": [{**vars(s), "status": status(s.index)} for s in plan.slots],
                           "dropped": [vars(d) for d in plan.dropped], "notes": list(plan.notes)}, default=str))
         return 0
     print(f"plan for {day} ({'stored' if stored else 'preview, not stored yet'}), {settings.time_zone}:")
     for s in plan.slots:
-        status = slots[s.index].status if s.index in slots else "planned"
-        print(f"  {s.at.astimezone(settings.zone):%H:%M}  {s.kind:<7} ${s.cost_usd:.3f}  {status:<9} {s.preview[:60]}")
+        print(f"  {s.at.astimezone(settings.zone):%H:%M}  {s.kind:<7} ${s.cost_usd:.3f}  {status(s.index):<9} {s.preview[:60]}")
     print(f"day costs ${plan.cost_usd:.3f} of a ${plan.budget_usd:.3f} posting budget")
     for d in plan.dropped:
         print(f"  dropped {d.kind} {d.item_id} (${d.cost_usd:.3f}): {d.reason}")
@@ -189,68 +199,68 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ledger() -> Any:
-    from flockpilot.adapters.store import FollowLedger
+def _x_lookup(handle: str) -> Any:
+    """One user read ($0.01) to turn @handle into the account, on a meter capped at 5 cents."""
+    from flockpilot.domain.cost import CostMeter
 
-    return FollowLedger(_store().account_id)
+    meter = CostMeter(limit_usd=0.05)
+    user = _wiring().account.x_factory(meter).user_by_username(handle)
+    return user, meter
+
+
+def _handle(text: str) -> str | None:
+    handle = text.lstrip("@")
+    return handle if handle.replace("_", "").isalnum() and 0 < len(handle) <= 15 else None
 
 
 def cmd_sources_add(args: argparse.Namespace) -> int:
     """Resolve @handle to its id with one user read ($0.01) and add it as a source."""
-    from flockpilot.domain.cost import CostMeter
-    from flockpilot.runtime import follow_context
+    from flockpilot.domain.follow import Source, SourceKind
 
-    ctx = follow_context()
-    handle = args.handle.lstrip("@")
-    if not handle.replace("_", "").isalnum() or len(handle) > 15:
+    handle = _handle(args.handle)
+    if handle is None:
         print(f"error: {args.handle!r} is not an X handle", file=sys.stderr)
         return EXIT_USAGE
-    meter = CostMeter(limit_usd=0.05)
-    user = ctx.x_client(meter).user_by_username(handle)
-    added = ctx.ledger.add_source(str(user["id"]), "account", f"@{user['username']}", _now())
-    print(f"{'added' if added else 'already a source'}: @{user['username']} (id {user['id']}); lookup cost ${meter.usd:.3f}")
+    user, meter = _x_lookup(handle)
+    added = _stores().ledger.add_source(Source(user.id, SourceKind.ACCOUNT, f"@{user.username}", _now()))
+    print(f"{'added' if added else 'already a source'}: @{user.username} (id {user.id}); lookup cost ${meter.usd:.3f}")
     return 0
 
 
 def cmd_sources_mentions(args: argparse.Namespace) -> int:
-    added = _ledger().add_source("mentions", "mentions", "your mentions", _now())
+    from flockpilot.domain.follow import Source, SourceKind
+
+    added = _stores().ledger.add_source(Source("mentions", SourceKind.MENTIONS, "your mentions", _now()))
     print("your mentions are a source" + ("" if added else " already"))
     return 0
 
 
 def cmd_sources_remove(args: argparse.Namespace) -> int:
-    ledger = _ledger()
+    ledger = _stores().ledger
     target = args.source.lstrip("@").lower()
-    for row in ledger.sources():
-        if target in (row.source_id, row.label.lstrip("@").lower()):
-            ledger.remove_source(row.source_id)
-            print(f"removed {row.label}")
+    for source in ledger.sources():
+        if target in (source.source_id, source.label.lstrip("@").lower()):
+            ledger.remove_source(source.source_id)
+            print(f"removed {source.label}")
             return 0
     print(f"error: no source {args.source}", file=sys.stderr)
     return EXIT_FAILED
 
 
 def cmd_sources_list(args: argparse.Namespace) -> int:
-    rows = _ledger().sources()
-    for r in sorted(rows, key=lambda r: (r.kind, r.label)):
-        state = "done" if r.exhausted else ("reading" if r.cursor else "new")
-        print(f"{r.label:<24} {r.kind:<12} {state:<8} read {int(r.read_users or 0)}")
-    print(f"{len(rows)} source(s)")
+    sources = _stores().ledger.sources()
+    for s in sorted(sources, key=lambda s: (s.kind, s.label)):
+        state = "done" if s.exhausted else ("reading" if s.cursor else "new")
+        print(f"{s.label:<24} {s.kind:<12} {state:<8} read {s.read}")
+    print(f"{len(sources)} source(s)")
     return 0
 
 
 def cmd_sources_stats(args: argparse.Namespace) -> int:
     """Per-source figures: read, suggested, followed, followed back, follow-back rate."""
-    from flockpilot.domain.follow import SourceStats
-
-    rows = _ledger().sources()
-    figures = []
-    for r in rows:
-        stats = SourceStats(r.source_id, r.label, r.kind, int(r.suggested or 0), int(r.followed or 0), int(r.followed_back or 0))
-        figures.append({"source": r.label, "kind": r.kind, "read": int(r.read_users or 0), "suggested": stats.suggested,
-                        "followed": stats.followed, "followed_back": stats.followed_back,
-                        "follow_back_rate": round(stats.followed_back / stats.followed, 3) if stats.followed else None})
-    figures.sort(key=lambda f: -(f["follow_back_rate"] or 0))
+    figures = [{"source": s.label, "kind": s.kind.value, "read": s.read, "suggested": s.suggested, "followed": s.followed,
+                "followed_back": s.followed_back, "follow_back_rate": s.observed_rate} for s in _stores().ledger.sources()]
+    figures.sort(key=lambda f: -(f["follow_back_rate"] or 0))  # type: ignore[operator]
     if args.json:
         print(json.dumps(figures))
         return 0
@@ -264,16 +274,16 @@ def cmd_sources_stats(args: argparse.Namespace) -> int:
 def cmd_digest_preview(args: argparse.Namespace) -> int:
     """Build today's digest without sending it and write the HTML (and .txt) to --out."""
     import tempfile
+    from dataclasses import replace
 
     from flockpilot.events import DigestEvent
     from flockpilot.jobs.digest import run_digest
-    from flockpilot.runtime import digest_context
+    from flockpilot.runtime import digest_deps
 
     out = Path(args.out)
-    ctx = digest_context()
     with tempfile.TemporaryDirectory() as tmp:
-        ctx.outbox_dir = Path(tmp)
-        summary = run_digest(ctx, DigestEvent(dry_run=True))
+        deps = replace(digest_deps(_wiring()), outbox_dir=Path(tmp))
+        summary = run_digest(deps, DigestEvent(dry_run=True))
         out.parent.mkdir(parents=True, exist_ok=True)
         for written in summary.outbox:
             source = Path(written)
@@ -286,63 +296,60 @@ def cmd_digest_preview(args: argparse.Namespace) -> int:
 
 def cmd_allow_add(args: argparse.Namespace) -> int:
     """Protect someone from pruning: by numeric id, or @handle (one user read, $0.01)."""
-    ledger = _ledger()
+    from flockpilot.domain.people import AllowEntry
+
     target = args.who.lstrip("@")
     if target.isdigit():
         user_id, username = target, target
+    elif _handle(target) is None:
+        print(f"error: {args.who!r} is neither an X handle nor a numeric user id", file=sys.stderr)
+        return EXIT_USAGE
     else:
-        from flockpilot.domain.cost import CostMeter
-        from flockpilot.runtime import follow_context
-
-        user = follow_context().x_client(CostMeter(limit_usd=0.05)).user_by_username(target)
-        user_id, username = str(user["id"]), str(user["username"])
-    added = ledger.allow(user_id, username, "you", _now())
+        user, _ = _x_lookup(target)
+        user_id, username = user.id, user.username
+    added = _stores().ledger.allow(AllowEntry(user_id, username, "you", _now()))
     print(f"{'allowlisted' if added else 'already on the allowlist'}: @{username} ({user_id})")
     return 0
 
 
 def cmd_allow_remove(args: argparse.Namespace) -> int:
-    ledger = _ledger()
+    ledger = _stores().ledger
     target = args.who.lstrip("@").lower()
-    for row in ledger.allowlist():
-        user_id = row.sk.removeprefix("ALLOW#")
-        if target in (user_id, row.username.lower()):
-            ledger.disallow(user_id)
-            print(f"removed @{row.username} from the allowlist")
+    for entry in ledger.allowlist():
+        if target in (entry.user_id, entry.username.lower()):
+            ledger.disallow(entry.user_id)
+            print(f"removed @{entry.username} from the allowlist")
             return 0
     print(f"error: {args.who} is not on the allowlist", file=sys.stderr)
     return EXIT_FAILED
 
 
 def cmd_allow_list(args: argparse.Namespace) -> int:
-    rows = _ledger().allowlist()
-    for r in sorted(rows, key=lambda r: (r.reason, r.username)):
-        print(f"@{r.username:<20} {r.sk.removeprefix('ALLOW#'):<22} {r.reason}")
-    print(f"{len(rows)} allowlisted (you: by hand; dm / mention: added automatically)")
+    entries = _stores().ledger.allowlist()
+    for e in sorted(entries, key=lambda e: (e.reason, e.username)):
+        print(f"@{e.username:<20} {e.user_id:<22} {e.reason}")
+    print(f"{len(entries)} allowlisted (you: by hand; dm / mention: added automatically)")
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Followers, following, band, follow-back rate and the last run of each job (no X call)."""
-    from flockpilot.adapters.store import Inbox
-    from flockpilot.jobs.prune import band_excess
+    from flockpilot.domain.follow import band_room
     from flockpilot.settings import account_settings
 
-    store = _store()
-    settings = account_settings(None, store.overrides())
-    today = _now().date()
-    stats = Inbox(store.account_id).stats(today.replace(day=1) - timedelta(days=31), today)
-    people = _ledger().people()
-    followed = [p for p in people if p.followed_at]
-    back = [p for p in followed if p.status == "followed_back" or p.followed_back_at]
-    data: dict[str, Any] = {"account": store.account_id, "mode": settings.mode.value}
-    if stats:
-        day, followers, following = stats[-1]
-        excess = band_excess(followers, following, settings.ratio_tolerance)
-        data.update({"as_of": day, "followers": followers, "following": following,
-                     "band": "inside" if excess <= 0 else f"above by {excess}"})
-    data["follow_back_rate"] = round(len(back) / len(followed), 3) if followed else None
-    data["last_runs"] = {job: (store.recent_runs(job, limit=1) or [{}])[0].get("started_at") for job in ("post", "follow", "prune", "digest")}
+    stores = _stores()
+    settings = account_settings(None, stores.records.overrides())
+    data: dict[str, Any] = {"account": stores.account_id, "mode": settings.mode.value}
+    profile = stores.records.profile()
+    if profile is not None:
+        room = band_room(profile.followers, profile.following, settings.ratio_tolerance)
+        data.update({"as_of": profile.seen_at, "username": profile.username, "followers": profile.followers,
+                     "following": profile.following, "band": "inside" if room >= 0 else f"above by {-room}"})
+    sources = stores.ledger.sources()
+    followed = sum(s.followed for s in sources)
+    data["follow_back_rate"] = round(sum(s.followed_back for s in sources) / followed, 3) if followed else None
+    data["last_runs"] = {job: (stores.records.last_run(job) or {}).get("started_at") for job in ("post", "follow", "prune", "digest")}
+    data["last_outcomes"] = {job: (stores.records.last_run(job) or {}).get("outcome") for job in ("post", "follow", "prune", "digest")}
     if args.json:
         print(json.dumps(data, default=str))
         return 0

@@ -70,6 +70,25 @@ def wire(environ: Mapping[str, str] | None = None, *, clock: Clock | None = None
     return Wiring(deployment, account, dynamo.DynamoContentPlans(owner), dynamo.DynamoLedger(owner), dynamo.DynamoInbox(owner))
 
 
+@dataclass(frozen=True)
+class Stores:
+    account_id: str
+    records: dynamo.DynamoRecords
+    content_plans: dynamo.DynamoContentPlans
+    ledger: dynamo.DynamoLedger
+    inbox: dynamo.DynamoInbox
+
+
+def stores(environ: Mapping[str, str] | None = None, *, account_id: str | None = None) -> Stores:
+    """The table's stores for one account, without X (CLI commands that only read or write
+    the table). The account is `account_id`, or the one of the deployment's X secret."""
+    deployment = load_deployment(environ)
+    owner = account_id or load_x_credentials(deployment.x_secret_id, deployment.secret_max_age_seconds).user_id
+    dynamo.bind(deployment.table_name, deployment.region, deployment.dynamodb_endpoint)
+    return Stores(owner, dynamo.DynamoRecords(owner), dynamo.DynamoContentPlans(owner), dynamo.DynamoLedger(owner),
+                  dynamo.DynamoInbox(owner))
+
+
 def post_deps(w: Wiring) -> PostDeps:
     from flockpilot.jobs.post import PostDeps
 

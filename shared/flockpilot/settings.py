@@ -84,8 +84,8 @@ class AccountSettings(BaseModel):
     reconcile_every_days: int = Field(30, ge=1, le=365, description="re-verify each person who followed back this often")
     reconcile_monthly_usd: float | None = Field(
         None, ge=0.0, le=1000.0,
-        description="X spend a month for re-verifying the ledger; unset: what one pass every reconcile_every_days costs, "
-                    "within 8% of the budget")
+        description="X spend a month for re-verifying people who followed back; unset: one pass every "
+                    "reconcile_every_days, within 8% of each day's budget")
     churn_max_quick_share: float = Field(0.5, ge=0.0, le=1.0)
     churn_max_ratio: float = Field(1.5, ge=0.1, le=10.0)
 

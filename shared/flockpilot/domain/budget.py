@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import math
 from datetime import date
 from typing import Final
 
@@ -34,11 +35,16 @@ def job_allowance(job: str, monthly_budget_usd: float, spent_before_today_usd: f
     return daily_allowance(monthly_budget_usd, spent_before_today_usd, today) * JOB_SHARES[job]
 
 
-def reconcile_allowance(*, share_usd: float, chosen_monthly_usd: float | None, people: int, every_days: int,
-                        today: date, lookup_price: float) -> float:
-    """Today's money for re-verifying the ledger: what the user chose for the month (or, by
-    default, what one pass over `people` every `every_days` costs), spread evenly over the
-    month, never more than the job's share of today's allowance."""
-    days_in_month = calendar.monthrange(today.year, today.month)[1]
-    monthly = chosen_monthly_usd if chosen_monthly_usd is not None else people * lookup_price * 30 / max(1, every_days)
-    return max(0.0, min(share_usd, monthly / days_in_month))
+def verify_quota(*, people: int, every_days: int, share_left_usd: float, spent_today_usd: float,
+                 chosen_monthly_usd: float | None, today: date, lookup_price: float) -> int:
+    """How many more people today's slice of reconciliation re-verifies: by default a pass
+    over `people` every `every_days` (rounded up, so a small ledger still moves), or what the
+    monthly amount the user chose buys a day; less what today already spent, and never more
+    than what is left of the job's share of today."""
+    if chosen_monthly_usd is not None:
+        days_in_month = calendar.monthrange(today.year, today.month)[1]
+        daily_usd = chosen_monthly_usd / days_in_month
+    else:
+        daily_usd = math.ceil(people / max(1, every_days)) * lookup_price
+    usd = min(share_left_usd, daily_usd - spent_today_usd)
+    return max(0, math.floor(usd / lookup_price + 1e-9))

@@ -66,11 +66,15 @@ class FollowDay(DayRecord):
 class PruneDay(DayRecord):
     kind: ClassVar[str] = "PRUNE"
     decided: bool = False
-    api: bool = False  # unfollow the queue through the API (api mode, churn guard calm)
-    queue: list[str] = field(default_factory=list)  # today's unfollows, in order
-    suggested: list[str] = field(default_factory=list)
+    api: bool = False  # unfollow the list through the API (api mode, churn guard calm)
+    decisions: list[list[str]] = field(default_factory=list)  # [user id, username, why], in order
+    promoted: bool = True  # suggest mode: False until every decision is on the prune list
     action_times: list[str] = field(default_factory=list)
     churn: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ids(self) -> list[str]:
+        return [d[0] for d in self.decisions]
 
 
 @dataclass

@@ -135,14 +135,14 @@ def build_report(deps: DigestDeps, run: JobRun[DigestSummary], *, read_x: bool) 
 
     follow_day = records.load_day(FollowDay, day)
     prune_day = records.load_day(PruneDay, day)
-    ids = (follow_day.shortlisted if follow_day else []) + (prune_day.suggested if prune_day else [])
+    ids = (follow_day.shortlisted if follow_day else []) + (prune_day.ids if prune_day else [])
     people = ledger.people_by_id(ids) if ids else {}
     for user_id in follow_day.shortlisted if follow_day else []:
         p = people.get(user_id)
         if p is not None and p.status in (PersonStatus.SUGGESTED, PersonStatus.RESERVE):
             report.follow.append(LinkItem(p.username, profile_url(p.username), follow_url(p.username), "Follow",
                                           "; ".join(p.reasons[:1])))
-    for user_id in prune_day.suggested if prune_day else []:
+    for user_id in prune_day.ids if prune_day else []:
         p = people.get(user_id)
         if p is not None and p.status is PersonStatus.PRUNE_SUGGESTED:
             report.prune.append(LinkItem(p.username, profile_url(p.username), profile_url(p.username), "Profile",

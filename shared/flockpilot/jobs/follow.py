@@ -131,10 +131,16 @@ class _FollowRun:
     def build(self) -> None:
         run, summary, settings = self.run, self.run.summary, self.settings
         if self.event.sync is not False:
-            synced = daily_sync(run, self.ledger, force=bool(self.event.sync))
-            summary.followed_by_hand, summary.follow_backs = synced.followed_by_hand, synced.follow_backs
-            if not synced.complete:
-                summary.mark_partial("more new followers/following than one sync reads: the rest are read tomorrow")
+            try:
+                synced = daily_sync(run, self.ledger, force=bool(self.event.sync))
+            except (CredentialsRevoked, NotPermitted, BudgetExhausted):
+                raise
+            except XError as exc:  # follow-backs wait for the next sync; today's list does not
+                summary.mark_partial(f"could not sync your followers and following: {exc}")
+            else:
+                summary.followed_by_hand, summary.follow_backs = synced.followed_by_hand, synced.follow_backs
+                if not synced.complete:
+                    summary.mark_partial("more new followers/following than one sync reads: the rest are read tomorrow")
         profile = account_profile(run)
         summary.followers, summary.following = profile.followers, profile.following
         if settings.follow_use_mentions:

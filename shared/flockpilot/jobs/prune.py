@@ -111,6 +111,7 @@ class _PruneRun:
         self.settings = deps.account.settings
         self.records = deps.account.records
         self.record = PruneDay(day=run.day, dry=dry)
+        self.candidates_checked: list[Person] = []
 
     def body(self, run: JobRun[PruneSummary]) -> None:
         self.record = self.records.load_day(PruneDay, run.day) or PruneDay(day=run.day, dry=self.dry)
@@ -118,6 +119,7 @@ class _PruneRun:
             self.resolve_pending()
         if not self.record.decided or self.event.max is not None:
             self.decide()
+        self.promote()
         if self.mode is FollowMode.API and self.record.api:
             self.unfollow_paced()
         if self.event.reconcile is not False:
@@ -126,8 +128,12 @@ class _PruneRun:
     # --- the day's decision ------------------------------------------------------------
     def decide(self) -> None:
         run, summary, settings, ledger = self.run, self.run.summary, self.settings, self.ledger
-        synced = daily_sync(run, ledger)
-        summary.follow_backs = list(synced.follow_backs)
+        try:
+            summary.follow_backs = list(daily_sync(run, ledger).follow_backs)
+        except (CredentialsRevoked, NotPermitted, BudgetExhausted):
+            raise
+        except XError as exc:  # follow-backs wait for the next sync; the checks below still run
+            summary.mark_partial(f"could not sync your followers and following: {exc}")
         profile = account_profile(run)
         summary.followers, summary.following = profile.followers, profile.following
         summary.band_excess = band_excess(profile.followers, profile.following, settings.ratio_tolerance)
@@ -161,18 +167,29 @@ class _PruneRun:
                                     + "; today's list is a suggestion instead")
         api = self.mode is FollowMode.API and not churn.paused
         self.record.api = api
-        self.record.queue = [d.person.user_id for d in decisions] if api else []
+        self.record.decisions = [[d.person.user_id, d.person.username, d.reason] for d in decisions]
+        self.record.promoted = api or not any(d.person.through_flockpilot for d in decisions)
         self.record.decided = True
         self.records.save_day(self.record, run.now)  # decided before anyone's status moves
-        by_id = ledger.people_by_id([d.person.user_id for d in decisions if d.person.through_flockpilot])
+        chosen = set(self.record.ids)
+        for person in self.candidates_checked:
+            if person.user_id not in chosen or api:
+                ledger.update_person(person.checked_again_later(run.now), expected=(PersonStatus.FOLLOWED,))
         for d in decisions:
-            if not api:
-                person = by_id.get(d.person.user_id)
-                if person is not None:
-                    ledger.update_person(person.prune_suggested(run.now, d.reason), expected=(PersonStatus.FOLLOWED,))
-                self.record.suggested.append(d.person.user_id)
             summary.suggested.append(PruneSuggestion(user_id=d.person.user_id, username=d.person.username,
                                                      profile_url=profile_url(d.person.username), why=d.reason))
+
+    def promote(self) -> None:
+        """Put today's decisions on the prune list (suggest mode), again after a crash."""
+        if self.record.promoted:
+            return
+        run = self.run
+        people = self.ledger.people_by_id(self.record.ids)
+        for user_id, _, reason in self.record.decisions:
+            person = people.get(user_id)
+            if person is not None and person.status is PersonStatus.FOLLOWED:
+                self.ledger.update_person(person.prune_suggested(run.now, reason), expected=(PersonStatus.FOLLOWED,))
+        self.record.promoted = True
         self.records.save_day(self.record, run.now)
 
     def allow_mentioners(self) -> None:
@@ -226,8 +243,8 @@ class _PruneRun:
                     summary.kept["kept after a week on the prune list"] = summary.kept.get("kept after a week on the prune list", 0) + 1
                 else:
                     ledger.update_person(person.checked_again_later(run.now), expected=(PersonStatus.PRUNE_SUGGESTED,))
-            else:
-                ledger.update_person(person.checked_again_later(run.now), expected=(PersonStatus.FOLLOWED,))
+            else:  # a candidate: their next check is set once today's decision is recorded
+                self.candidates_checked.append(person)
                 candidates.append(Followed(person.user_id, person.username, person.followed_at, person.source_id, True, False,
                                            user.last_post_at))
         if unknown:
@@ -285,8 +302,8 @@ class _PruneRun:
         quota = max(0, API_UNFOLLOWS_PER_WINDOW - recent)
         if self.event.max is not None:
             quota = min(quota, self.event.max)
-        people = ledger.people_by_id(record.queue)
-        waiting = [people[i] for i in record.queue if i in people and people[i].status is PersonStatus.FOLLOWED]
+        people = ledger.people_by_id(record.ids)
+        waiting = [people[i] for i in record.ids if i in people and people[i].status is PersonStatus.FOLLOWED]
         for person in waiting[:quota]:
             if self.dry:
                 summary.unfollowed.append(person.username)
@@ -335,12 +352,7 @@ class _PruneRun:
         self.records.set_override("prune_mode", FollowMode.SUGGEST.value)
         run.summary.warnings.append(f"X does not let this app unfollow ({exc}); prune is switched to suggest mode")
         run.summary.mark_partial("api unfollows are not permitted for this app: switched to suggest mode")
-        people = ledger.people_by_id(self.record.queue)
-        for user_id in self.record.queue:
-            person = people.get(user_id)
-            if person is not None and person.status is PersonStatus.FOLLOWED:
-                ledger.update_person(person.prune_suggested(run.now, "X did not let Flockpilot unfollow: tap unfollow yourself"),
-                                     expected=(PersonStatus.FOLLOWED,))
-                self.record.suggested.append(user_id)
         self.record.api = False
+        self.record.promoted = False
         self.records.save_day(self.record, run.now)
+        self.promote()

@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from flockpilot.domain.account import DayCounts
-from flockpilot.domain.budget import reconcile_allowance
+from flockpilot.domain.budget import verify_quota
 from flockpilot.domain.cost import CostMeter
 from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPermitted, XError
 from flockpilot.domain.people import PersonQueue, PersonStatus
@@ -38,17 +38,12 @@ def reconcile_step(run: JobRun[Any], ledger: Ledger, *, force: bool = False,
                    remaining_seconds: Callable[[], float] = lambda: float("inf")) -> dict[str, object]:
     """One day's slice of reconciliation, on its own money; the result lands in the summary."""
     account, settings = run.account, run.account.settings
-    state = ledger.recon("verify")
-    total = sum(s.followed_back for s in ledger.sources())
     share = day_budget(account.records, "reconcile", settings.monthly_budget_usd, run.day)
-    allowance = reconcile_allowance(share_usd=share.allowance_usd, chosen_monthly_usd=settings.reconcile_monthly_usd,
-                                    people=max(total, 1), every_days=settings.reconcile_every_days, today=run.day,
-                                    lookup_price=price("user_read"))
-    meter = CostMeter(limit_usd=max(0.0, allowance - share.spent_today_usd))
+    meter = CostMeter(limit_usd=max(0.0, share.allowance_usd - share.spent_today_usd))
     x = account.x_factory(meter)
     report: dict[str, object] = {}
     try:
-        report["verify"] = _verify(run, ledger, x, state, total)
+        report["verify"] = _verify(run, ledger, x, meter, share.spent_today_usd)
         if settings.prune_outside_inactive_days > 0:
             report["following"] = _read_following(run, ledger, x, meter, force=force, remaining_seconds=remaining_seconds)
     except (CredentialsRevoked, NotPermitted):
@@ -64,20 +59,26 @@ def reconcile_step(run: JobRun[Any], ledger: Ledger, *, force: bool = False,
     return report
 
 
-def _verify(run: JobRun[Any], ledger: Ledger, x: XApi, state: ReconState | None, total: int) -> dict[str, object]:
+def _verify(run: JobRun[Any], ledger: Ledger, x: XApi, meter: CostMeter, spent_today_usd: float) -> dict[str, object]:
     settings, now = run.account.settings, run.now
+    state = ledger.recon("verify")
+    cap = min(1000, math.floor((meter.remaining_usd() or 0.0) / price("user_read") + 1e-9))
+    due = ledger.queue(PersonQueue.VERIFY, due_by=now, limit=cap + 1)
+    # The ledger's size is estimated from the sources' follow-back tallies (and what is due):
+    # counting the queue would read every entry, and a run must cost the same at any size.
+    people = max(sum(s.followed_back for s in ledger.sources()), len(due))
+    if not due:
+        if state is None:
+            return {"state": "nothing to verify yet", "people": people}
+        return {"state": "up to date", "people": people,
+                "finished_at": state.finished_at.isoformat() if state.finished_at else None}
     if state is None or state.finished_at is not None:
-        due_any = ledger.queue(PersonQueue.VERIFY, due_by=now, limit=1)
-        if not due_any:
-            if state is None:
-                return {"state": "nothing to verify yet", "people": total}
-            return {"state": "up to date", "finished_at": state.finished_at.isoformat() if state.finished_at else None,
-                    "people": total, "next_pass": "as people fall due"}
         state = ReconState("verify", run_id=uuid.uuid4().hex[:12], started_at=now, read=0)
-    affordable = min(1000, math.floor((x.meter.remaining_usd() or 0.0) / price("user_read") + 1e-9))
-    due = ledger.queue(PersonQueue.VERIFY, due_by=now, limit=affordable + 1)
-    more = len(due) > affordable  # someone is still due after today's slice
-    due = due[:affordable]
+    quota = verify_quota(people=people, every_days=settings.reconcile_every_days, share_left_usd=meter.remaining_usd() or 0.0,
+                         spent_today_usd=spent_today_usd, chosen_monthly_usd=settings.reconcile_monthly_usd, today=run.day,
+                         lookup_price=price("user_read"))
+    more = len(due) > quota  # someone is still due after today's slice
+    due = due[:quota]
     checked = 0
     for start in range(0, len(due), LOOKUP_BATCH):
         batch = due[start:start + LOOKUP_BATCH]
@@ -97,17 +98,17 @@ def _verify(run: JobRun[Any], ledger: Ledger, x: XApi, state: ReconState | None,
                                      expected=(PersonStatus.FOLLOWED_BACK,))
             checked += 1
     state.read += checked
-    # How many are left is estimated from the sources' follow-back tallies: counting the
-    # queue would read every entry, and a run must cost the same whatever the ledger's size.
-    remaining = max(1, total - state.read) if more else 0
+    remaining = max(1, people - state.read) if more else 0
     if not more:
         state.finished_at = now
     ledger.save_recon(state)
-    per_day = max(1, affordable)
+    per_day = max(1, verify_quota(people=people, every_days=settings.reconcile_every_days, share_left_usd=float("inf"),
+                                  spent_today_usd=0.0, chosen_monthly_usd=settings.reconcile_monthly_usd, today=run.day,
+                                  lookup_price=price("user_read")))
     done_share = state.read / max(1, state.read + remaining)
     return {
         "state": "finished" if remaining == 0 else "in progress",
-        "verified_today": checked, "verified_this_pass": state.read, "left": remaining, "people": total,
+        "verified_today": checked, "verified_this_pass": state.read, "left": remaining, "people": people,
         "progress": round(done_share, 3),
         "days_to_finish": 0 if remaining == 0 else math.ceil(remaining / per_day),
         "note": (f"followers check {done_share:.0%} done, pass finishes in ~{math.ceil(remaining / per_day)} days"

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from pynamodb.expressions.condition import Condition
+
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
@@ -46,6 +48,24 @@ def connection() -> Connection:
     if getattr(conn._local, "session", None) is None:  # a new thread: the same session object
         conn._local.session = botocore_session()
     return conn
+
+
+def raw_query(hash_key: str, range_key_condition: Condition | None = None, *, index: str | None = None,
+              consistent_read: bool = False, limit: int | None = None, forward: bool = True) -> list[dict[str, Any]]:
+    """Items of any shape under one key (or one queue of the index), as raw DynamoDB maps:
+    a query through one model would drop the attributes of the others. Pages are followed
+    until `limit` items (or the end)."""
+    table = Row._get_connection()
+    items: list[dict[str, Any]] = []
+    start: dict[str, Any] | None = None
+    while True:
+        page = table.query(hash_key, range_key_condition=range_key_condition, index_name=index, exclusive_start_key=start,
+                           consistent_read=consistent_read, limit=None if limit is None else limit - len(items),
+                           scan_index_forward=forward)
+        items += page.get("Items", [])
+        start = page.get("LastEvaluatedKey")
+        if not start or (limit is not None and len(items) >= limit):
+            return items
 
 
 def create_table() -> None:

@@ -16,7 +16,7 @@ from typing import Any, cast
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 
-from flockpilot.adapters.dynamo.base import attempt, condition_failed, pk_of, transaction, utc
+from flockpilot.adapters.dynamo.base import attempt, condition_failed, pk_of, raw_query, transaction, utc
 from flockpilot.adapters.dynamo.models import ContentRow, PlanRow, PostRow, RemovedRow, SlotRow
 from flockpilot.domain.content import ContentItem, ContentKind, ItemStatus, Learning
 from flockpilot.domain.plan import DayPlan, DroppedItem, PlannedSlot
@@ -86,12 +86,12 @@ class DynamoContentPlans:
         """The plan and its slots in one query (they share the PLAN#<day> prefix)."""
         plan: DayPlan | None = None
         slots: dict[int, Slot] = {}
-        for row in PlanRow.query(self.pk, PlanRow.sk.startswith(f"PLAN#{day.isoformat()}"), consistent_read=True):
-            if "#SLOT#" in row.sk:
-                slot = _slot(day, SlotRow.from_raw_data(row.serialize()))
+        for item in raw_query(self.pk, PlanRow.sk.startswith(f"PLAN#{day.isoformat()}"), consistent_read=True):
+            if "#SLOT#" in item["sk"]["S"]:
+                slot = _slot(day, SlotRow.from_raw_data(item))
                 slots[slot.index] = slot
             else:
-                plan = _plan_from_json(row.body)
+                plan = _plan_from_json(PlanRow.from_raw_data(item).body)
         return plan, slots
 
     def put_plan_if_absent(self, plan: DayPlan, now: datetime) -> DayPlan:

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 
-from flockpilot.adapters.dynamo.base import attempt, pk_of, utc
-from flockpilot.adapters.dynamo.models import ConversationRow, DigestRow, MessageRow, Row
+from flockpilot.adapters.dynamo.base import attempt, pk_of, raw_query, utc
+from flockpilot.adapters.dynamo.models import QUEUE_INDEX, ConversationRow, DigestRow, MessageRow
 from flockpilot.domain.digest import Conversation, Correspondent, Message
 from flockpilot.domain.people import stamp
 
@@ -39,8 +39,8 @@ class DynamoInbox:
 
     def pending_conversations(self, limit: int = 200) -> list[Conversation]:
         result = []
-        for row in Row.queue.query(self.pending_pk, limit=limit):
-            conv = ConversationRow.from_raw_data(row.serialize())
+        for item in raw_query(self.pending_pk, index=QUEUE_INDEX, limit=limit):
+            conv = ConversationRow.from_raw_data(item)
             cid = conv.sk.removeprefix("CONV#")
             other = Correspondent(**{k: v for k, v in conv.other.items() if k != "followed_me_since"})
             rows = MessageRow.query(self.pk, MessageRow.sk.startswith(f"DM#{cid}#"), scan_index_forward=False, limit=MESSAGES_SHOWN)

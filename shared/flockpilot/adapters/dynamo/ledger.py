@@ -15,8 +15,9 @@ from typing import Any
 
 from pynamodb.expressions.update import Action
 
-from flockpilot.adapters.dynamo.base import attempt, pk_of, transaction, utc
+from flockpilot.adapters.dynamo.base import attempt, pk_of, raw_query, transaction, utc
 from flockpilot.adapters.dynamo.models import (
+    QUEUE_INDEX,
     AllowRow,
     CountsRow,
     FrontierRow,
@@ -107,8 +108,8 @@ class DynamoLedger:
         if limit <= 0:
             return []
         condition = Row.q_sk <= due_key(due_by) if due_by is not None else None
-        rows = Row.queue.query(self._queue_pk(queue), range_key_condition=condition, limit=limit)
-        return [_person(PersonRow.from_raw_data(r.serialize())) for r in rows]
+        items = raw_query(self._queue_pk(queue), condition, index=QUEUE_INDEX, limit=limit)
+        return [_person(PersonRow.from_raw_data(item)) for item in items]
 
     def queue_size(self, queue: PersonQueue, *, due_by: datetime | None = None, limit: int = 10_000) -> int:
         condition = Row.q_sk <= due_key(due_by) if due_by is not None else None

@@ -1,0 +1,263 @@
+"""The follow job on fakes."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from devtools.xsandbox import Fault
+from devtools.xsandbox.seed import OWNER_ID
+from devtools.xsandbox.world import User
+from flockpilot.domain.follow import Source, SourceKind
+from flockpilot.domain.people import PersonQueue, PersonStatus
+from flockpilot.domain.records import FollowDay
+from flockpilot.jobs.skeleton import RunOutcome
+from tests.jobs.conftest import Harness, make_harness
+
+PEERS = {"1700000000000000100": "@breadnerd", "1700000000000000101": "@smallbizdaily", "1700000000000000102": "@ovenspring"}
+
+
+def shortlist(h: Harness, day: date) -> list[str]:
+    record = h.store.load_day(FollowDay, day)
+    return record.shortlisted if record else []
+
+
+def with_sources(h: Harness) -> Harness:
+    """Room in the band (40 followers, following 3) and the three peers as sources."""
+    for i in range(40):
+        uid = f"18000000000000000{i:02d}"
+        h.world.add_user(User(uid, f"fan{i}", f"Fan {i}"))
+        h.world.follow(uid, OWNER_ID)
+    h.env.update(FOLLOW_USE_MY_FOLLOWERS="false", FOLLOW_USE_MENTIONS="false", ACTIVE_HOURS="07:00-22:00")
+    for uid, label in PEERS.items():
+        h.store.add_source(Source(uid, SourceKind.ACCOUNT, label, h.clock.now()))
+    return h
+
+
+@pytest.fixture
+def hs(h: Harness) -> Harness:
+    return with_sources(h)
+
+
+def crowd(h: Harness, n: int = 200) -> None:
+    """A big source whose followers all pass the filters."""
+    h.env.update(FOLLOW_MIN_FOLLOWERS="0", FOLLOW_SKIP_EMPTY_BIO="false", FOLLOW_ACTIVE_DAYS="3650")
+    for i in range(n):
+        uid = f"19000000000000{i:05d}"
+        h.world.add_user(User(uid, f"crowd{i}", "Crowd", description="bread", follow_back=0.5,
+                              profile_image_url="https://pbs.twimg.com/p.jpg"))
+        h.world.follow(uid, "1700000000000000100")
+        h.world.follow(uid, OWNER_ID)
+        h.world.add_post(uid, "hi")
+
+
+def test_suggest_mode_shortlists_with_links_and_writes_nothing_to_x(hs: Harness) -> None:
+    summary = hs.follow(max=5)
+    assert 1 <= len(summary.shortlisted) <= 5
+    s = summary.shortlisted[0]
+    assert s.follow_url == f"https://x.com/intent/follow?screen_name={s.username}"
+    assert s.profile_url == f"https://x.com/{s.username}"
+    assert "followUser" not in hs.world.bill()["by_operation"]
+    people = hs.store.people_by_id([x.user_id for x in summary.shortlisted])
+    assert {p.status for p in people.values()} == {PersonStatus.SUGGESTED}
+    assert summary.cost_per_shortlisted_usd and summary.cost_per_shortlisted_usd > 0
+
+
+def test_later_ticks_of_the_day_read_nothing(hs: Harness) -> None:
+    hs.follow()
+    requests = hs.world.bill()["requests"]
+    for _ in range(5):
+        hs.clock.advance(hours=1)
+        assert hs.follow().shortlisted == []
+    assert hs.world.bill()["requests"] == requests
+
+
+def test_cursors_resume_across_days_and_nobody_is_read_twice(hs: Harness) -> None:
+    for _ in range(4):
+        hs.follow(max=4)
+        hs.clock.advance(days=1)
+    per_source = {key: ids for key, ids in hs.world.served_users.items() if key.split(":")[1] in PEERS}
+    assert sum(len(ids) for ids in per_source.values()) >= 10
+    for ids in per_source.values():
+        assert len(ids) == len(set(ids))
+    assert any(s.cursor or s.exhausted for s in hs.store.sources())
+
+
+def test_nobody_is_suggested_twice_across_days(hs: Harness) -> None:
+    seen: list[str] = []
+    for _ in range(5):
+        seen += [s.user_id for s in hs.follow(max=5).shortlisted]
+        hs.clock.advance(days=1)
+    assert seen and len(seen) == len(set(seen))
+
+
+def test_screened_out_people_are_counted_by_filter(hs: Harness) -> None:
+    summary = hs.follow(max=10)
+    assert summary.screened_out > 0
+    assert sum(summary.reasons_out.values()) == summary.screened_out
+    assert {"inactive", "empty bio"} & set(summary.reasons_out)
+
+
+def test_follows_done_by_hand_are_detected_and_credited(hs: Harness) -> None:
+    picked = hs.follow(max=3).shortlisted[0]
+    hs.world.follow(OWNER_ID, picked.user_id)  # the person taps the follow link
+    hs.clock.advance(days=1)
+    second = hs.follow(max=0)
+    assert picked.user_id in second.followed_by_hand
+    person = hs.store.people_by_id([picked.user_id])[picked.user_id]
+    assert person.status is PersonStatus.FOLLOWED and not person.by_api
+    source = next(s for s in hs.store.sources() if s.source_id == person.source_id)
+    assert source.followed == 1
+    assert sum(c.follows for c in hs.store.counts(second.day, second.day).values()) == 1
+
+
+def test_follow_backs_feed_the_source_rate(hs: Harness) -> None:
+    first = hs.follow(max=6)
+    for s in first.shortlisted:
+        hs.world.follow(OWNER_ID, s.user_id)
+    hs.clock.advance(days=1)
+    hs.follow(max=0)  # the sync sees the follows made by hand
+    backs = hs.world.settle(OWNER_ID)
+    hs.clock.advance(days=1)
+    third = hs.follow(max=0)
+    assert sorted(third.follow_backs) == sorted(backs)
+    assert sum(s.followed_back for s in hs.store.sources()) == len(backs)
+
+
+def test_follow_and_prune_share_one_sync_and_one_profile_read_a_day(hs: Harness) -> None:
+    hs.follow()
+    hs.clock.advance(minutes=30)
+    before = hs.world.bill()["by_operation"]
+    hs.prune(reconcile=False)
+    after = hs.world.bill()["by_operation"]
+    for operation in ("getUsersMe", "getUsersFollowers", "getUsersFollowing"):
+        assert after[operation]["requests"] == before[operation]["requests"], operation
+
+
+def test_a_failed_source_leaves_the_others_and_says_partial(hs: Harness) -> None:
+    hs.world.inject(Fault("503", "getUsersFollowers", times=3))  # one source read fails (after retries)
+    summary = hs.follow(max=5, sync=False)
+    assert summary.outcome is RunOutcome.PARTIAL
+    assert any("could not read" in r for r in summary.reasons)
+    assert summary.shortlisted  # the other sources still filled the list
+
+
+def test_a_failed_sync_still_builds_the_list_and_says_partial(hs: Harness) -> None:
+    hs.world.inject(Fault("503", "getUsersFollowing", times=3))
+    summary = hs.follow(max=5)
+    assert summary.outcome is RunOutcome.PARTIAL and any("could not sync" in r for r in summary.reasons)
+    assert summary.shortlisted
+
+
+def test_the_band_is_respected(hs: Harness) -> None:
+    for uid in list(hs.world.users)[:60]:
+        if uid != OWNER_ID:
+            hs.world.follow(OWNER_ID, uid)  # following far above followers
+    summary = hs.follow()
+    assert summary.budget == 0 and summary.shortlisted == []
+    assert any("band" in w for w in summary.warnings)
+
+
+def test_a_spent_day_budget_reads_nothing(hs: Harness) -> None:
+    hs.store.add_spend(hs.clock.now().astimezone(hs.zone).date(), "follow", 100.0, 1)
+    summary = hs.follow(max=20)
+    assert summary.outcome is RunOutcome.PARTIAL and any("budget" in r for r in summary.reasons)
+    assert hs.world.bill()["requests"] == 0
+
+
+def test_api_mode_paces_follows_over_the_day(hs: Harness) -> None:
+    hs.world.follow_permitted = True
+    hs.env.update(FOLLOW_MODE="api", MONTHLY_BUDGET_USD="200")
+    hs.at_local(8)
+    first = hs.follow()
+    assert first.shortlisted and 0 < len(first.followed) < len(first.shortlisted)
+    made = len(first.followed)
+    while hs.clock.now() < hs.local(22):
+        hs.clock.advance(hours=1)
+        made += len(hs.follow().followed)
+    assert made == len(first.shortlisted)
+    assert hs.world.bill()["by_operation"]["followUser"]["requests"] == made
+
+
+def test_api_mode_never_passes_45_follows_in_15_minutes(hs: Harness) -> None:
+    hs.world.follow_permitted = True
+    hs.env.update(FOLLOW_MODE="api", FOLLOW_DAILY_CAP="400", MONTHLY_BUDGET_USD="10000")
+    crowd(hs)
+    hs.at_local(21, 50)  # one run left: everything is due now
+    total = 0
+    for _ in range(3):  # the console fires it three times in a minute
+        total += len(hs.follow(sync=False).followed)
+        hs.clock.advance(minutes=1)
+    assert 0 < total <= 45
+
+
+def test_api_mode_stops_at_the_first_429_and_the_queue_waits(hs: Harness) -> None:
+    hs.world.follow_permitted = True
+    hs.env.update(FOLLOW_MODE="api", FOLLOW_DAILY_CAP="60", MONTHLY_BUDGET_USD="10000")
+    crowd(hs)
+    hs.at_local(21, 50)
+    hs.world.inject(Fault("429", "followUser", reset_in_seconds=900))
+    summary = hs.follow()
+    assert summary.outcome is RunOutcome.PARTIAL and summary.followed == []
+    assert hs.world.bill()["by_operation"]["followUser"]["requests"] == 1  # not 46 more
+    queued = hs.store.queue(PersonQueue.QUEUED, limit=400)
+    assert queued and not hs.store.queue(PersonQueue.PENDING, limit=10)
+
+
+def test_api_mode_follow_with_unknown_outcome_is_checked_not_repeated(hs: Harness) -> None:
+    hs.world.follow_permitted = True
+    hs.x_timeout = 0.02
+    hs.env.update(FOLLOW_MODE="api", MONTHLY_BUDGET_USD="200")
+    hs.at_local(21, 50)
+    hs.world.inject(Fault("commit_then_timeout", "followUser", delay_seconds=0.05))
+    first = hs.follow()
+    assert first.outcome is RunOutcome.PARTIAL
+    pending = hs.store.queue(PersonQueue.PENDING, limit=10)
+    assert len(pending) == 1 and pending[0].user_id in hs.world.following[OWNER_ID]
+    hs.clock.advance(minutes=20)
+    second = hs.follow()
+    assert pending[0].username in second.followed
+    targets = [path for method, path, _ in hs.world.requests_log if method == "POST" and path.endswith("/following")]
+    assert len(targets) == len(first.followed) + len(second.followed) + 0  # the unknown one was never sent again
+
+
+def test_api_mode_403_switches_to_suggest_without_retrying(hs: Harness) -> None:
+    hs.env.update(FOLLOW_MODE="api")  # the sandbox, like self-serve X, refuses follows
+    hs.at_local(21, 50)
+    summary = hs.follow()
+    assert any("switched to suggest" in w for w in summary.warnings)
+    assert hs.world.bill()["by_operation"]["followUser"]["requests"] == 1
+    assert hs.store.overrides()["follow_mode"] == "suggest"
+    assert hs.store.queue(PersonQueue.QUEUED, limit=100) == []
+    assert {p.status for p in hs.store.people_by_id(shortlist(hs, summary.day)).values()} == {PersonStatus.SUGGESTED}
+
+
+def test_dry_run_writes_nothing_to_x(hs: Harness) -> None:
+    hs.world.follow_permitted = True
+    hs.env.update(FOLLOW_MODE="api")
+    hs.at_local(21, 50)
+    summary = hs.follow(mode="dry-run")
+    assert "dry-run" in summary.mode and summary.followed
+    assert "followUser" not in hs.world.bill()["by_operation"]
+
+
+def test_a_crash_after_the_picks_are_recorded_loses_nobody() -> None:
+    summary_before = None
+    for writes in range(0, 60):
+        h = with_sources(make_harness(FOLLOW_DAILY_CAP="5"))
+        h.store.crash_after(writes)
+        try:
+            summary_before = h.follow()
+        except BaseException as exc:  # noqa: BLE001 - the injected crash
+            assert "crashed" in str(exc)
+            h.store.crash_after(None)
+            h.clock.advance(minutes=30)
+            after = h.follow()
+            picks = shortlist(h, after.day)
+            people = h.store.people_by_id(picks)
+            assert len(picks) == 5 and len(people) == 5, writes
+            assert {p.status for p in people.values()} == {PersonStatus.SUGGESTED}, writes
+            continue
+        break
+    assert summary_before is not None and len(summary_before.shortlisted) == 5

@@ -1,0 +1,297 @@
+"""The prune job on fakes."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from devtools.xsandbox import Fault
+from devtools.xsandbox.seed import OWNER_ID
+from devtools.xsandbox.world import User
+from flockpilot.domain.account import DayCounts
+from flockpilot.domain.follow import Source, SourceKind
+from flockpilot.domain.people import AllowEntry, Person, PersonQueue, PersonStatus
+from flockpilot.jobs.skeleton import RunOutcome
+from tests.jobs.conftest import Harness, make_harness
+
+
+def uid(i: int) -> str:
+    return f"16000000000000{i:05d}"
+
+
+def followed(h: Harness, i: int, days_ago: float, *, follows_back: bool = False, name: str = "p") -> Person:
+    """Someone you follow through Flockpilot since `days_ago` (and in the sandbox too)."""
+    h.world.add_user(User(uid(i), f"{name}{i}", f"{name.upper()} {i}"))
+    h.world.follow(OWNER_ID, uid(i))
+    if follows_back:
+        h.world.follow(uid(i), OWNER_ID)
+    when = h.clock.now() - timedelta(days=days_ago)
+    person = Person(uid(i), f"{name}{i}", PersonStatus.SUGGESTED, source_id="src").now_followed(when, by_api=False, grace_days=7)
+    h.store.add_person(person)
+    return person
+
+
+def with_ledger(h: Harness) -> Harness:
+    """You follow 30 people through Flockpilot, followed 1..30 days ago; every third follows
+    back. 200 followers keep the account inside the band."""
+    for i in range(200):
+        h.world.add_user(User(uid(50_000 + i), f"fan{i}", "Fan"))
+        h.world.follow(uid(50_000 + i), OWNER_ID)
+    for i in range(1, 31):
+        followed(h, i, i, follows_back=i % 3 == 0)
+    h.env.update(PRUNE_DAILY_CAP="100", MONTHLY_BUDGET_USD="300")
+    return h
+
+
+@pytest.fixture
+def hl(h: Harness) -> Harness:
+    return with_ledger(h)
+
+
+def test_suggests_only_non_followers_past_the_grace_period(hl: Harness) -> None:
+    summary = hl.prune(reconcile=False)
+    assert {s.user_id for s in summary.suggested} == {uid(i) for i in range(7, 31) if i % 3}
+    assert "unfollowUser" not in hl.world.bill()["by_operation"]
+    assert all(s.profile_url == f"https://x.com/{s.username}" for s in summary.suggested)
+    assert summary.outcome is RunOutcome.OK
+
+
+def test_checks_read_only_people_whose_check_is_due(hl: Harness) -> None:
+    summary = hl.prune(reconcile=False)
+    # 24 are past the 7-day grace; the sync already saw the 8 of them who follow back.
+    assert hl.world.bill()["by_operation"]["getUsersByIds"]["resources"] == summary.checked == 16
+
+
+def test_later_ticks_of_the_day_read_nothing(hl: Harness) -> None:
+    hl.prune(reconcile=False)
+    requests = hl.world.bill()["requests"]
+    for _ in range(4):
+        hl.clock.advance(hours=1)
+        hl.prune(reconcile=False)
+    assert hl.world.bill()["requests"] == requests
+
+
+def test_dry_run_ticks_do_not_pay_twice_either(hl: Harness) -> None:
+    hl.prune(mode="dry-run", reconcile=False)
+    requests = hl.world.bill()["requests"]
+    hl.clock.advance(hours=1)
+    hl.prune(mode="dry-run", reconcile=False)
+    assert hl.world.bill()["requests"] == requests
+
+
+def test_checks_beyond_the_days_money_wait_for_tomorrow_oldest_first(hl: Harness) -> None:
+    hl.env["MONTHLY_BUDGET_USD"] = "60"  # prune's day: about $0.20, checks are $0.01 each
+    summary = hl.prune(reconcile=False)
+    assert 0 < summary.checked < 24
+    assert summary.outcome is RunOutcome.PARTIAL and any("tomorrow" in r for r in summary.reasons)
+    assert summary.suggested[0].user_id == uid(29)  # the oldest were checked first
+
+
+def test_allowlist_and_dm_correspondents_are_protected(hl: Harness) -> None:
+    hl.store.allow(AllowEntry(uid(10), "p10", "you", hl.clock.now()))
+    hl.world.add_dm(uid(11), OWNER_ID, "hi!")
+    hl.digest(dry_run=True)  # the digest stores the DM and allowlists its sender
+    summary = hl.prune(reconcile=False)
+    suggested = {s.user_id for s in summary.suggested}
+    assert uid(10) not in suggested and uid(11) not in suggested
+    assert summary.kept["on the allowlist"] >= 2
+
+
+def test_mentioners_are_protected(hl: Harness) -> None:
+    hl.world.add_post(uid(13), f"@{hl.world.users[OWNER_ID].username} great loaf!")
+    summary = hl.prune(reconcile=False)
+    assert uid(13) not in {s.user_id for s in summary.suggested}
+    assert uid(13) in {e.user_id for e in hl.store.allowlist()}
+
+
+def test_a_failed_mentions_read_still_decides_and_says_partial(hl: Harness) -> None:
+    hl.world.inject(Fault("503", "getUsersMentions", times=3))
+    summary = hl.prune(reconcile=False)
+    assert summary.suggested and summary.outcome is RunOutcome.PARTIAL
+    assert any("mentions" in r for r in summary.reasons)
+
+
+def test_outside_follows_are_never_touched_by_default(hl: Harness) -> None:
+    hl.world.add_user(User(uid(900), "celebrity", "Celebrity"))
+    hl.world.follow(OWNER_ID, uid(900))
+    summary = hl.prune()
+    assert uid(900) not in {s.user_id for s in summary.suggested}
+
+
+def test_unfollows_done_by_hand_are_detected(hl: Harness) -> None:
+    first = hl.prune(reconcile=False)
+    gone = first.suggested[0]
+    hl.world.unfollow(OWNER_ID, gone.user_id)  # the person taps unfollow on x.com
+    hl.clock.advance(days=1)
+    second = hl.prune(reconcile=False)
+    assert gone.username in second.unfollowed_by_hand
+    assert hl.store.people_by_id([gone.user_id])[gone.user_id].status is PersonStatus.UNFOLLOWED
+    assert gone.user_id not in {s.user_id for s in second.suggested}
+    assert sum(c.unfollows for c in hl.store.counts(second.day, second.day).values()) == 1
+
+
+def test_a_missing_connection_status_stays_unknown(hl: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    from devtools.xsandbox.app import SandboxApp
+
+    original = SandboxApp.user_json
+
+    def without_connection(self: SandboxApp, user: User, fields: list[str], viewer: str) -> dict[str, object]:
+        return original(self, user, [f for f in fields if f != "connection_status"], viewer)
+
+    monkeypatch.setattr(SandboxApp, "user_json", without_connection)
+    summary = hl.prune(reconcile=False)
+    assert summary.suggested == [] and summary.unfollowed_by_hand == []
+    assert summary.outcome is RunOutcome.PARTIAL and any("did not say" in r for r in summary.reasons)
+    statuses = {p.status for p in hl.store.people_by_id([uid(i) for i in range(1, 31)]).values()}
+    assert PersonStatus.UNFOLLOWED not in statuses
+
+
+def test_the_band_is_restored_oldest_non_followers_first(hl: Harness) -> None:
+    for i in range(200):
+        hl.world.unfollow(uid(50_000 + i), OWNER_ID)  # followers drop to 10: far below following
+    hl.env["PRUNE_DAILY_CAP"] = "3"
+    summary = hl.prune(reconcile=False)
+    assert summary.band_excess > 3
+    ids = [s.user_id for s in summary.suggested]
+    assert ids[0] == uid(29) and set(ids) == {uid(i) for i in range(7, 31) if i % 3}
+    assert all("restores the 10% band" in s.why for s in summary.suggested)
+
+
+def api_world(h: Harness) -> None:
+    h.world.follow_permitted = True
+    h.env.update(PRUNE_MODE="api", MONTHLY_BUDGET_USD="1000")
+    for i in range(100, 180):
+        followed(h, i, 40, name="q")
+    for i in range(200, 400):  # plenty of recent follows: the churn guard sees a normal ratio
+        h.store.add_person(Person(uid(i), f"r{i}", PersonStatus.FOLLOWED_BACK, "src",
+                                  followed_at=h.clock.now() - timedelta(days=5)))
+    day = h.clock.now().astimezone(h.zone).date()
+    h.store.update_person(Person(uid(200), "r200", PersonStatus.FOLLOWED_BACK, "src"), expected=(PersonStatus.FOLLOWED_BACK,),
+                          counts=(day - timedelta(days=5), DayCounts(follows=200)))
+
+
+def test_api_mode_unfollows_at_most_45_per_15_minutes(hl: Harness) -> None:
+    api_world(hl)
+    first = hl.prune(reconcile=False)
+    assert len(first.unfollowed) == 45
+    assert hl.prune(reconcile=False).unfollowed == []  # the same 15 minutes
+    hl.clock.advance(minutes=16)
+    assert len(hl.prune(reconcile=False).unfollowed) > 0
+    assert hl.world.bill()["by_operation"]["unfollowUser"]["requests"] <= 90
+
+
+def test_api_mode_429_never_unfollows_anyone_twice(hl: Harness) -> None:
+    api_world(hl)
+    hl.world.inject(Fault("429", "unfollowUser", reset_in_seconds=60))
+    unfollowed: list[str] = []
+    for _ in range(12):
+        unfollowed += hl.prune(reconcile=False).unfollowed
+        hl.clock.advance(minutes=16)
+        if len(hl.world.requests_log) and not hl.store.queue(PersonQueue.PENDING, limit=1):
+            pass
+    deletes = [path for method, path, code in hl.world.requests_log if method == "DELETE" and code == 200]
+    assert len(deletes) == len(set(deletes)) == len(unfollowed)
+
+
+def test_api_mode_unknown_unfollow_is_checked_not_repeated(hl: Harness) -> None:
+    api_world(hl)
+    hl.x_timeout = 0.02
+    hl.world.inject(Fault("commit_then_timeout", "unfollowUser", delay_seconds=0.05))
+    first = hl.prune(reconcile=False)
+    assert first.outcome is RunOutcome.PARTIAL and first.unfollowed == []
+    pending = hl.store.queue(PersonQueue.PENDING, limit=10)
+    assert len(pending) == 1 and pending[0].user_id not in hl.world.following[OWNER_ID]
+    hl.clock.advance(minutes=16)
+    second = hl.prune(reconcile=False)
+    assert pending[0].username in second.unfollowed
+    deletes = [path for method, path, _ in hl.world.requests_log if method == "DELETE"]
+    assert len(deletes) == len(set(deletes))
+
+
+def test_api_mode_403_switches_to_suggest(hl: Harness) -> None:
+    api_world(hl)
+    hl.world.follow_permitted = False
+    summary = hl.prune(reconcile=False)
+    assert any("switched to suggest" in w for w in summary.warnings)
+    assert hl.world.bill()["by_operation"]["unfollowUser"]["requests"] == 1
+    assert hl.store.overrides()["prune_mode"] == "suggest"
+
+
+def test_churn_guard_pauses_api_unfollows(hl: Harness) -> None:
+    hl.world.follow_permitted = True
+    hl.env["PRUNE_MODE"] = "api"
+    day = hl.clock.now().astimezone(hl.zone).date()
+    hl.store.update_person(hl.store.people_by_id([uid(1)])[uid(1)], expected=(PersonStatus.FOLLOWED,),
+                           counts=(day - timedelta(days=1), DayCounts(follows=40, unfollows=40, quick_unfollows=40)))
+    summary = hl.prune(reconcile=False)
+    assert summary.churn["paused"] is True
+    assert any("churn guard" in w for w in summary.warnings)
+    assert "unfollowUser" not in hl.world.bill()["by_operation"] and summary.suggested
+
+
+def test_dry_run_writes_nothing_to_x(hl: Harness) -> None:
+    api_world(hl)
+    summary = hl.prune(mode="dry-run", reconcile=False)
+    assert summary.unfollowed and "unfollowUser" not in hl.world.bill()["by_operation"]
+
+
+def test_followed_back_people_who_leave_are_found_by_the_rolling_verification(zone: str) -> None:
+    h = make_harness(zone, MONTHLY_BUDGET_USD="300", RECONCILE_EVERY_DAYS="1")  # the whole pass fits in a day
+    for i in range(200):
+        h.world.add_user(User(uid(50_000 + i), f"fan{i}", "Fan"))
+        h.world.follow(uid(50_000 + i), OWNER_ID)
+    for i in range(1, 41):
+        person = followed(h, i, 60, follows_back=True)
+        h.store.update_person(person.now_followed_back(h.clock.now() - timedelta(days=40), verify_days=1),
+                              expected=(PersonStatus.FOLLOWED,))
+    for i in range(1, 6):
+        h.world.unfollow(uid(i), OWNER_ID)  # five stopped following back
+    summary = h.prune()
+    verify = summary.reconciliation["verify"]
+    assert isinstance(verify, dict) and verify["verified_today"] == 40 and verify["state"] == "finished"
+    left = {p.user_id: p.status for p in h.store.people_by_id([uid(i) for i in range(1, 41)]).values()}
+    assert [i for i in range(1, 41) if left[uid(i)] is PersonStatus.FOLLOWED] == [1, 2, 3, 4, 5]
+    h.clock.advance(hours=1)
+    again = h.prune()
+    assert again.reconciliation["verify"]["state"] == "up to date"  # type: ignore[index]
+
+
+def test_a_pass_too_big_for_a_day_reports_progress_and_days_left() -> None:
+    h = make_harness("UTC", MONTHLY_BUDGET_USD="60", RECONCILE_MONTHLY_USD="3")  # $0.10 a day: 10 checks
+    for i in range(1, 31):
+        person = followed(h, i, 60, follows_back=True)
+        h.store.update_person(person.now_followed_back(h.clock.now() - timedelta(days=40), verify_days=30),
+                              expected=(PersonStatus.FOLLOWED,))
+    h.store.add_source(Source("src", SourceKind.ACCOUNT, "@src", h.clock.now(), followed=30, followed_back=30))
+    first = h.prune()
+    verify = first.reconciliation["verify"]
+    assert isinstance(verify, dict) and verify["state"] == "in progress" and verify["verified_today"] == 10
+    assert verify["days_to_finish"] == 2 and "33% done" in str(verify["note"])
+    days = 1
+    while h.prune().reconciliation["verify"]["state"] != "finished":  # type: ignore[index]
+        h.clock.advance(days=1)
+        days += 1
+    assert days == 3
+
+
+def test_the_day_record_is_saved_before_anyone_moves(zone: str) -> None:
+    for writes in range(0, 80):
+        h = with_ledger(make_harness(zone))
+        h.store.crash_after(writes)
+        try:
+            h.prune(reconcile=False)
+        except BaseException as exc:  # noqa: BLE001 - the injected crash
+            assert "crashed" in str(exc)
+            h.store.crash_after(None)
+            h.clock.advance(minutes=30)
+            h.prune(reconcile=False)
+            suggested = [p for p in h.store.people_by_id([uid(i) for i in range(1, 31)]).values()
+                         if p.status is PersonStatus.PRUNE_SUGGESTED]
+            assert {p.user_id for p in suggested} == {uid(i) for i in range(7, 31) if i % 3}, writes
+            continue
+        break
+
+
+def the_day(h: Harness) -> date:
+    return h.clock.now().astimezone(h.zone).date()
