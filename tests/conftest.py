@@ -1,9 +1,10 @@
-"""Shared fixtures: a Lambda context, event files, a clock, and the real local services
-(DynamoDB Local, the X sandbox, moto) for integration tests."""
+"""Shared fixtures: a clock, a Lambda context, event files, and the real local services
+(DynamoDB Local with one table, moto) started once per test session."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from flockpilot.invoke import LocalContext
 
 ROOT = Path(__file__).resolve().parents[1]
+REGION = "us-east-1"
 
 
 class FakeClock:
@@ -53,11 +55,54 @@ def load_event() -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _aws_test_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dummy credentials and region, so no SDK goes looking on the network for real ones."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+
+
+@pytest.fixture(autouse=True)
 def _reset_powertools() -> Iterator[None]:
     yield
-    from aws_lambda_powertools.utilities import parameters
-
+    from flockpilot.adapters.secrets import forget_cached_secrets
     from flockpilot.observability import metrics
 
     metrics.clear_metrics()
-    parameters.clear_caches()
+    forget_cached_secrets()
+
+
+@pytest.fixture(scope="session")
+def dynamodb() -> Iterator[Any]:
+    """Amazon DynamoDB Local, once per session, with the table template.yaml declares."""
+    from devtools import dynamodb_local
+    from flockpilot.adapters import dynamo
+
+    ddb = dynamodb_local.start()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        dynamo.bind("flockpilot-test", REGION, ddb.endpoint)
+        dynamo.create_table()
+    yield ddb
+    ddb.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    from devtools.dynamodb_local import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def account_id() -> str:
+    """A fresh account per test: tests share the session's table, never its items."""
+    return str(1_900_000_000_000_000_000 + uuid.uuid4().int % 10**17)

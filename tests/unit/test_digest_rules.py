@@ -18,7 +18,8 @@ from flockpilot.domain.digest import (
     rank,
     safe_text,
 )
-from flockpilot.domain.digest_email import SECTIONS, DigestReport, GrowthPoint, render_html, render_text
+from flockpilot.domain.account import GrowthPoint
+from flockpilot.domain.digest_email import DigestReport, render_html, render_text
 
 NOW = datetime(2026, 11, 25, 7, tzinfo=UTC)
 
@@ -134,6 +135,9 @@ def test_subject_has_no_header_injection() -> None:
     report.handle = "evil\r\nBcc: x@example.com"
     assert "\r" not in report.subject and "\n" not in report.subject and ":" not in report.subject.split("@", 1)[1]
     assert report.subject.endswith("@evilBccxexample")  # the handle keeps only [A-Za-z0-9_], 15 at most
+
+
+SECTIONS = ("Messages", "Follow suggestions", "Prune suggestions", "Posts", "Account", "X API spend", "Warnings")
 
 
 def test_every_section_in_html_and_text_in_order() -> None:

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from flockpilot.domain.account import DayCounts
 from flockpilot.domain.prune import Followed, churn_check, select_unfollows
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -16,7 +17,7 @@ def person(i: int, days: float, back: bool | None = False, mine: bool = True, la
 
 
 def pick(people: list[Followed], **kw: object) -> tuple[list[str], dict[str, int]]:
-    args: dict[str, object] = {"now": NOW, "grace_days": 7, "daily_cap": 30, "band_excess": 0, "allow": set()}
+    args: dict[str, object] = {"now": NOW, "grace_days": 7, "daily_cap": 30, "band_excess": 0, "allow": set(), "tolerance": 0.1}
     args.update(kw)
     decisions, kept = select_unfollows(people, **args)  # type: ignore[arg-type]
     return [d.person.user_id for d in decisions], kept
@@ -58,21 +59,35 @@ def test_never_more_than_the_cap_or_the_excess_or_x_daily_limit(n: int, cap: int
     assert len(ids) <= min(limit, 400, n) and len(ids) == len(set(ids))
 
 
+def days(follows: int, unfollows: int = 0, quick: int = 0) -> list[DayCounts]:
+    """Tallies spread over the 30-day window (the guard only ever sees daily tallies)."""
+    return [DayCounts(follows, unfollows, quick)] + [DayCounts() for _ in range(29)]
+
+
 def test_churn_guard_flags_quick_undos() -> None:
-    follows = [NOW - timedelta(days=d) for d in range(20)]
-    unfollows = [(NOW - timedelta(days=d), NOW - timedelta(days=d + 5)) for d in range(12)]
-    verdict = churn_check(follows, unfollows, now=NOW)
+    verdict = churn_check(days(follows=20, unfollows=12, quick=12))
     assert verdict.paused and "undone within 14 days" in verdict.reasons[0]
 
 
 def test_churn_guard_flags_unfollow_volume() -> None:
-    follows = [NOW - timedelta(days=d) for d in range(10)]
-    unfollows = [(NOW - timedelta(days=1), NOW - timedelta(days=60))] * 5
-    verdict = churn_check(follows, unfollows, now=NOW, planned=20)
+    verdict = churn_check(days(follows=10, unfollows=5), planned=20)
     assert verdict.paused and "2.5x follows" in verdict.reasons[-1]
 
 
 def test_a_calm_ledger_passes() -> None:
-    follows = [NOW - timedelta(days=d) for d in range(20)]
-    unfollows = [(NOW - timedelta(days=1), NOW - timedelta(days=40))] * 3
-    assert not churn_check(follows, unfollows, now=NOW, planned=3).paused
+    assert not churn_check(days(follows=20, unfollows=3), planned=3).paused
+
+
+@given(follows=st.integers(0, 500), unfollows=st.integers(0, 500), quick=st.integers(0, 500), planned=st.integers(0, 400))
+def test_the_guard_pauses_exactly_past_its_thresholds(follows: int, unfollows: int, quick: int, planned: int) -> None:
+    quick = min(quick, unfollows)
+    verdict = churn_check(days(follows, unfollows, quick), planned=planned, max_quick_share=0.5, max_ratio=1.5)
+    share = quick / follows if follows else 0.0
+    ratio = (unfollows + planned) / max(follows, 1)
+    assert verdict.paused == (share > 0.5 or (ratio > 1.5 and unfollows + planned >= 10))
+
+
+def test_the_band_reason_names_the_tolerance_in_use() -> None:
+    people = [person(i, 10 + i) for i in range(3)]
+    decisions, _ = select_unfollows(people, now=NOW, grace_days=7, daily_cap=5, band_excess=2, allow=set(), tolerance=0.05)
+    assert all(d.reason.endswith("restores the 5% band") for d in decisions)

@@ -206,7 +206,7 @@ class DynamoLedger:
                 if r.seen_run != run_id]
         with MemberRow.batch_write() as batch:
             for row in gone:
-                batch.delete(row)
+                batch.delete(MemberRow(self.pk, row.sk))
         return [r.sk.rsplit("#", 1)[1] for r in gone]
 
     def members(self, name: str, *, after: str | None, limit: int) -> list[str]:

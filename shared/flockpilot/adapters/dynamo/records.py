@@ -30,9 +30,10 @@ class DynamoRecords:
     # --- account -----------------------------------------------------------------------
     def overrides(self) -> dict[str, Any]:
         try:
-            return dict(AccountRow.get(self.pk, "ACCOUNT", attributes_to_get=["overrides"]).overrides or {})
+            overrides = AccountRow.get(self.pk, "ACCOUNT", attributes_to_get=["overrides"], consistent_read=True).overrides
         except AccountRow.DoesNotExist:
             return {}
+        return dict(overrides.as_dict()) if overrides is not None else {}
 
     def set_override(self, key: str, value: Any) -> None:
         """Change one setting in place (never a read-modify-write of the whole map)."""

@@ -1,0 +1,367 @@
+"""One contract, two stores: every test here runs on the in-memory fake and on the DynamoDB
+store against DynamoDB Local, so the fake the job tests use cannot drift from the real one."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from flockpilot.adapters.dynamo import DynamoContentPlans, DynamoInbox, DynamoLedger, DynamoRecords
+from flockpilot.domain.account import AccountProfile, DayCounts, GrowthPoint
+from flockpilot.domain.content import ItemStatus, Learning, new_item
+from flockpilot.domain.digest import Correspondent, Message
+from flockpilot.domain.follow import Source, SourceKind
+from flockpilot.domain.people import AllowEntry, Card, Person, PersonQueue, PersonStatus, SourceCredit
+from flockpilot.domain.plan import ActiveHours, MixRules, plan_day
+from flockpilot.domain.records import FollowDay, PostRecord, PruneDay, ReconState
+from flockpilot.domain.slots import Claim, LeaseLost, Slot, SlotStatus, SlotTaken
+from flockpilot.domain.x import PostMetrics
+from tests.fakes.store import MemoryStore
+
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+DAY = date(2026, 11, 25)
+
+
+class DynamoStore(DynamoRecords, DynamoContentPlans, DynamoLedger, DynamoInbox):
+    """The four DynamoDB aggregates of one account behind one object, for the contract."""
+
+    def __init__(self, account_id: str) -> None:
+        DynamoRecords.__init__(self, account_id)
+        DynamoInbox.__init__(self, account_id)
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def store(request: pytest.FixtureRequest, account_id: str) -> Iterator[Any]:
+    if request.param == "memory":
+        yield MemoryStore(account_id)
+    else:
+        request.getfixturevalue("dynamodb")
+        yield DynamoStore(account_id)
+
+
+# --- content -------------------------------------------------------------------------------
+
+def test_an_item_added_twice_is_stored_once(store: Any) -> None:
+    item = new_item(kind="quip", text="hello", now=NOW)
+    assert store.add_content(item) is True
+    assert store.add_content(item) is False
+    assert [i.item_id for i in store.list_content()] == [item.item_id]
+
+
+def test_saving_an_items_state_keeps_its_text_and_its_learning(store: Any) -> None:
+    item = new_item(kind="article", text="How to shape", url="https://example.com/s", now=NOW, evergreen=True)
+    store.add_content(item)
+    posted = replace(item.after_posting(NOW), learning=Learning(measured=2, impressions=900, engagements=40))
+    store.save_content(replace(posted, text="something else"))
+    got = store.get_content(item.item_id)
+    assert got.text == "How to shape" and got.times_posted == 1 and got.cooldown_until == NOW + timedelta(days=30)
+    assert got.learning == Learning(measured=2, impressions=900, engagements=40)
+
+
+def test_a_removed_item_is_gone_and_remembered(store: Any) -> None:
+    item = new_item(kind="quip", text="bye", now=NOW)
+    store.add_content(item)
+    assert store.remove_content(item.item_id, NOW) is True
+    assert store.remove_content(item.item_id, NOW) is False
+    assert store.get_content(item.item_id) is None and store.removed([item.item_id, "other"]) == {item.item_id}
+
+
+def test_records_are_kept_per_account(store: Any, account_id: str) -> None:
+    other = MemoryStore("2") if isinstance(store, MemoryStore) else DynamoStore(account_id + "9")
+    store.add_content(new_item(kind="quip", text="mine", now=NOW))
+    assert other.list_content() == []
+
+
+# --- plans and slots ---------------------------------------------------------------------
+
+def a_plan(store: Any) -> Any:
+    items = [new_item(kind="quip", text=f"q{i}", now=NOW) for i in range(4)]
+    return plan_day(day=DAY, tz=UTC, active=ActiveHours.parse("08:00-22:00"), rules=MixRules(posts_per_day=4, link_share=0),
+                    items=items, budget_usd=10, now=NOW, seed="s")
+
+
+def test_the_first_plan_of_the_day_wins(store: Any) -> None:
+    plan = a_plan(store)
+    assert store.put_plan_if_absent(plan, NOW) == plan
+    other = replace(plan, notes=("another",))
+    assert store.put_plan_if_absent(other, NOW) == plan
+    stored, slots = store.plan_and_slots(DAY)
+    assert stored == plan and slots == {}
+
+
+def test_a_slot_is_claimed_once(store: Any) -> None:
+    store.claim_slot(DAY, 0, now=NOW, lease_seconds=300)
+    with pytest.raises(SlotTaken):
+        store.claim_slot(DAY, 0, now=NOW, lease_seconds=300)
+
+
+def test_concurrent_claims_have_one_winner(store: Any) -> None:
+    wins: list[str] = []
+    losses: list[str] = []
+
+    def claim() -> None:
+        try:
+            wins.append(store.claim_slot(DAY, 1, now=NOW, lease_seconds=300).lease)
+        except SlotTaken:
+            losses.append("lost")
+
+    threads = [threading.Thread(target=claim) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(wins) == 1 and len(losses) == 5
+
+
+def test_a_dead_runs_claim_is_taken_over_after_its_lease_with_its_history(store: Any) -> None:
+    first = store.claim_slot(DAY, 2, now=NOW, lease_seconds=300)
+    first = store.note_try(first, "item-a", NOW)
+    with pytest.raises(SlotTaken):
+        store.claim_slot(DAY, 2, now=NOW + timedelta(seconds=299), lease_seconds=300)
+    second = store.claim_slot(DAY, 2, now=NOW + timedelta(seconds=301), lease_seconds=300)
+    assert second.needs_recovery and second.previous.tried == ("item-a",)
+    assert second.slot.first_claimed_at == NOW and second.slot.claimed_at == NOW + timedelta(seconds=301)
+    with pytest.raises(LeaseLost):
+        store.note_try(first, "item-b", NOW)
+
+
+def test_completion_writes_slot_item_and_post_together(store: Any) -> None:
+    item = new_item(kind="quip", text="out it goes", now=NOW)
+    store.add_content(item)
+    claim: Claim = store.claim_slot(DAY, 3, now=NOW, lease_seconds=300)
+    claim = store.note_try(claim, item.item_id, NOW)
+    done = replace(claim.slot, status=SlotStatus.PUBLISHED, item_id=item.item_id, post_id="99", published_at=NOW, cost_usd=0.015)
+    post = PostRecord("99", item.item_id, "quip", DAY, 3, NOW, 0.015, False)
+    store.complete_slot(claim, done, content=item.after_posting(NOW), post=post)
+    _, slots = store.plan_and_slots(DAY)
+    assert slots[3].status is SlotStatus.PUBLISHED and slots[3].tried == (item.item_id,) and slots[3].lease is None
+    assert store.get_content(item.item_id).status is ItemStatus.POSTED
+    assert store.posts(DAY, DAY) == [post]
+    with pytest.raises(LeaseLost):  # a completed slot's lease is spent
+        store.complete_slot(claim, done)
+
+
+def test_a_completion_that_lost_its_lease_writes_nothing(store: Any) -> None:
+    item = new_item(kind="quip", text="late", now=NOW)
+    store.add_content(item)
+    stale: Claim = store.claim_slot(DAY, 4, now=NOW, lease_seconds=300)
+    store.claim_slot(DAY, 4, now=NOW + timedelta(seconds=400), lease_seconds=300)
+    with pytest.raises(LeaseLost):
+        store.complete_slot(stale, replace(stale.slot, status=SlotStatus.PUBLISHED), content=item.after_posting(NOW))
+    assert store.get_content(item.item_id).status is ItemStatus.QUEUED
+
+
+def test_a_released_slot_waits_for_not_before_and_an_unknown_one_is_claimable_at_once(store: Any) -> None:
+    claim = store.claim_slot(DAY, 5, now=NOW, lease_seconds=300)
+    store.release_slot(claim, replace(claim.slot, status=SlotStatus.OPEN, not_before=NOW + timedelta(minutes=5), lease=None))
+    with pytest.raises(SlotTaken):
+        store.claim_slot(DAY, 5, now=NOW + timedelta(minutes=4), lease_seconds=300)
+    again = store.claim_slot(DAY, 5, now=NOW + timedelta(minutes=5), lease_seconds=300)
+    store.release_slot(again, replace(again.slot, status=SlotStatus.UNKNOWN, lease=None))
+    third = store.claim_slot(DAY, 5, now=NOW + timedelta(minutes=6), lease_seconds=300)
+    assert third.previous.status is SlotStatus.UNKNOWN and third.slot.failures == 0
+
+
+def test_post_records_are_read_by_day_and_updated(store: Any) -> None:
+    posts = [PostRecord(str(100 + d), "i", "quip", DAY - timedelta(days=d), 0, NOW - timedelta(days=d), 0.015, False) for d in range(5)]
+    for p in posts:
+        store.save_post(p)
+    store.save_post(replace(posts[1], metrics=PostMetrics(likes=3, impressions=200), metrics_at=NOW))
+    got = store.posts(DAY - timedelta(days=2), DAY)
+    assert [p.post_id for p in got] == ["102", "101", "100"][::-1] or {p.post_id for p in got} == {"100", "101", "102"}
+    assert next(p for p in got if p.post_id == "101").metrics == PostMetrics(likes=3, impressions=200)
+
+
+# --- people ------------------------------------------------------------------------------
+
+def person(i: int, status: PersonStatus = PersonStatus.RESERVE, **kw: Any) -> Person:
+    return Person(f"{i}", f"u{i}", status, source_id="s", score=kw.pop("score", 0.5), day=DAY.isoformat(), **kw)
+
+
+def test_a_person_is_added_once_and_known_after(store: Any) -> None:
+    assert store.add_person(person(1)) is True and store.add_person(person(1)) is False
+    store.mark_seen([("2", "empty bio")], NOW)
+    assert store.known(["1", "2", "3"]) == {"1": "reserve", "2": "seen"}
+
+
+def test_a_person_round_trips_with_every_field(store: Any) -> None:
+    p = replace(person(7, PersonStatus.FOLLOWED, score=0.77), reasons=("a", "b"), followed_at=NOW, due_at=NOW + timedelta(days=7),
+                by_api=True, card=Card("Ann", "bakes", 10, 20, NOW - timedelta(days=1)))
+    store.add_person(p)
+    assert store.people_by_id(["7", "8"]) == {"7": p}
+
+
+def test_updates_happen_only_from_the_expected_status(store: Any) -> None:
+    store.add_person(person(1))
+    suggested = person(1).suggested(NOW)
+    assert store.update_person(suggested, expected=(PersonStatus.QUEUED,)) is False
+    assert store.update_person(suggested, expected=(PersonStatus.RESERVE,)) is True
+    assert store.people_by_id(["1"])["1"].status is PersonStatus.SUGGESTED
+    assert store.update_person(person(404).suggested(NOW), expected=(PersonStatus.RESERVE,)) is False
+
+
+def test_a_status_change_tallies_and_credits_in_the_same_write(store: Any) -> None:
+    store.add_source(Source("s", SourceKind.ACCOUNT, "@s", NOW))
+    store.add_person(person(1, PersonStatus.SUGGESTED))
+    followed = person(1, PersonStatus.SUGGESTED).now_followed(NOW, by_api=False, grace_days=7)
+    assert store.update_person(followed, expected=(PersonStatus.SUGGESTED,), counts=(DAY, DayCounts(follows=1)),
+                               credit=SourceCredit("s", followed=1))
+    assert not store.update_person(followed, expected=(PersonStatus.SUGGESTED,), counts=(DAY, DayCounts(follows=1)),
+                                   credit=SourceCredit("s", followed=1))  # refused: nothing counted twice
+    assert store.counts(DAY, DAY) == {DAY: DayCounts(follows=1)}
+    assert store.sources()[0].followed == 1
+
+
+def test_the_reserve_gives_the_best_first(store: Any) -> None:
+    for i, value in enumerate([0.2, 0.9, 0.5]):
+        store.add_person(person(i, score=value))
+    assert [p.user_id for p in store.queue(PersonQueue.RESERVE, limit=2)] == ["1", "2"]
+    assert store.queue_size(PersonQueue.RESERVE) == 3
+
+
+def test_the_check_queue_gives_who_is_due_oldest_first(store: Any) -> None:
+    for i, days in enumerate([3, 10, 8, -2]):  # due 3, 10, 8 days ago and in 2 days
+        store.add_person(replace(person(i, PersonStatus.FOLLOWED), due_at=NOW - timedelta(days=days)))
+    due = store.queue(PersonQueue.CHECK, due_by=NOW, limit=10)
+    assert [p.user_id for p in due] == ["1", "2", "0"]
+    assert store.queue_size(PersonQueue.CHECK, due_by=NOW) == 3 and store.queue_size(PersonQueue.CHECK) == 4
+
+
+def test_people_leave_a_queue_when_their_status_leaves_it(store: Any) -> None:
+    p = replace(person(1, PersonStatus.FOLLOWED), due_at=NOW)
+    store.add_person(p)
+    store.update_person(p.now_unfollowed(NOW, by_api=True), expected=(PersonStatus.FOLLOWED,))
+    assert store.queue(PersonQueue.CHECK, due_by=NOW + timedelta(days=400), limit=10) == []
+    pending = p.follow_sent(NOW)
+    store.add_person(replace(pending, user_id="2"))
+    assert [x.user_id for x in store.queue(PersonQueue.PENDING, limit=10)] == ["2"]
+
+
+# --- sources, allowlist, frontiers, reconciliation ----------------------------------------
+
+def test_sources_advance_and_credit(store: Any) -> None:
+    assert store.add_source(Source("a", SourceKind.ACCOUNT, "@a", NOW)) is True
+    assert store.add_source(Source("a", SourceKind.ACCOUNT, "@a", NOW)) is False
+    store.advance_source("a", cursor="7000000000000000001", exhausted=False, read=50, suggested=4)
+    store.credit_source("a", followed=2, followed_back=1)
+    got = store.sources()[0]
+    assert (got.cursor, got.read, got.suggested, got.followed, got.followed_back) == ("7000000000000000001", 50, 4, 2, 1)
+    assert store.remove_source("a") is True and store.sources() == []
+    store.credit_source("a", followed=1)  # a source removed since is not brought back
+    assert store.sources() == []
+
+
+def test_the_allowlist(store: Any) -> None:
+    assert store.allow(AllowEntry("1", "ann", "you", NOW)) is True
+    assert store.allow(AllowEntry("1", "ann", "dm", NOW)) is False
+    assert store.allowed(["1", "2"]) == {"1"} and store.allowlist()[0].reason == "you"
+    assert store.disallow("1") is True and store.disallow("1") is False and store.allowed(["1"]) == set()
+
+
+def test_frontiers_keep_the_newest_200(store: Any) -> None:
+    assert store.frontier("followers") == []
+    store.set_frontier("followers", [str(i) for i in range(300)], NOW)
+    assert store.frontier("followers") == [str(i) for i in range(200)]
+
+
+def test_a_reconciliation_state_round_trips(store: Any) -> None:
+    state = ReconState("following", "run1", NOW, cursor="7000000000000000002", read=1000, usd=1.0, month="2026-11")
+    store.save_recon(state)
+    assert store.recon("following") == state and store.recon("followers") is None
+
+
+def test_members_are_marked_swept_and_paged(store: Any) -> None:
+    store.mark_members("following", ["1", "2", "3"], "r1")
+    store.mark_members("following", ["2", "3", "4"], "r2")
+    assert store.sweep_members("following", "r2") == ["1"]
+    assert store.members("following", after=None, limit=2) == ["2", "3"]
+    assert store.members("following", after="3", limit=5) == ["4"]
+
+
+# --- inbox ---------------------------------------------------------------------------------
+
+def test_messages_are_stored_once_and_pending_until_shown(store: Any) -> None:
+    other = Correspondent("7", "ann", "Ann", 10, "bakes", True, False)
+    messages = [Message(str(1000 + i), "7", f"m{i}", NOW + timedelta(minutes=i), False) for i in range(3)]
+    store.save_messages("1-7", messages, NOW)
+    store.save_messages("1-7", messages[:1], NOW)
+    store.touch_conversation("1-7", other, NOW, NOW)
+    pending = store.pending_conversations()
+    assert len(pending) == 1 and pending[0].other == other and [m.text for m in pending[0].messages] == ["m0", "m1", "m2"]
+    store.mark_shown(["1-7"])
+    assert store.pending_conversations() == []
+
+
+def test_one_digest_a_day_unless_forced_or_failed(store: Any) -> None:
+    assert store.claim_digest(DAY, NOW, force=False) is True
+    assert store.claim_digest(DAY, NOW, force=False) is False
+    store.finish_digest(DAY, "failed", error="SES said no")
+    assert store.digest_state(DAY) == "failed" and store.claim_digest(DAY, NOW, force=False) is True
+    store.finish_digest(DAY, "sent", message_id="m1")
+    assert store.claim_digest(DAY, NOW, force=False) is False and store.claim_digest(DAY, NOW, force=True) is True
+
+
+# --- account records -----------------------------------------------------------------------
+
+def test_overrides_change_one_key_at_a_time(store: Any) -> None:
+    assert store.overrides() == {}
+    store.set_override("posts_per_day", 8)
+    store.set_override("follow_mode", "suggest")
+    store.set_override("posts_per_day", None)
+    assert store.overrides() == {"follow_mode": "suggest"}
+
+
+def test_concurrent_overrides_are_both_kept(store: Any) -> None:
+    threads = [threading.Thread(target=store.set_override, args=(f"k{i}", i)) for i in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.overrides() == {f"k{i}": i for i in range(5)}
+
+
+def test_the_profile_round_trips(store: Any) -> None:
+    profile = AccountProfile("1", "demo", "Demo", 38, 8, NOW)
+    store.save_profile(profile)
+    assert store.profile() == profile
+
+
+def test_spend_adds_up_per_day_and_job(store: Any) -> None:
+    store.add_spend(DAY, "post", 0.2, 1)
+    store.add_spend(DAY, "post", 0.015, 1)
+    store.add_spend(DAY, "reconcile", 0.05, 1)
+    store.add_spend(DAY - timedelta(days=40), "post", 9.0, 1)
+    got = store.spend(DAY.replace(day=1), DAY)
+    assert list(got) == [DAY] and got[DAY].usd == pytest.approx(0.265) and got[DAY].requests == 3
+    assert got[DAY].job("post") == pytest.approx(0.215) and got[DAY].job("reconcile") == pytest.approx(0.05)
+
+
+def test_runs_are_kept_per_job_and_day(store: Any) -> None:
+    store.save_run("post", DAY, NOW, {"n": 1})
+    store.save_run("post", DAY, NOW + timedelta(minutes=10), {"n": 2})
+    store.save_run("post", DAY + timedelta(days=1), NOW + timedelta(days=1), {"n": 3})
+    assert store.runs("post", DAY) == [{"n": 1}, {"n": 2}] and store.last_run("post") == {"n": 3}
+    assert store.runs("follow", DAY) == [] and store.last_run("follow") is None
+
+
+def test_growth_gates_and_day_records(store: Any) -> None:
+    store.record_growth(GrowthPoint(DAY, 40, 30), NOW)
+    assert store.growth(DAY - timedelta(days=29), DAY) == [GrowthPoint(DAY, 40, 30)]
+    store.set_gate("POST /2/tweets", NOW + timedelta(minutes=15))
+    assert store.gates() == {"POST /2/tweets": NOW + timedelta(minutes=15)}
+    record = FollowDay(day=DAY, built=True, shortlisted=["1", "2"], action_times=[NOW.isoformat()])
+    store.save_day(record, NOW)
+    assert store.load_day(FollowDay, DAY) == record and store.load_day(PruneDay, DAY) is None
+
+
+def test_a_slot_round_trips_every_field(store: Any) -> None:
+    claim = store.claim_slot(DAY, 9, now=NOW, lease_seconds=300)
+    slot = Slot(day=DAY, index=9, status=SlotStatus.FAILED, version=claim.slot.version, claimed_at=NOW, first_claimed_at=NOW,
+                tried=("a", "b"), failures=3, error="HTTP 400: bad", cost_usd=0.0)
+    store.complete_slot(claim, slot)
+    assert store.plan_and_slots(DAY)[1][9] == slot
