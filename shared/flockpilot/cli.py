@@ -14,7 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -358,6 +358,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Stderr:
+    """Whatever sys.stderr is at the moment of writing (it may be replaced after setup)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import logging
 
@@ -368,7 +378,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     for handler in logging.getLogger("flockpilot").handlers:
         if isinstance(handler, logging.StreamHandler):
-            handler.setStream(sys.stderr)
+            handler.setStream(_Stderr())
 
     event: dict[str, Any] = {}
     if args.event:

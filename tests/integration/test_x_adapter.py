@@ -30,13 +30,19 @@ def test_a_post_reaches_the_sandbox_and_is_metered(make_x: XFactory, world: Worl
     assert meter.usd == pytest.approx(0.2) == world.bill()["usd"]
 
 
-def test_rate_limit_maps_with_reset_time_and_never_sleeps(make_x: XFactory, world: World) -> None:
+def test_rate_limit_maps_with_reset_time_never_sleeps_and_gates_the_endpoint(make_x: XFactory, world: World) -> None:
     world.inject(Fault("429", "createPosts", reset_in_seconds=600))
-    x = make_x()
+    gated: list[tuple[str, datetime]] = []
+    x = make_x(on_gate=lambda endpoint, until: gated.append((endpoint, until)))
     with pytest.raises(RateLimited) as caught:
         x.create_post("hi", has_url=False)
-    assert caught.value.reset_at is not None and caught.value.reset_at > datetime.now(UTC)
+    assert caught.value.reset_at is not None and caught.value.reset_at > x.clock.now()
     assert x.clock.slept == []  # type: ignore[attr-defined]
+    assert gated == [("POST /2/tweets", caught.value.reset_at)]
+    requests = world.bill()["requests"]
+    with pytest.raises(RateLimited, match="waiting for X's rate limit"):
+        x.create_post("again", has_url=False)  # no request until X's reset
+    assert world.bill()["requests"] == requests
 
 
 def test_revoked_credentials_map_to_credentials_revoked(make_x: XFactory, world: World) -> None:
@@ -63,35 +69,50 @@ def test_forbidden_keeps_x_detail(make_x: XFactory, world: World) -> None:
 def test_server_errors_on_reads_are_retried_with_backoff(make_x: XFactory, world: World) -> None:
     world.inject(Fault("503", "getUsersPosts", times=2))
     x = make_x()
-    assert x.own_posts_since(datetime(2020, 1, 1, tzinfo=UTC)) == []
+    assert x.own_posts(since=datetime(2020, 1, 1, tzinfo=UTC)).items == []
     assert len(x.clock.slept) == 2  # type: ignore[attr-defined]
 
 
 def test_reads_give_up_after_bounded_retries(make_x: XFactory, world: World) -> None:
     world.inject(Fault("500", "getUsersPosts", times=5))
     with pytest.raises(TransientError):
-        make_x().own_posts_since(datetime(2020, 1, 1, tzinfo=UTC))
+        make_x().own_posts(since=datetime(2020, 1, 1, tzinfo=UTC))
+
+
+def test_a_server_error_on_a_write_is_an_unknown_outcome(make_x: XFactory, world: World) -> None:
+    world.inject(Fault("500", "followUser"))
+    world.follow_permitted = True
+    with pytest.raises(OutcomeUnknown):
+        make_x().follow("1700000000000000200")
+
+
+def test_connection_status_missing_stays_unknown(make_x: XFactory) -> None:
+    users = make_x().lookup_users(["1700000000000000200"])
+    assert users[0].connection is not None  # asked for: present
+    from flockpilot.adapters.x import parse_user
+
+    assert parse_user({"id": "1", "username": "a"}).follows_me is None
 
 
 def test_no_retry_when_the_lambda_is_about_to_end(make_x: XFactory, world: World) -> None:
     world.inject(Fault("503", "getUsersPosts", times=1))
     x = make_x(remaining_seconds=lambda: 3.0)
     with pytest.raises(TransientError):
-        x.own_posts_since(datetime(2020, 1, 1, tzinfo=UTC))
+        x.own_posts(since=datetime(2020, 1, 1, tzinfo=UTC))
     assert x.clock.slept == []  # type: ignore[attr-defined]
 
 
 def test_a_timed_out_post_is_an_unknown_outcome_not_a_retry(make_x: XFactory, world: World) -> None:
-    world.inject(Fault("commit_then_timeout", "createPosts", delay_seconds=1.5))
+    world.inject(Fault("commit_then_timeout", "createPosts", delay_seconds=0.3))
     with pytest.raises(OutcomeUnknown):
-        make_x(timeout=0.5).create_post("did it go out?", has_url=False)
+        make_x(timeout=0.1).create_post("did it go out?", has_url=False)
     assert [p.text for p in world.posts.values()].count("did it go out?") == 1
 
 
 def test_timeouts_on_reads_are_transient(make_x: XFactory, world: World) -> None:
-    world.inject(Fault("timeout", "getUsersPosts", times=3, delay_seconds=1.0))
+    world.inject(Fault("timeout", "getUsersPosts", times=3, delay_seconds=0.3))
     with pytest.raises(TransientError, match="did not answer in time"):
-        make_x(timeout=0.3).own_posts_since(datetime(2020, 1, 1, tzinfo=UTC))
+        make_x(timeout=0.1).own_posts(since=datetime(2020, 1, 1, tzinfo=UTC))
 
 
 def test_budget_stops_a_call_before_it_is_sent(make_x: XFactory, world: World) -> None:
@@ -103,7 +124,8 @@ def test_budget_stops_a_call_before_it_is_sent(make_x: XFactory, world: World) -
 def test_rate_limit_headers_are_read(make_x: XFactory) -> None:
     x = make_x()
     x.create_post("one", has_url=False)
-    window = x.rate_windows["create_post"]
+    window = x.rate_window("create_post")
+    assert window is not None
     assert (window.limit, window.remaining) == (100, 99)
 
 
@@ -111,7 +133,7 @@ def test_credentials_never_reach_the_logs(make_x: XFactory, world: World, caplog
     caplog.set_level(logging.DEBUG)
     logging.getLogger().setLevel(logging.DEBUG)
     world.inject(Fault("503", "getUsersPosts", times=1))
-    make_x().own_posts_since(datetime(2020, 1, 1, tzinfo=UTC))
+    make_x().own_posts(since=datetime(2020, 1, 1, tzinfo=UTC))
     for secret in DEMO_CREDENTIALS.values():
         assert secret not in caplog.text
 

@@ -5,6 +5,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from flockpilot.domain.account import GrowthPoint
 from flockpilot.domain.digest import (
     IGNORE,
     MAYBE,
@@ -18,7 +19,6 @@ from flockpilot.domain.digest import (
     rank,
     safe_text,
 )
-from flockpilot.domain.account import GrowthPoint
 from flockpilot.domain.digest_email import DigestReport, render_html, render_text
 
 NOW = datetime(2026, 11, 25, 7, tzinfo=UTC)

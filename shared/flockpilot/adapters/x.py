@@ -170,7 +170,7 @@ def parse_metrics(data: dict[str, Any]) -> PostMetrics | None:
 
 
 def parse_post(data: dict[str, Any]) -> PostRef:
-    reply_to = next((str(r["id"]) for r in data.get("referenced_tweets") or [] if r.get("type") == "replied_to"), None)
+    reply_to = next((str(r["id"]) for r in data.get("referenced_posts") or [] if r.get("type") == "replied_to"), None)
     return PostRef(id=str(data["id"]), text=str(data.get("text", "")), created_at=_time(data.get("created_at")),
                    reply_to=reply_to, metrics=parse_metrics(data))
 
@@ -281,13 +281,15 @@ class XClient:
         return parse_user(dict(body["data"]))
 
     def own_posts(self, *, since: datetime, max_results: int = 100, token: str | None = None,
-                  metrics: bool = False) -> Page[PostRef]:
-        """Your own posts created since `since`, newest first (an owned read)."""
+                  metrics: bool = False, originals_only: bool = True) -> Page[PostRef]:
+        """Your own posts created since `since`, newest first (an owned read); by default
+        without replies and reposts."""
         size = max(5, min(100, max_results))
-        fields = "created_at,referenced_tweets" + (",public_metrics,non_public_metrics,organic_metrics" if metrics else "")
+        fields = "created_at" + (",public_metrics,non_public_metrics,organic_metrics" if metrics else "")
         body = self._call("own_posts", "GET /2/users/:id/tweets", "GET", f"/2/users/{self.owner_id}/tweets",
                           params={"max_results": size, "start_time": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                  "post.fields": fields, "pagination_token": token},
+                                  "post.fields": fields, "pagination_token": token,
+                                  "exclude": "replies,retweets" if originals_only else None},
                           price_kind="owned_read", max_units=size, units=lambda b: len(b.get("data") or []))
         return Page([parse_post(p) for p in body.get("data") or []], (body.get("meta") or {}).get("next_token"))
 

@@ -348,7 +348,7 @@ class _PruneRun:
         self.records.save_day(self.record, self.run.now)
 
     def switch_to_suggest(self, exc: Exception) -> None:
-        run, ledger = self.run, self.ledger
+        run = self.run
         self.records.set_override("prune_mode", FollowMode.SUGGEST.value)
         run.summary.warnings.append(f"X does not let this app unfollow ({exc}); prune is switched to suggest mode")
         run.summary.mark_partial("api unfollows are not permitted for this app: switched to suggest mode")

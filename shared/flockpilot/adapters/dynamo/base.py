@@ -13,10 +13,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.expressions.condition import Condition
-
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from flockpilot.adapters.aws import botocore_session

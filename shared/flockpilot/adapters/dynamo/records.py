@@ -33,7 +33,7 @@ class DynamoRecords:
             overrides = AccountRow.get(self.pk, "ACCOUNT", attributes_to_get=["overrides"], consistent_read=True).overrides
         except AccountRow.DoesNotExist:
             return {}
-        return dict(overrides.as_dict()) if overrides is not None else {}
+        return dict(overrides.as_dict()) if overrides is not None else {}  # type: ignore[no-untyped-call]
 
     def set_override(self, key: str, value: Any) -> None:
         """Change one setting in place (never a read-modify-write of the whole map)."""

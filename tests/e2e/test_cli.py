@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from flockpilot.adapters.store import Store
+from devtools.xsandbox.seed import OWNER_ID
+from flockpilot.adapters.dynamo import DynamoContentPlans
 from flockpilot.cli import EXIT_CONFIG, EXIT_FAILED, main
 
 
@@ -19,7 +20,7 @@ def test_content_check_json_is_one_line_for_scripts(capsys: pytest.CaptureFixtur
 
 
 def test_import_reports_rejected_lines_and_adds_the_rest(
-    env: dict[str, str], store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     csv_file = tmp_path / "posts.csv"
     csv_file.write_text(
@@ -35,7 +36,7 @@ def test_import_reports_rejected_lines_and_adds_the_rest(
     assert "line 3: weighted length 300" in out and "line 5: unknown kind 'meme'" in out
     assert main(["content", "import", str(csv_file)]) == EXIT_FAILED
     assert "0 added, 2 already there" in capsys.readouterr().out
-    assert len(store.list_content()) == 2
+    assert len(DynamoContentPlans(OWNER_ID).list_content()) == 2
 
 
 def test_add_refuses_an_over_long_item_with_its_length(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -69,3 +70,31 @@ def test_run_post_dry_run_through_the_handler(env: dict[str, str], capsys: pytes
     assert main(["run", "post", "--dry-run", "--event", "events/post-manual.json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["mode"] == "dry-run" and result["would_post"][0]["text"] == "Quip for the CLI run"
+
+
+def test_sources_allow_and_status_work_against_the_table(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sources", "add", "@breadnerd"]) == 0
+    assert "added: @breadnerd" in capsys.readouterr().out
+    assert main(["sources", "add", "not a handle!"]) == 2
+    assert main(["allow", "add", "1700000000000000210"]) == 0
+    assert main(["allow", "list"]) == 0 and "1700000000000000210" in capsys.readouterr().out
+    assert main(["run", "follow", "--dry-run"]) == 0
+    capsys.readouterr()
+    assert main(["sources", "stats", "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert [s["source"] for s in stats] == ["@breadnerd"] or "@breadnerd" in {s["source"] for s in stats}
+    assert main(["status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["username"] == "flockpilot_demo" and status["band"] == "inside" and status["last_runs"]["follow"]
+
+
+def test_digest_preview_writes_the_html_and_sends_nothing(env: dict[str, str], tmp_path: Path, moto_endpoint: str,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.e2e.conftest import sent_messages
+
+    before = len(sent_messages(moto_endpoint))
+    out = tmp_path / "preview" / "today.html"
+    assert main(["digest", "preview", "--out", str(out)]) == 0
+    assert "<!DOCTYPE html>" in out.read_text() and out.with_suffix(".txt").exists()
+    assert "nothing sent" in capsys.readouterr().out
+    assert len(sent_messages(moto_endpoint)) == before
