@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from flockpilot.domain.account import GrowthPoint
 from flockpilot.domain.digest import (
@@ -17,6 +21,7 @@ from flockpilot.domain.digest import (
     draft_reply,
     first_name,
     rank,
+    safe_name,
     safe_text,
 )
 from flockpilot.domain.digest_email import DigestReport, render_html, render_text
@@ -89,11 +94,92 @@ def test_compose_link_opens_x_with_the_draft() -> None:
     assert parse_qs(parsed.query) == {"recipient_id": ["42"], "text": ["Hi Ada & co: 100% real?"]}
 
 
-def test_safe_text_strips_invisible_tricks_and_truncates() -> None:
-    assert safe_text("a\u202eb\u200bc\u2066d\x00e") == "abcde"
-    long = safe_text("x" * 10_000, 600)
-    assert long.startswith("x" * 600) and long.endswith("[9400 more characters not shown]")
-    assert safe_text("👨\u200d👩\u200d👧") == "👨\u200d👩\u200d👧"  # emoji joiners stay
+def _unshowable(code: int) -> bool:
+    """What must never reach the digest: controls, format characters, separators,
+    surrogates, noncharacters and the invisible fillers."""
+    ch = chr(code)
+    return (unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs") or 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE
+            or ch in "\u115f\u1160\u3164\uffa0\u034f\u17b4\u17b5\u2800")
+
+
+UNSHOWABLE = [chr(c) for c in range(0x110000) if _unshowable(c)]
+FLAG_TAGS = re.compile("\U0001f3f4[\U000e0030-\U000e0039\U000e0061-\U000e007a]{2,6}\U000e007f")
+
+
+def _only_allowed_invisibles(shown: str) -> bool:
+    """Every invisible left is a line break, a ZWJ between two emoji, or a subdivision flag's tags."""
+    flags = {i for m in FLAG_TAGS.finditer(shown) for i in range(m.start(), m.end())}
+    for i, ch in enumerate(shown):
+        if ch == "\n" or i in flags or not _unshowable(ord(ch)):
+            continue
+        if ch == "\u200d" and 0 < i < len(shown) - 1 and (unicodedata.category(shown[i + 1]) == "So" or 0x1F000 <= ord(shown[i + 1]) <= 0x1FAFF):
+            continue
+        return False
+    return True
+
+
+def test_every_unshowable_code_point_is_removed() -> None:
+    kept = [f"U+{ord(c):04X}" for c in UNSHOWABLE if safe_text(f"a{c}b") not in ("ab", "a b", "a\nb")]
+    assert kept == []
+    assert len(UNSHOWABLE) > 2048 + 65 + 150  # surrogates, controls and format characters all took part
+
+
+@given(st.lists(st.one_of(st.sampled_from(UNSHOWABLE), st.characters(exclude_categories=("Cs",))), max_size=60).map("".join))
+def test_no_unshowable_character_survives_any_mix(text: str) -> None:
+    assert _only_allowed_invisibles(safe_text(text, 10_000))
+    assert _only_allowed_invisibles(safe_name(text, 10_000))
+
+
+@given(st.text(st.sampled_from(["\u200d", "\ufe0f", "\u202e", "\u2066", "\u061c", "\u200b", "\ufeff", "\u00ad", "\U000e0041",
+                                "\u3164", "\u2028", "a", "b"]), min_size=1).map(lambda s: f"x{s}y"))
+def test_joiners_outside_emoji_and_stray_selectors_go(text: str) -> None:
+    shown = safe_text(text)
+    assert "\u200d" not in shown and "\ufe0f\ufe0f" not in shown and "\n\ufe0f" not in shown
+    assert set(shown) <= set("xyab\n\ufe0f")
+
+
+@pytest.mark.parametrize("emoji", [
+    "👩\u200d👩\u200d👧", "👨\u200d👩\u200d👧\u200d👦", "🏳\ufe0f\u200d🌈", "👩🏽\u200d💻", "❤\ufe0f", "1\ufe0f\u20e3", "🇫🇷",
+    "👩\u200d❤\ufe0f\u200d💋\u200d👨", "\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",  # Scotland
+])
+def test_emoji_sequences_survive_whole(emoji: str) -> None:
+    assert safe_text(f"so {emoji} nice") == f"so {emoji} nice"
+    assert safe_name(f"Ada {emoji}") == f"Ada {emoji}"
+
+
+def test_stray_joiners_selectors_and_tags_go() -> None:
+    assert safe_text("a\u200db 👩\u200d x") == "ab 👩 x"
+    assert safe_text("smuggled😀" + "\ufe01\ufe02" + "\U000e0100" * 30) == "smuggled😀"
+    assert safe_text("hi\U000e0069\U000e0067\U000e006e\U000e006f\U000e0072\U000e0065") == "hi"  # tag text hidden after a letter
+
+
+def test_safe_text_strips_invisible_tricks_and_keeps_line_breaks_without_cr() -> None:
+    assert safe_text("a\u202eb\u200bc\u2066d\x00e\u061cf") == "abcdef"
+    assert safe_text("one\r\ntwo\rthree\u2028four\u2029five") == "one\ntwo\nthree\nfour\nfive"
+    assert safe_text("tab\there\u00a0and\u3000there") == "tab here and there"
+
+
+@pytest.mark.parametrize("text", ["x" * 10_000, "日" * 10_000, "👩\u200d👩\u200d👧" * 2_000, "a\u200b" * 10_000])
+def test_long_text_is_cut_with_a_visible_marker(text: str) -> None:
+    shown = safe_text(text, 600)
+    head, _, marker = shown.partition("… [")
+    assert len(head) <= 600 and marker.endswith("more characters not shown]")
+    assert not head.endswith("\u200d")
+
+
+def test_crlf_in_a_name_gives_one_line() -> None:
+    assert safe_name("Ada\r\nBcc: victim@example.com") == "Ada Bcc: victim@example.com"
+    assert safe_name("  Ada \u2028\n  Lovelace\r ") == "Ada Lovelace"
+    assert "\n" not in safe_name("x\n" * 100) and "\r" not in safe_name("x\r" * 100)
+
+
+def test_first_name_comes_from_the_cleaned_name() -> None:
+    assert first_name("Ada\r\nBcc: x@example.com", "ada") == "Ada"
+    assert first_name("\u3164", "blank") == "@blank"  # a Hangul filler is no name
+    assert first_name("\u2800\u2800", "braille") == "@braille"
+    assert first_name("🍞" * 60, "loaf") == "@loaf"  # never the truncation marker's words
+    assert first_name("A\u200bd\u200ba", "x") == "Ada"
+    assert first_name("प्रिया शर्मा", "p") == "प्रिया"  # vowel signs are part of the name
 
 
 HOSTILE = [

@@ -12,10 +12,78 @@ WORTH, MAYBE, IGNORE = "worth replying", "maybe", "safe to ignore"
 MAX_MESSAGE_CHARS = 600
 MAX_NAME_CHARS = 50
 
-# Bidi controls (e.g. U+202E RIGHT-TO-LEFT OVERRIDE), zero-width and other invisible format
-# characters: strangers use them to disguise text. Ordinary emoji joiners are kept inside emoji.
-_INVISIBLE = re.compile("[\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# What strangers' text may not carry into the digest, by Unicode category rather than a list:
+# every control (Cc) and format character (Cf: bidi controls such as U+202E and U+061C,
+# zero-width characters, U+FEFF, soft hyphen, tag characters), line and paragraph separators,
+# surrogates and noncharacters, plus the invisible characters of other categories (below).
+# Two exceptions keep emoji whole: a ZWJ between two emoji (👩‍👩‍👧) and the tag characters
+# of a subdivision flag (🏴 + tags + cancel tag, e.g. Scotland). One VS15/VS16 after a character
+# stays (it picks text or emoji style); other variation selectors only hide data.
+_LINE_BREAKS = re.compile("\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
+_TAG_FLAG = re.compile("\U0001f3f4[\U000e0030-\U000e0039\U000e0061-\U000e007a]{2,6}\U000e007f")
+_DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+# Letters and marks that render as nothing: Hangul fillers (used for "blank" names), the
+# combining grapheme joiner, Khmer inherent vowels.
+_INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u034f\u17b4\u17b5")
+# U+2800 BRAILLE PATTERN BLANK is braille's word space, and a favourite invisible filler: it
+# becomes a plain space, so real braille keeps its spacing and a "blank" name shows as blank.
+_AS_SPACE = frozenset("\t\u2800")
+_PRESENTATION_SELECTORS = frozenset("\ufe0e\ufe0f")
+_ZWJ = "\u200d"
+_SKIN_TONES = frozenset(map(chr, range(0x1F3FB, 0x1F400)))
+_TAGS = "".join(map(chr, range(0xE0000, 0xE0080)))
+
+
+def _noncharacter(code: int) -> bool:
+    return 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE
+
+
+def _is_emoji(ch: str) -> bool:
+    return unicodedata.category(ch) == "So" or 0x1F000 <= ord(ch) <= 0x1FAFF
+
+
+def _emoji_before(out: list[str]) -> bool:
+    """The kept text ends with an emoji, perhaps followed by its skin tone or VS16."""
+    for ch in reversed(out):
+        if ch in _SKIN_TONES or ch in _PRESENTATION_SELECTORS:
+            continue
+        return _is_emoji(ch)
+    return False
+
+
+def _clean(text: str, *, single_line: bool) -> str:
+    """NFC, then every invisible, control or format character removed (see above); line
+    breaks become \\n, or spaces when `single_line`; other spaces become plain spaces."""
+    text = _LINE_BREAKS.sub(" " if single_line else "\n", unicodedata.normalize("NFC", text))
+    flag_tags = {i for m in _TAG_FLAG.finditer(text) for i in range(m.start() + 1, m.end())}
+    out: list[str] = []
+    for i, ch in enumerate(text):
+        category = unicodedata.category(ch)
+        if ch == "\n" or i in flag_tags:
+            out.append(ch)
+        elif ch == _ZWJ:
+            if _emoji_before(out) and i + 1 < len(text) and _is_emoji(text[i + 1]):
+                out.append(ch)
+        elif ch in _AS_SPACE or category == "Zs":
+            out.append(" ")
+        elif category in _DROPPED_CATEGORIES or ch in _INVISIBLE or _noncharacter(ord(ch)):
+            continue
+        elif unicodedata.name(ch, "").startswith("VARIATION SELECTOR"):
+            if ch in _PRESENTATION_SELECTORS and out and not out[-1].isspace() and out[-1] not in _PRESENTATION_SELECTORS:
+                out.append(ch)
+        else:
+            out.append(ch)
+    clean = "".join(out)
+    return " ".join(clean.split()) if single_line else clean
+
+
+def _cut(clean: str, limit: int) -> str:
+    if len(clean) <= limit:
+        return clean
+    # A cut inside an emoji sequence must not leave a joiner or flag tags dangling.
+    return f"{clean[:limit].rstrip(_ZWJ + _TAGS)}… [{len(clean) - limit} more characters not shown]"
+
+
 _MONEY = re.compile(
     r"\b(crypto|bitcoin|btc|forex|invest(ment|ing)?|earn|profit|loan|promo(tion)?|discount|% ?off|"
     r"followers? (for|fast)|dm me|whatsapp|telegram|onlyfans|casino|giveaway|guaranteed)\b|\$\d",
@@ -26,19 +94,24 @@ _LINK = re.compile(r"https?://\S+|\bwww\.\S+", re.IGNORECASE)
 
 
 def safe_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
-    """Text from a stranger, fit to show: NFC, no invisible or control characters, truncated
-    with a visible marker. Escaping for HTML happens when rendering."""
-    clean = _CONTROL.sub("", _INVISIBLE.sub("", unicodedata.normalize("NFC", text)))
-    if len(clean) > limit:
-        return f"{clean[:limit]}… [{len(clean) - limit} more characters not shown]"
-    return clean
+    """Text from a stranger, fit to show: NFC, no invisible, control or format characters,
+    line breaks kept as \\n (never \\r), cut at `limit` with a visible marker. Escaping for
+    HTML happens when rendering."""
+    return _cut(_clean(text, single_line=False), limit)
+
+
+def safe_name(name: str, limit: int = MAX_NAME_CHARS) -> str:
+    """A stranger's display name, fit to show on one line: as safe_text, and every line
+    break or run of spaces is one space, so a name cannot start a new line or header."""
+    return _cut(_clean(name, single_line=True), limit)
 
 
 def first_name(name: str, username: str) -> str:
-    """The name to greet: the first word of the display name that has letters, else @handle."""
-    for word in safe_text(name, MAX_NAME_CHARS).split():
-        letters = "".join(ch for ch in word if ch.isalpha() or ch in "-'")
-        if len(letters) >= 2:
+    """The name to greet: the first word of the cleaned display name that has letters, else @handle."""
+    for word in _clean(name, single_line=True)[:MAX_NAME_CHARS].split():
+        letters = "".join(ch for ch in word if ch.isalpha() or ch in "-'" or unicodedata.category(ch) in ("Mn", "Mc"))
+        letters = letters.lstrip("-'")
+        if sum(ch.isalpha() for ch in letters) >= 2:
             return letters[:1].upper() + letters[1:]
     return f"@{username}"
 
