@@ -9,7 +9,6 @@ Exit codes: 0 done, 1 the command ran and failed (or the text is invalid), 2 bad
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -73,41 +72,24 @@ def cmd_content_add(args: argparse.Namespace) -> int:
 
 
 def cmd_content_import(args: argparse.Namespace) -> int:
-    """CSV with a header: kind,text[,url,tags,evergreen,cooldown_days]."""
-    from flockpilot.domain.content import new_item
+    """CSV with a header: kind,text[,url,tags,evergreen,cooldown_days]. All or nothing: a file
+    with any bad row adds nothing and names every problem (line, column, why)."""
+    from flockpilot.domain.content_csv import parse_content_csv
 
     path = Path(args.file)
-    if not path.exists():
-        print(f"error: {path} does not exist", file=sys.stderr)
+    if not path.is_file():
+        print(f"error: {path} does not exist or is not a file", file=sys.stderr)
         return EXIT_USAGE
+    parsed = parse_content_csv(path.read_bytes(), now=_now())
+    if parsed.problems:
+        print(f"imported nothing from {path.name}: {len(parsed.problems)} problem(s); fix them and import again", file=sys.stderr)
+        for problem in parsed.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_FAILED
     store = _stores().content_plans
-    added = duplicates = 0
-    rejected: list[str] = []
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"kind", "text"} - set(reader.fieldnames or [])
-        if missing:
-            print(f"error: {path} lacks column(s) {', '.join(sorted(missing))}; header must start kind,text", file=sys.stderr)
-            return EXIT_USAGE
-        for line, row in enumerate(reader, start=2):
-            try:
-                item = new_item(
-                    kind=(row.get("kind") or "").strip(), text=row.get("text") or "", url=row.get("url"),
-                    tags=(row.get("tags") or "").split(","),
-                    evergreen=(row.get("evergreen") or "").strip().lower() in ("1", "true", "yes", "y"),
-                    cooldown_days=int(row.get("cooldown_days") or 30), now=_now(),
-                )
-            except (ContentRejected, ValueError) as exc:
-                rejected.append(f"line {line}: {exc}")
-                continue
-            if store.add_content(item):
-                added += 1
-            else:
-                duplicates += 1
-    print(f"imported {path.name}: {added} added, {duplicates} already there, {len(rejected)} rejected")
-    for reason in rejected:
-        print(f"  {reason}")
-    return EXIT_FAILED if rejected else 0
+    added = sum(1 for item in parsed.items if store.add_content(item))
+    print(f"imported {path.name}: {added} added, {len(parsed.items) - added} already there, 0 rejected")
+    return 0
 
 
 def cmd_content_list(args: argparse.Namespace) -> int:
@@ -471,6 +453,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from flockpilot.logsafety import install_log_redaction
+
+    install_log_redaction()
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

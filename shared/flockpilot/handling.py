@@ -36,6 +36,9 @@ def handle(
     run: Callable[[E, Callable[[], float]], S],
     counts: Callable[[S], dict[str, int]],
 ) -> dict[str, Any]:
+    from flockpilot.logsafety import install_log_redaction
+
+    install_log_redaction()
     try:
         request = model.model_validate(event)
     except ValidationError as exc:

@@ -59,6 +59,9 @@ class Wiring:
 def wire(environ: Mapping[str, str] | None = None, *, clock: Clock | None = None,
          remaining_seconds: Callable[[], float] | None = None, account_id: str | None = None) -> Wiring:
     """Everything a job needs for the account of the deployment's X secret."""
+    from flockpilot.logsafety import install_log_redaction
+
+    install_log_redaction()
     deployment = load_deployment(environ)
     creds = load_x_credentials(deployment.x_secret_id, deployment.secret_max_age_seconds)
     owner = account_id or creds.user_id

@@ -19,7 +19,7 @@ def test_content_check_json_is_one_line_for_scripts(capsys: pytest.CaptureFixtur
     assert json.loads(capsys.readouterr().out) == {"weighted_length": 281, "valid": False}
 
 
-def test_import_reports_rejected_lines_and_adds_the_rest(
+def test_import_is_all_or_nothing_and_names_every_bad_row(
     env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     csv_file = tmp_path / "posts.csv"
@@ -31,13 +31,30 @@ def test_import_reports_rejected_lines_and_adds_the_rest(
         "meme,nope,,,,\n"
     )
     assert main(["content", "import", str(csv_file)]) == EXIT_FAILED
-    out = capsys.readouterr().out
-    assert "2 added, 0 already there, 2 rejected" in out
-    assert "line 3: weighted length 300" in out and "line 5: unknown kind 'meme'" in out
-    assert main(["content", "import", str(csv_file)]) == EXIT_FAILED
+    err = capsys.readouterr().err
+    assert "imported nothing" in err and "line 3 (text)" in err and "line 5 (kind)" in err and "meme" in err
+    assert DynamoContentPlans(OWNER_ID).list_content() == []
+    good = tmp_path / "good.csv"
+    good.write_bytes(b"\xef\xbb\xbfkind,text,url\nquip,Bread is patience,\narticle,Shaping,https://example.com/s\n")  # with a BOM
+    assert main(["content", "import", str(good)]) == 0
+    assert "2 added, 0 already there" in capsys.readouterr().out
+    assert main(["content", "import", str(good)]) == 0
     assert "0 added, 2 already there" in capsys.readouterr().out
-    assert len(DynamoContentPlans(OWNER_ID).list_content()) == 2
 
+
+@pytest.mark.parametrize(("data", "named"), [
+    (b"kind,text\nquip,caf\xe9 au lait\n", "UTF-8"),
+    (b'kind,text\nquip,"never closed\n', "quote"),
+    (b"", "header"),
+])
+def test_broken_files_are_refused_with_a_clear_error(env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                     data: bytes, named: str) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(data)
+    assert main(["content", "import", str(bad)]) == EXIT_FAILED
+    err = capsys.readouterr().err
+    assert named.lower() in err.lower() and "Traceback" not in err
+    assert DynamoContentPlans(OWNER_ID).list_content() == []
 
 def test_add_refuses_an_over_long_item_with_its_length(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["content", "add", "--kind", "quip", "--text", "日" * 141]) == EXIT_FAILED

@@ -22,7 +22,7 @@ from flockpilot.domain.feed import (
 from flockpilot.domain.text import MAX_WEIGHTED_LENGTH, measure
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-URL = "https://bakery.example/posts/48-hours"
+URL = "https://bakery.example.com/posts/48-hours"
 
 
 def entry(title: str | None = "Why our sourdough rests", link: str | None = URL, entry_id: str | None = None) -> FeedEntry:
@@ -37,21 +37,21 @@ def run(entries: list[FeedEntry], *, ids: tuple[str, ...] = (), links: tuple[str
 
 
 def test_new_entries_become_article_items_in_feed_order() -> None:
-    result = run([entry("First", "https://b.example/1", "g1"), entry("Second", "https://b.example/2", "g2")])
-    assert [a.item.post_text for a in result.added] == ["First https://b.example/1", "Second https://b.example/2"]
+    result = run([entry("First", "https://b.example.com/1", "g1"), entry("Second", "https://b.example.com/2", "g2")])
+    assert [a.item.post_text for a in result.added] == ["First https://b.example.com/1", "Second https://b.example.com/2"]
     assert all(a.item.kind is ContentKind.ARTICLE and a.item.has_url for a in result.added)
     assert result.counts() == {"added": 2, "skipped": 0, "rejected": 0}
 
 
 def test_article_is_measured_with_x_rules() -> None:
-    (article,) = run([entry("日本語", "https://b.example/a-very-long-path/that/counts/as/twenty-three")]).added
+    (article,) = run([entry("日本語", "https://b.example.com/a-very-long-path/that/counts/as/twenty-three")]).added
     assert article.item.weighted_length == 6 + 1 + 23
 
 
 def test_added_article_carries_the_keys_to_remember() -> None:
-    (article,) = run([entry("T", "HTTPS://B.example/p/?utm_source=rss", "guid-7")]).added
+    (article,) = run([entry("T", "HTTPS://B.example.com/p/?utm_source=rss", "guid-7")]).added
     assert article.entry_key == "guid-7"
-    assert article.link_key == "https://b.example/p"
+    assert article.link_key == "https://b.example.com/p"
 
 
 def test_entry_known_by_id_is_skipped() -> None:
@@ -61,7 +61,7 @@ def test_entry_known_by_id_is_skipped() -> None:
 
 
 def test_entry_without_id_is_known_by_its_normalized_link() -> None:
-    result = run([entry(link="http://Bakery.example/posts/48-hours/#comments")], ids=(URL,))
+    result = run([entry(link="http://Bakery.example.com/posts/48-hours/#comments")], ids=(URL,))
     assert [s.reason for s in result.skipped] == [SkipReason.KNOWN_ENTRY]
 
 
@@ -76,7 +76,7 @@ def test_entry_first_seen_without_id_stays_known_when_the_feed_adds_ids() -> Non
 
 
 def test_duplicate_inside_the_feed_is_added_once() -> None:
-    result = run([entry("A", URL, "g1"), entry("A again", URL + "/", "g2"), entry("A", "https://b.example/x", "g1")])
+    result = run([entry("A", URL, "g1"), entry("A again", URL + "/", "g2"), entry("A", "https://b.example.com/x", "g1")])
     assert len(result.added) == 1
     assert [s.reason for s in result.skipped] == [SkipReason.DUPLICATE_IN_FEED, SkipReason.DUPLICATE_IN_FEED]
 
@@ -100,11 +100,11 @@ def test_a_duplicate_of_a_removed_item_stays_out_too() -> None:
         (None, RejectReason.NO_LINK),
         ("   ", RejectReason.NO_LINK),
         ("javascript:alert(1)", RejectReason.BAD_LINK),
-        ("ftp://bakery.example/file", RejectReason.BAD_LINK),
+        ("ftp://bakery.example.com/file", RejectReason.BAD_LINK),
         ("/posts/relative", RejectReason.BAD_LINK),
-        ("https://bakery.example/with space", RejectReason.BAD_LINK),
+        ("https://bakery.example.com/with space", RejectReason.BAD_LINK),
         ("https:///no-host", RejectReason.BAD_LINK),
-        ("https://bakery.example/" + "a" * 3000, RejectReason.BAD_LINK),
+        ("https://bakery.example.com/" + "a" * 3000, RejectReason.BAD_LINK),
         ("https://baker:secret@bakery.example/p", RejectReason.BAD_LINK),
     ],
 )
@@ -120,8 +120,8 @@ def test_entry_without_a_title_is_rejected(title: str | None) -> None:
 
 
 def test_uppercase_scheme_is_posted_lowercase() -> None:
-    (article,) = run([entry(link="HTTPS://bakery.example/Posts/A")]).added
-    assert article.item.url == "https://bakery.example/Posts/A"
+    (article,) = run([entry(link="HTTPS://bakery.example.com/Posts/A")]).added
+    assert article.item.url == "https://bakery.example.com/Posts/A"
 
 
 def test_articles_use_the_given_cooldown_and_tags() -> None:
@@ -131,7 +131,7 @@ def test_articles_use_the_given_cooldown_and_tags() -> None:
 
 
 def test_link_that_leaves_no_room_is_rejected_as_too_long() -> None:
-    heavy = "https://bakery.example/" + "日" * 300  # twitter-text does not see a URL here; measure() weighs it over 280
+    heavy = "https://bakery.example.com/" + "日" * 300  # twitter-text does not see a URL here; measure() weighs it over 280
     result = run([entry(link=heavy)])
     assert [r.reason for r in result.rejected] == [RejectReason.TOO_LONG]
 
@@ -227,30 +227,30 @@ def test_absurdly_long_title_is_cut_cheaply() -> None:
 @pytest.mark.parametrize(
     "variant",
     [
-        "https://bakery.example/posts/48-hours",
-        "HTTPS://BAKERY.EXAMPLE/posts/48-hours",
-        "http://bakery.example/posts/48-hours",
-        "https://bakery.example:443/posts/48-hours/",
-        "https://bakery.example/posts/48-hours#comments",
-        "https://bakery.example/posts/48-hours?utm_source=rss&UTM_Medium=feed",
-        "  https://bakery.example/posts/48-hours/  ",
+        "https://bakery.example.com/posts/48-hours",
+        "HTTPS://BAKERY.EXAMPLE.COM/posts/48-hours",
+        "http://bakery.example.com/posts/48-hours",
+        "https://bakery.example.com:443/posts/48-hours/",
+        "https://bakery.example.com/posts/48-hours#comments",
+        "https://bakery.example.com/posts/48-hours?utm_source=rss&UTM_Medium=feed",
+        "  https://bakery.example.com/posts/48-hours/  ",
     ],
 )
 def test_link_variants_share_one_key(variant: str) -> None:
-    assert normalize_link(variant) == "https://bakery.example/posts/48-hours"
+    assert normalize_link(variant) == "https://bakery.example.com/posts/48-hours"
 
 
 @pytest.mark.parametrize(
     "other",
     [
-        "https://bakery.example/Posts/48-hours",  # the path's case can name another page
-        "https://bakery.example/posts/48-hours?page=2",
-        "https://bakery.example:8443/posts/48-hours",
-        "https://www.bakery.example/posts/48-hours",
+        "https://bakery.example.com/Posts/48-hours",  # the path's case can name another page
+        "https://bakery.example.com/posts/48-hours?page=2",
+        "https://bakery.example.com:8443/posts/48-hours",
+        "https://www.bakery.example.com/posts/48-hours",
     ],
 )
 def test_link_key_keeps_what_names_another_page(other: str) -> None:
-    assert normalize_link(other) != "https://bakery.example/posts/48-hours"
+    assert normalize_link(other) != "https://bakery.example.com/posts/48-hours"
 
 
 @pytest.mark.parametrize("bad", ["javascript:alert(1)", "file:///etc/passwd", "/relative", "mailto:a@b.example", "https://", "http://x:99999/"])
@@ -260,7 +260,7 @@ def test_non_http_links_have_no_key(bad: str) -> None:
 
 def test_entry_key_prefers_the_feed_id_then_the_link() -> None:
     assert entry_key(entry(entry_id="  guid-1 ")) == "guid-1"
-    assert entry_key(entry(entry_id=None, link="http://Bakery.example/p/")) == "https://bakery.example/p"
+    assert entry_key(entry(entry_id=None, link="http://Bakery.example.com/p/")) == "https://bakery.example.com/p"
     assert entry_key(entry(entry_id=None, link=None)) is None
 
 
@@ -303,7 +303,8 @@ def test_any_title_and_url_give_a_valid_article_or_a_reason(title: str, url: str
     else:
         (rejected,) = result.rejected
         assert rejected.detail
-        assert rejected.reason is RejectReason.TOO_LONG or (rejected.reason is RejectReason.NO_TITLE and not clean_title(title))
+        assert (rejected.reason is RejectReason.TOO_LONG or (rejected.reason is RejectReason.NO_TITLE and not clean_title(title))
+                or (rejected.reason is RejectReason.BAD_LINK and not measure(url).has_url))
 
 
 @settings(max_examples=300, deadline=None)

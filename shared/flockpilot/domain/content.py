@@ -164,11 +164,16 @@ def new_item(
         weighted, has_url = 0, False
     else:
         m = measure(f"{text} {url}" if url else text)
-        if not m.valid:
+        if m.weighted_length > MAX_WEIGHTED_LENGTH:
             raise ContentRejected(
                 f"weighted length {m.weighted_length} is over X's limit of {MAX_WEIGHTED_LENGTH}",
                 weighted_length=m.weighted_length,
             )
+        if not m.valid:
+            raise ContentRejected("the text has characters X refuses (e.g. U+FEFF, U+FFFE, U+FFFF)", weighted_length=m.weighted_length)
+        if url is not None and not measure(url).has_url:
+            raise ContentRejected(f"X would not link {url!r} (its host or domain is not one X recognises): "
+                                  "the post would go out with a dead link")
         weighted, has_url = m.weighted_length, m.has_url
     return ContentItem(
         item_id=item_id_for(kind, text, url),

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from html import escape
 
 from flockpilot.domain.account import GrowthPoint
-from flockpilot.domain.digest import IGNORE, MAYBE, WORTH, DigestEntry, safe_text
+from flockpilot.domain.digest import IGNORE, MAYBE, WORTH, DigestEntry, safe_name, safe_text
 
 INK, MUTED, ACCENT, FOLLOWERS_BAR, FOLLOWING_BAR = "#0f1419", "#536471", "#1d9bf0", "#1d9bf0", "#cfd9de"
 
@@ -64,6 +64,16 @@ def _e(text: str, limit: int = 600) -> str:
     return escape(safe_text(text, limit), quote=True)
 
 
+def _n(name: str, limit: int = 50) -> str:
+    """A stranger's name or handle, on one line, escaped."""
+    return escape(safe_name(name, limit), quote=True)
+
+
+def _indented(text: str, indent: str = "      ") -> str:
+    """Continuation lines of a stranger's text, indented: a DM cannot fake a digest line."""
+    return text.replace("\n", "\n" + indent)
+
+
 def _h(title: str) -> str:
     return (f'<tr><td style="padding:24px 16px 8px 16px;font:bold 18px Arial,sans-serif;color:{INK};'
             f'border-top:1px solid #eff3f4">{escape(title)}</td></tr>')
@@ -114,12 +124,12 @@ def _entry_html(e: DigestEntry, tz_name: str) -> str:
     o = e.conversation.other
     lines = [
         f'<tr><td style="padding:12px 16px 4px 16px;font:bold 15px Arial,sans-serif;color:{INK};word-break:break-word;'
-        f'overflow-wrap:anywhere">{_e(o.name, 50)} <span style="font-weight:normal;color:{MUTED}">@{_e(o.username, 20)}'
+        f'overflow-wrap:anywhere">{_n(o.name, 50)} <span style="font-weight:normal;color:{MUTED}">@{_n(o.username, 20)}'
         f" &middot; {o.followers:,} followers</span></td></tr>",
         _p(f"<i>{escape(e.bucket)}</i>: {escape('; '.join(e.reasons))}", muted=True),
     ]
     for m in e.conversation.messages[-5:]:
-        who = "You" if m.from_me else _e(o.name, 30)
+        who = "You" if m.from_me else _n(o.name, 30)
         lines.append(_p(f'<span style="color:{MUTED}">{m.created_at:%d %b %H:%M} UTC &middot; {who}:</span> {_e(m.text)}'))
     lines.append(_p(f'<span style="color:{MUTED}">Draft:</span> {_e(e.draft, 280)}<br>{_button(e.compose_url, "Reply in X")}'))
     return "".join(lines)
@@ -147,14 +157,14 @@ def render_html(r: DigestReport) -> str:
     if not r.follow:
         rows.append(_p("No follow suggestions today.", muted=True))
     for f in r.follow:
-        rows.append(_p(f"<b>@{_e(f.username, 20)}</b> <span style=\"color:{MUTED}\">{_e(f.why, 200)}</span><br>"
+        rows.append(_p(f"<b>@{_n(f.username, 20)}</b> <span style=\"color:{MUTED}\">{_e(f.why, 200)}</span><br>"
                        f"{_button(f.action_url, f.action)}{_button(f.profile_url, 'Profile')}"))
 
     rows.append(_h("Prune suggestions"))
     if r.prune_note:
         rows.append(_p(escape(r.prune_note), muted=True))
     for f in r.prune:
-        rows.append(_p(f"<b>@{_e(f.username, 20)}</b> <span style=\"color:{MUTED}\">{_e(f.why, 200)}</span><br>"
+        rows.append(_p(f"<b>@{_n(f.username, 20)}</b> <span style=\"color:{MUTED}\">{_e(f.why, 200)}</span><br>"
                        f"{_button(f.profile_url, 'Profile')}"))
 
     rows.append(_h("Posts"))
@@ -214,11 +224,12 @@ def render_text(r: DigestReport) -> str:
         out.append("  No new direct messages.")
     for e in r.entries:
         o = e.conversation.other
-        out.append(f"- [{e.bucket}] {safe_text(o.name, 50)} (@{o.username}, {o.followers:,} followers): {'; '.join(e.reasons)}")
+        out.append(f"- [{e.bucket}] {safe_name(o.name, 50)} (@{safe_name(o.username, 20)}, {o.followers:,} followers): "
+                   f"{'; '.join(e.reasons)}")
         for m in e.conversation.messages[-5:]:
-            who = "You" if m.from_me else safe_text(o.name, 30)
-            out.append(f"    {m.created_at:%d %b %H:%M} {who}: {safe_text(m.text)}")
-        out.append(f"    Draft: {safe_text(e.draft, 280)}")
+            who = "You" if m.from_me else safe_name(o.name, 30)
+            out.append(f"    {m.created_at:%d %b %H:%M} {who}: {_indented(safe_text(m.text))}")
+        out.append(f"    Draft: {_indented(safe_text(e.draft, 280))}")
         out.append(f"    Reply: {e.compose_url}")
     out += ["", "FOLLOW SUGGESTIONS"] + ([f"- @{f.username}: {f.action_url} ({safe_text(f.why, 200)})" for f in r.follow]
                                          or ["  None today."])

@@ -224,6 +224,8 @@ def _link_problem(link: str) -> str | None:
         return f"the link {link[:60]!r} has no valid host"
     if "@" in urlsplit(link).netloc:
         return "the link carries a user name or password, which a public post must not show"
+    if not measure(link).has_url:
+        return f"X would not link {link[:60]!r} (its domain is not one X recognises)"
     return None
 
 
