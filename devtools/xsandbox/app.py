@@ -274,7 +274,7 @@ class SandboxApp:
         kind = fault.kind
         if kind == "429":
             headers["x-rate-limit-remaining"] = "0"
-            headers["x-rate-limit-reset"] = str(int(time.time()) + fault.reset_in_seconds)
+            headers["x-rate-limit-reset"] = str(int(self.world.clock().timestamp()) + fault.reset_in_seconds)
             raise problem(429, "resource-unavailable", "Too Many Requests", "Too Many Requests",
                           resource_type="rate_limit")
         if kind in ("500", "503"):

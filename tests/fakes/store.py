@@ -221,7 +221,7 @@ class MemoryStore:
     def note_try(self, claim: Claim, item_id: str, now: datetime) -> Claim:
         with self.lock:
             current = self._holds(claim)
-            tried = current.tried + ((item_id,) if item_id not in current.tried else ())
+            tried = claim.slot.tried + ((item_id,) if item_id not in claim.slot.tried else ())
             with self._write():
                 self._slots[(claim.day, claim.index)] = replace(current, tried=tried)
             return replace(claim, slot=replace(claim.slot, tried=tried))

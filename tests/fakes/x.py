@@ -49,11 +49,12 @@ class SandboxTransport:
                           body if isinstance(body, dict) else {})
 
 
-def sandbox_x(world: World, clock: Clock, records: AccountRecords | None = None, *, validate: bool = False,
+def sandbox_x(world: World | SandboxApp, clock: Clock, records: AccountRecords | None = None, *, validate: bool = False,
               timeout: float = 5.0, owner_id: str = OWNER_ID) -> Callable[[CostMeter], XApi]:
     """An X factory for job tests: each run's XClient talks to `world` in-process, gated by
-    the rate-limit resets stored in `records`, as production wires it."""
-    app = SandboxApp(world, validate=validate)
+    the rate-limit resets stored in `records`, as production wires it. (Pass a SandboxApp to
+    reuse one: building its routes costs milliseconds.)"""
+    app = world if isinstance(world, SandboxApp) else SandboxApp(world, validate=validate)
 
     def connect(meter: CostMeter) -> XApi:
         return XClient(SandboxTransport(app, timeout=timeout), owner_id, meter, clock, timeout=timeout,

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from devtools.xsandbox.app import SandboxApp
 from devtools.xsandbox.seed import OWNER_ID, demo_world
 from devtools.xsandbox.world import World
 from flockpilot.domain.content import ContentItem, new_item
@@ -50,6 +51,7 @@ class Harness:
     env: dict[str, str]
     mail: FakeMailer = field(default_factory=FakeMailer)
     x_timeout: float = 5.0
+    app: SandboxApp | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -57,8 +59,9 @@ class Harness:
 
     def account(self) -> Account:
         settings = account_settings(self.env, self.store.overrides())
-        return Account(OWNER_ID, settings, self.store, self.clock,
-                       sandbox_x(self.world, self.clock, self.store, timeout=self.x_timeout))
+        if self.app is None:
+            self.app = SandboxApp(self.world, validate=False)
+        return Account(OWNER_ID, settings, self.store, self.clock, sandbox_x(self.app, self.clock, self.store, timeout=self.x_timeout))
 
     def post(self, **event: Any) -> PostSummary:
         return run_post(PostDeps(self.account(), self.store, self.store), PostEvent(**event))

@@ -19,6 +19,9 @@ RESERVE_DAYS = 14  # a runner-up is worth suggesting for two weeks
 SUGGESTION_MEMORY_DAYS = 90  # an ignored suggestion is not made again for this long
 REFOLLOW_COOLDOWN_DAYS = 365  # someone unfollowed is not followed again for a year
 RECHECK_DAYS = 1  # a non-follower past grace is checked again the next day
+# An API action sent this recently may still be in flight in another run: only older pending
+# actions are looked up on X (longer than any X call with its retries can take).
+PENDING_SETTLE = timedelta(minutes=10)
 
 
 class PersonStatus(StrEnum):

@@ -33,7 +33,7 @@ from flockpilot.domain.errors import (
     XError,
 )
 from flockpilot.domain.follow import Source, SourceKind, choose_sources, follow_budget, score, screen
-from flockpilot.domain.people import Card, Person, PersonQueue, PersonStatus, SourceCredit
+from flockpilot.domain.people import PENDING_SETTLE, Card, Person, PersonQueue, PersonStatus, SourceCredit
 from flockpilot.domain.records import FollowDay
 from flockpilot.domain.x import XUser
 from flockpilot.events import FollowEvent
@@ -254,7 +254,8 @@ class _FollowRun:
     # --- api mode ----------------------------------------------------------------------
     def resolve_pending(self) -> None:
         """Follows sent by a run that never learned the outcome: ask X (connection_status)."""
-        pending = [p for p in self.ledger.queue(PersonQueue.PENDING, limit=100) if p.status is PersonStatus.FOLLOW_PENDING]
+        pending = [p for p in self.ledger.queue(PersonQueue.PENDING, due_by=self.run.now - PENDING_SETTLE, limit=100)
+                   if p.status is PersonStatus.FOLLOW_PENDING]
         if not pending:
             return
         run = self.run

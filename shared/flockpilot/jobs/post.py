@@ -205,8 +205,11 @@ class _Publisher:
         return False
 
     def release(self, claim: Claim, status: SlotStatus, *, error: str | None = None, not_before: datetime | None = None,
-                failed: bool = False) -> None:
-        slot = replace(claim.slot, status=status, error=error, not_before=not_before, lease=None,
+                failed: bool = False, not_sent: str | None = None) -> None:
+        """Give the slot up for a later run; `not_sent`: an item X certainly did not act on
+        (refused or never sent), so it is no longer among the slot's possible posts."""
+        tried = tuple(t for t in claim.slot.tried if t != not_sent)
+        slot = replace(claim.slot, status=status, error=error, not_before=not_before, lease=None, tried=tried,
                        failures=claim.slot.failures + (1 if failed else 0))
         self.deps.plans.release_slot(claim, slot)
 
@@ -231,6 +234,7 @@ class _Publisher:
                 else:
                     post_id = run.x.create_post(item.post_text, has_url=item.has_url).id
             except DuplicateContent as exc:
+                claim = replace(claim, slot=replace(claim.slot, tried=tuple(t for t in claim.slot.tried if t != item.item_id)))
                 days = run.settings.duplicate_cooldown_days
                 rested = item.rested(run.now, days, str(exc))
                 self.deps.content.save_content(rested)
@@ -244,18 +248,18 @@ class _Publisher:
                 summary.mark_partial(f"slot {slot.index}: X did not confirm the post; the next run checks X first")
                 return
             except RateLimited as exc:
-                self.release(claim, SlotStatus.OPEN, error=str(exc), not_before=exc.reset_at)
+                self.release(claim, SlotStatus.OPEN, error=str(exc), not_before=exc.reset_at, not_sent=item.item_id)
                 summary.failed.append(FailedEntry(slot=slot.index, item_id=item.item_id, error=str(exc), retry=True))
                 raise
             except (BudgetExhausted, CredentialsRevoked, NotPermitted) as exc:
-                self.release(claim, SlotStatus.OPEN, error=str(exc))
+                self.release(claim, SlotStatus.OPEN, error=str(exc), not_sent=item.item_id)
                 summary.failed.append(FailedEntry(slot=slot.index, item_id=item.item_id, error=str(exc), retry=True))
                 raise
             except XError as exc:
                 self.deps.content.save_content(replace(item, last_error=str(exc)))
                 retry = claim.slot.failures + 1 < MAX_FAILURES
                 if retry:
-                    self.release(claim, SlotStatus.OPEN, error=str(exc), failed=True)
+                    self.release(claim, SlotStatus.OPEN, error=str(exc), failed=True, not_sent=item.item_id)
                 else:
                     plans.complete_slot(claim, replace(claim.slot, status=SlotStatus.FAILED, error=str(exc), lease=None,
                                                        failures=claim.slot.failures + 1))

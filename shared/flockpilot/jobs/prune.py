@@ -30,7 +30,7 @@ from flockpilot.domain.errors import (
     XError,
 )
 from flockpilot.domain.follow import band_room
-from flockpilot.domain.people import AllowEntry, Person, PersonQueue, PersonStatus
+from flockpilot.domain.people import PENDING_SETTLE, AllowEntry, Person, PersonQueue, PersonStatus
 from flockpilot.domain.prune import Followed, churn_check, quick_unfollow, select_unfollows
 from flockpilot.domain.records import PruneDay
 from flockpilot.domain.x import XUser
@@ -279,7 +279,8 @@ class _PruneRun:
 
     def resolve_pending(self) -> None:
         """Unfollows sent by a run that never learned the outcome: ask X."""
-        pending = [p for p in self.ledger.queue(PersonQueue.PENDING, limit=100) if p.status is PersonStatus.UNFOLLOW_PENDING]
+        pending = [p for p in self.ledger.queue(PersonQueue.PENDING, due_by=self.run.now - PENDING_SETTLE, limit=100)
+                   if p.status is PersonStatus.UNFOLLOW_PENDING]
         if not pending:
             return
         run = self.run

@@ -1,0 +1,346 @@
+"""The fault matrix: the post, follow and prune jobs through every fault we know of, in UTC,
+Tokyo and Los Angeles, counting doubles and losses rather than looking for "no error".
+
+Each cell runs a whole account day of scheduled ticks (post every 10 minutes, follow and
+prune hourly) on the fakes, with the fault injected mid-morning, and then checks:
+- doubles: the same post published twice, the same person followed or unfollowed twice
+  (counted where X receives the request, so a request X acted on counts even if the
+  client never heard back);
+- losses: a planned slot not published and not explicitly failed with its reason; a person
+  queued for an action not acted on by the end of the day, or left waiting on an unknown
+  outcome; an item's record out of step with what X has.
+Every fault here is temporary, so every cell must end with all its work done.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from devtools.xsandbox import Fault
+from devtools.xsandbox.app import SandboxApp
+from devtools.xsandbox.seed import OWNER_ID
+from devtools.xsandbox.world import User
+from flockpilot.domain.account import DayCounts
+from flockpilot.domain.errors import TransientError
+from flockpilot.domain.follow import Source, SourceKind
+from flockpilot.domain.people import Person, PersonQueue, PersonStatus
+from flockpilot.domain.records import FollowDay, PruneDay
+from flockpilot.domain.slots import SlotStatus
+from tests.faults.conftest import MATRIX
+from tests.fakes.store import Crash
+from tests.jobs.conftest import ZONES, Harness, make_harness
+
+TIMEOUT = 0.02  # the X client's timeout in these cells
+# Writes made by the tick that first acts (measured once: a test below checks these are
+# still right, so a new write boundary can never go untested).
+POST_TICK_WRITES = 5
+FOLLOW_TICK_WRITES = 56
+PRUNE_TICK_WRITES = 73
+SLOW = 0.05  # a fault's delay: longer than the timeout
+
+
+def faults(operation: str) -> dict[str, list[Fault]]:
+    return {
+        "429 once": [Fault("429", operation, reset_in_seconds=300)],
+        "429 three times": [Fault("429", operation, times=3, reset_in_seconds=300)],
+        "500": [Fault("500", operation)],
+        "503": [Fault("503", operation)],
+        "timeout, X did not act": [Fault("timeout", operation, delay_seconds=SLOW)],
+        "timeout, X acted": [Fault("commit_then_timeout", operation, delay_seconds=SLOW)],
+        "connection reset": [Fault("connection_reset", operation)],
+        "reset after X acted": [Fault("commit_then_reset", operation)],
+    }
+
+
+@dataclass
+class Cell:
+    job: str
+    fault: str
+    zone: str
+    planned: int = 0
+    done: int = 0
+    doubles: int = 0
+    lost: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class Delivery:
+    """How each scheduled tick arrives: once, twice (a duplicate delivery), or N at a time."""
+
+    def __init__(self, copies: int = 1, concurrent: bool = False) -> None:
+        self.copies, self.concurrent = copies, concurrent
+
+    def __call__(self, tick: Callable[[], Any]) -> None:
+        if not self.concurrent:
+            for _ in range(self.copies):
+                tick()
+            return
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                tick()
+            except BaseException as exc:  # a thread's failure must fail the cell
+                errors.append(exc)
+
+        threads = [threading.Thread(target=run) for _ in range(self.copies)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+
+
+DELIVERIES = {"delivered twice": Delivery(2), "2 concurrent": Delivery(2, concurrent=True),
+              "4 concurrent": Delivery(4, concurrent=True)}
+
+
+def run_ticks(h: Harness, job: Callable[[], Any], *, every: timedelta, start: tuple[int, int], end: tuple[int, int],
+              delivery: Delivery, inject: Callable[[], None], inject_at: tuple[int, int], crash_writes: int | None = None) -> int:
+    """Scheduled ticks over the account's day; the fault goes in before the tick at
+    `inject_at`; a crash (if any) hits that tick. Returns how many ticks crashed."""
+    h.at_local(*start)
+    stop, trigger = h.local(*end), h.local(*inject_at)
+    injected, crashes = False, 0
+    while h.clock.now() <= stop:
+        if not injected and h.clock.now() >= trigger:
+            inject()
+            if crash_writes is not None:
+                h.store.crash_after(crash_writes)
+            injected = True
+        try:
+            delivery(job)
+        except Crash:
+            crashes += 1
+        except TransientError:  # raised for Lambda to retry: the retry is the next tick
+            pass
+        h.store.crash_after(None)
+        h.clock.advance(seconds=every.total_seconds())
+    return crashes
+
+
+# --- post ------------------------------------------------------------------------------------
+
+def first_slot_tick(h: Harness) -> tuple[int, int]:
+    """The local time of the first tick that publishes (the plan is made at 07:00)."""
+    h.post(trigger="schedule")
+    plan, _ = h.store.plan_and_slots(h.clock.now().astimezone(h.zone).date())
+    assert plan is not None and plan.slots
+    at = plan.slots[0].at.astimezone(h.zone)
+    minutes = at.hour * 60 + at.minute + (-at.minute) % 10
+    return minutes // 60, minutes % 60
+
+
+def post_cell(zone: str, fault: str, injected: list[Fault], delivery: Delivery, crash_writes: int | None = None) -> Cell:
+    h = make_harness(zone)
+    h.x_timeout = TIMEOUT
+    h.stock()
+    cell = Cell("post", fault, zone)
+    inject_at = first_slot_tick(h) if crash_writes is not None else (11, 0)
+    crashes = run_ticks(h, lambda: h.post(trigger="schedule"), every=timedelta(minutes=10), start=(7, 0), end=(23, 50),
+                        delivery=delivery, inject=lambda: [h.world.inject(f) for f in injected], inject_at=inject_at,
+                        crash_writes=crash_writes)
+    if crash_writes is not None and not crashes:
+        cell.notes.append("no crash: the tick made fewer writes")
+    day = h.clock.now().astimezone(h.zone).date() - timedelta(days=1) if h.clock.now().astimezone(h.zone).hour < 7 else \
+        h.clock.now().astimezone(h.zone).date()
+    plan, slots = h.store.plan_and_slots(day)
+    assert plan is not None
+    texts = Counter(h.own_posts())
+    cell.planned = len(plan.slots)
+    published = [s for s in slots.values() if s.status is SlotStatus.PUBLISHED]
+    cell.done = len(published)
+    # A double is the same text twice, or more posts on X than slots published (an extra post
+    # for a slot, even with another item's text).
+    cell.doubles = sum(n - 1 for n in texts.values() if n > 1) + max(0, sum(texts.values()) - len(published))
+    unexplained = [s for s in plan.slots if s.index not in slots or slots[s.index].status not in
+                   (SlotStatus.PUBLISHED, SlotStatus.FAILED, SlotStatus.SKIPPED)
+                   or (slots[s.index].status is not SlotStatus.PUBLISHED and not slots[s.index].error)]
+    out_of_step = [s for s in published if (item := h.store.get_content(s.item_id or "")) is not None
+                   and texts[item.post_text] != (1 if not item.evergreen else texts[item.post_text])]
+    cell.lost = len(unexplained) + len(out_of_step) + max(0, len(published) - sum(texts.values()))
+    return cell
+
+
+POST_FAULTS = {**faults("createPosts"),
+               "refused, the substitute times out after X acted": [Fault("duplicate", "createPosts"),
+                                                                   Fault("commit_then_timeout", "createPosts", delay_seconds=SLOW)],
+               "X acted, then the recovery read fails twice": [Fault("commit_then_timeout", "createPosts", delay_seconds=SLOW),
+                                                               Fault("503", "getUsersPosts", times=6)]}
+
+
+@pytest.mark.parametrize("zone", ZONES)
+@pytest.mark.parametrize("fault", [*POST_FAULTS, *DELIVERIES, *(f"crash before write {k}" for k in range(POST_TICK_WRITES))])
+def test_post(zone: str, fault: str) -> None:
+    if fault.startswith("crash"):
+        cell = post_cell(zone, fault, [], Delivery(), crash_writes=int(fault.rsplit(" ", 1)[1]))
+    elif fault in DELIVERIES:
+        cell = post_cell(zone, fault, [], DELIVERIES[fault])
+    else:
+        cell = post_cell(zone, fault, POST_FAULTS[fault], Delivery())
+    MATRIX.append(cell)
+    assert (cell.doubles, cell.lost) == (0, 0), cell
+    assert cell.done == cell.planned, cell
+
+
+# --- follow (api mode) -------------------------------------------------------------------------
+
+def follow_world(h: Harness, n: int = 25) -> Counter[str]:
+    """Room in the band, one big source whose followers pass the filters; follows counted
+    where X receives them."""
+    h.world.follow_permitted = True
+    h.env.update(FOLLOW_MODE="api", FOLLOW_DAILY_CAP="10", MONTHLY_BUDGET_USD="1000", FOLLOW_USE_MY_FOLLOWERS="false",
+                 FOLLOW_USE_MENTIONS="false", FOLLOW_MIN_FOLLOWERS="0", FOLLOW_SKIP_EMPTY_BIO="false", FOLLOW_ACTIVE_DAYS="3650")
+    source = "1700000000000000100"
+    for i in range(n):
+        uid = f"19000000000000{i:05d}"
+        h.world.add_user(User(uid, f"crowd{i}", "Crowd", description="bread", profile_image_url="https://pbs.twimg.com/p.jpg"))
+        h.world.follow(uid, source)
+        h.world.follow(uid, OWNER_ID)
+        h.world.add_post(uid, "hi")
+    h.store.add_source(Source(source, SourceKind.ACCOUNT, "@breadnerd", h.clock.now()))
+    received: Counter[str] = Counter()
+    original = SandboxApp.op_followUser
+
+    def counting(app: SandboxApp, request: Any, user_id: str, id: str) -> Any:
+        received[str((request.get_json(silent=True) or {}).get("target_user_id"))] += 1
+        return original(app, request, user_id, id)
+
+    h.app = SandboxApp(h.world, validate=False)
+    h.app.op_followUser = counting.__get__(h.app)  # type: ignore[method-assign]
+    return received
+
+
+def follow_cell(zone: str, fault: str, injected: list[Fault], delivery: Delivery, crash_writes: int | None = None) -> Cell:
+    h = make_harness(zone)
+    h.x_timeout = TIMEOUT
+    received = follow_world(h)
+    cell = Cell("follow", fault, zone)
+    crashes = run_ticks(h, lambda: h.follow(trigger="schedule"), every=timedelta(hours=1), start=(8, 5), end=(21, 5),
+                        delivery=delivery, inject=lambda: [h.world.inject(f) for f in injected],
+                        inject_at=(8, 5) if crash_writes is not None else (11, 5),
+                        crash_writes=crash_writes)
+    if crash_writes is not None and not crashes:
+        cell.notes.append("no crash: the tick made fewer writes")
+    h.at_local(21, 55)  # the last tick of the day (after it, the queue must be empty)
+    h.follow(trigger="schedule")
+    record = h.store.load_day(FollowDay, h.clock.now().astimezone(h.zone).date())
+    assert record is not None
+    people = h.store.people_by_id(record.shortlisted)
+    cell.planned = len(record.shortlisted)
+    cell.doubles = sum(n - 1 for n in received.values() if n > 1)
+    followed = [p for p in people.values() if p.status is PersonStatus.FOLLOWED]
+    cell.done = len(followed)
+    waiting = h.store.queue(PersonQueue.QUEUED, limit=400) + h.store.queue(PersonQueue.PENDING, limit=400)
+    in_step = all(p.user_id in h.world.following[OWNER_ID] for p in followed)
+    cell.lost = len(waiting) + (0 if in_step else 1) + (cell.planned - len(people))
+    return cell
+
+
+@pytest.mark.parametrize("zone", ZONES)
+@pytest.mark.parametrize("fault", [*faults("followUser"), *DELIVERIES, *(f"crash before write {k}" for k in range(FOLLOW_TICK_WRITES))])
+def test_follow(zone: str, fault: str) -> None:
+    if fault.startswith("crash"):
+        cell = follow_cell(zone, fault, [], Delivery(), crash_writes=int(fault.rsplit(" ", 1)[1]))
+    elif fault in DELIVERIES:
+        cell = follow_cell(zone, fault, [], DELIVERIES[fault])
+    else:
+        cell = follow_cell(zone, fault, faults("followUser")[fault], Delivery())
+    MATRIX.append(cell)
+    assert (cell.doubles, cell.lost) == (0, 0), cell
+    assert cell.done == cell.planned == 10, cell
+
+
+# --- prune (api mode) ----------------------------------------------------------------------------
+
+def prune_world(h: Harness, n: int = 15) -> Counter[str]:
+    """15 people followed through Flockpilot 40 days ago who never followed back; plenty of
+    follows in the last month, so the churn guard stays calm; unfollows counted at X."""
+    h.world.follow_permitted = True
+    h.env.update(PRUNE_MODE="api", PRUNE_DAILY_CAP="10", MONTHLY_BUDGET_USD="1000")
+    for i in range(100):
+        h.world.add_user(User(f"15000000000000{i:05d}", f"fan{i}", "Fan"))
+        h.world.follow(f"15000000000000{i:05d}", OWNER_ID)
+    for i in range(n):
+        uid = f"16000000000000{i:05d}"
+        h.world.add_user(User(uid, f"p{i}", "P"))
+        h.world.follow(OWNER_ID, uid)
+        person = Person(uid, f"p{i}", PersonStatus.SUGGESTED, "src").now_followed(h.clock.now() - timedelta(days=40),
+                                                                                   by_api=False, grace_days=7)
+        h.store.add_person(person)
+    day = h.clock.now().astimezone(h.zone).date()
+    h.store.update_person(person, expected=(PersonStatus.FOLLOWED,), counts=(day - timedelta(days=3), DayCounts(follows=100)))
+    received: Counter[str] = Counter()
+    original = SandboxApp.op_unfollowUser
+
+    def counting(app: SandboxApp, request: Any, user_id: str, source_user_id: str, target_user_id: str) -> Any:
+        received[target_user_id] += 1
+        return original(app, request, user_id, source_user_id, target_user_id)
+
+    h.app = SandboxApp(h.world, validate=False)
+    h.app.op_unfollowUser = counting.__get__(h.app)  # type: ignore[method-assign]
+    return received
+
+
+def prune_cell(zone: str, fault: str, injected: list[Fault], delivery: Delivery, crash_writes: int | None = None) -> Cell:
+    h = make_harness(zone)
+    h.x_timeout = TIMEOUT
+    received = prune_world(h)
+    cell = Cell("prune", fault, zone)
+    crashes = run_ticks(h, lambda: h.prune(trigger="schedule", reconcile=False), every=timedelta(minutes=20), start=(8, 35),
+                        end=(21, 35), delivery=delivery, inject=lambda: [h.world.inject(f) for f in injected],
+                        inject_at=(8, 35) if crash_writes is not None else (8, 55),
+                        crash_writes=crash_writes)
+    if crash_writes is not None and not crashes:
+        cell.notes.append("no crash: the tick made fewer writes")
+    record = h.store.load_day(PruneDay, h.clock.now().astimezone(h.zone).date())
+    assert record is not None
+    people = h.store.people_by_id(record.ids)
+    cell.planned = len(record.ids)
+    cell.doubles = sum(n - 1 for n in received.values() if n > 1)
+    gone = [p for p in people.values() if p.status is PersonStatus.UNFOLLOWED]
+    cell.done = len(gone)
+    waiting = [p for p in people.values() if p.status is not PersonStatus.UNFOLLOWED]
+    in_step = all(p.user_id not in h.world.following[OWNER_ID] for p in gone)
+    cell.lost = len(waiting) + (0 if in_step else 1)
+    return cell
+
+
+@pytest.mark.parametrize("zone", ZONES)
+@pytest.mark.parametrize("fault", [*faults("unfollowUser"), *DELIVERIES, *(f"crash before write {k}" for k in range(PRUNE_TICK_WRITES))])
+def test_prune(zone: str, fault: str) -> None:
+    if fault.startswith("crash"):
+        cell = prune_cell(zone, fault, [], Delivery(), crash_writes=int(fault.rsplit(" ", 1)[1]))
+    elif fault in DELIVERIES:
+        cell = prune_cell(zone, fault, [], DELIVERIES[fault])
+    else:
+        cell = prune_cell(zone, fault, faults("unfollowUser")[fault], Delivery())
+    MATRIX.append(cell)
+    assert (cell.doubles, cell.lost) == (0, 0), cell
+    assert cell.done == cell.planned == 10, cell
+
+
+def test_the_crash_cells_cover_every_write_of_the_acting_tick() -> None:
+    h = make_harness("UTC")
+    h.stock()
+    h.at_local(*first_slot_tick(h))
+    writes = h.store.writes
+    assert len(h.post(trigger="schedule").posted) == 1 and h.store.writes - writes == POST_TICK_WRITES
+    h = make_harness("UTC")
+    follow_world(h)
+    h.at_local(8, 5)
+    writes = h.store.writes
+    assert h.follow(trigger="schedule").followed and h.store.writes - writes == FOLLOW_TICK_WRITES
+    h = make_harness("UTC")
+    prune_world(h)
+    h.at_local(8, 35)
+    writes = h.store.writes
+    assert h.prune(trigger="schedule", reconcile=False).unfollowed and h.store.writes - writes == PRUNE_TICK_WRITES
