@@ -33,8 +33,8 @@ from flockpilot.domain.follow import Source, SourceKind
 from flockpilot.domain.people import Person, PersonQueue, PersonStatus
 from flockpilot.domain.records import FollowDay, PruneDay
 from flockpilot.domain.slots import SlotStatus
-from tests.faults.conftest import MATRIX
 from tests.fakes.store import Crash
+from tests.faults.conftest import MATRIX
 from tests.jobs.conftest import ZONES, Harness, make_harness
 
 TIMEOUT = 0.02  # the X client's timeout in these cells
