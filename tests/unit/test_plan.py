@@ -108,3 +108,17 @@ def test_items_used_least_recently_come_first() -> None:
     used = [items[0].after_posting(NOW - timedelta(days=3)), items[1].after_posting(NOW - timedelta(days=9)), items[2]]
     plan = make_plan(MixRules(posts_per_day=3, link_share=0, reposts_per_day=0, min_gap_minutes=5), items=used)
     assert [s.item_id for s in plan.slots] == [items[2].item_id, items[1].item_id, items[0].item_id]
+
+
+@settings(max_examples=100, deadline=None)
+@given(count=st.integers(1, 8), gap=st.integers(5, 40), seed=st.integers(),
+       day=st.sampled_from([date(2026, 3, 8), date(2026, 11, 1), date(2026, 3, 29), date(2026, 10, 25)]),
+       tz=st.sampled_from(["America/Los_Angeles", "Europe/London"]))
+def test_a_clock_change_inside_active_hours_never_squeezes_posts(count: int, gap: int, seed: int, day: date, tz: str) -> None:
+    zone, window = ZoneInfo(tz), ActiveHours(time(0, 30), time(4, 0))  # the change happens inside the window
+    times = spread_times(day, zone, window, count, gap, random.Random(seed))
+    start = datetime.combine(day, window.start, tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(day, window.end, tzinfo=zone).astimezone(UTC)
+    assert all(start <= t < end for t in times)
+    assert all(b - a >= timedelta(minutes=gap) for a, b in zip(times, times[1:], strict=False))
+    assert len(times) == min(count, int((end - start).total_seconds() // 60 // gap))

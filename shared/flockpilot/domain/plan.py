@@ -97,17 +97,23 @@ def spread_times(
     """`count` UTC times inside the local active hours, jittered, at least the gap apart.
 
     The window is cut into equal segments and each post lands at a random point of its own
-    segment early enough to leave the gap before the next segment starts.
+    segment early enough to leave the gap before the next segment starts. The window is
+    measured in real time (UTC), so a DST change inside it never squeezes two posts together.
     """
     if count == 0:
         return []
     check_fits(active, count, min_gap_minutes)
-    segment = active.minutes / count
-    start = datetime.combine(day, active.start, tzinfo=tz)
+    start = datetime.combine(day, active.start, tzinfo=tz).astimezone(UTC)
+    end = datetime.combine(day, active.end, tzinfo=tz).astimezone(UTC)
+    minutes = (end - start).total_seconds() / 60
+    count = min(count, int(minutes // min_gap_minutes))  # a spring-forward day can be an hour short
+    if count == 0:
+        return []
+    segment = minutes / count
     times = []
     for i in range(count):
-        offset = i * segment + rng.uniform(0, segment - min_gap_minutes)
-        times.append((start + timedelta(minutes=int(offset))).astimezone(UTC))
+        offset = i * segment + rng.uniform(0, max(0.0, segment - min_gap_minutes))
+        times.append(start + timedelta(minutes=int(offset)))
     return times
 
 
@@ -219,7 +225,7 @@ def fit_budget(
         for item in reversed([i for i in kept if i.kind is kind]):
             if total() <= budget_usd + 1e-9:
                 return kept, dropped
-            # Drop the costliest item of this kind; a cheaper one could still fit.
+            # Within a kind, the last planned goes first: the day keeps its earliest posts.
             cost = price(item.price_kind)
             kept.remove(item)
             dropped.append(
@@ -249,6 +255,9 @@ def plan_day(
     order, notes = choose_items(items, rules, now)
     kept, dropped = fit_budget(order, budget_usd)
     times = spread_times(day, tz, active, len(kept), rules.min_gap_minutes, rng)
+    if len(times) < len(kept):
+        notes = [*notes, f"{len(kept) - len(times)} post(s) left out: the clock change shortens today's active hours"]
+        kept = kept[: len(times)]
     slots = tuple(
         PlannedSlot(
             index=i,
