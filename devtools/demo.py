@@ -34,7 +34,7 @@ class SimulatedClock:
 
 def main() -> None:
     from flockpilot import cli
-    from flockpilot.adapters.dynamo import DynamoLedger
+    from flockpilot.adapters.dynamo.ledger import DynamoLedger
     from flockpilot.domain.follow import Source, SourceKind
     from flockpilot.domain.people import Person, PersonStatus
     from flockpilot.events import DigestEvent, FollowEvent, PostEvent, PruneEvent

@@ -121,7 +121,9 @@ def cmd_settings_show(args: argparse.Namespace) -> int:
     records = _stores().records
     overrides = records.overrides()
     settings = account_settings(None, overrides)
-    for key, value in settings.model_dump(mode="json").items():
+    from flockpilot.plain import plain
+
+    for key, value in plain(settings).items():
         source = "account" if key in overrides else "env/default"
         print(f"{key:<26} {value!s:<24} ({source})")
     return 0

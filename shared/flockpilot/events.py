@@ -2,68 +2,61 @@
 
 Strict on purpose, since people type these in the Lambda console and script against them:
 booleans are JSON true/false only (not "true", not 1), integers are integers only (not "5",
-not 5.0), unknown fields are refused by name, and the scheduler's fields are bounded.
+not 5.0), unknown fields are refused by name, and the scheduler's fields are bounded. Plain
+dataclasses checked by hand, so a cold start does not import a validation library.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
-
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from typing import Any, TypeVar
 
 MAX_ID_LENGTH = 128
 MAX_SCHEDULED_TIME_LENGTH = 35
+_ID = rf"[!-~]{{1,{MAX_ID_LENGTH}}}"
+_UTC_TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|\+00:00)"
+_BOOLEAN = "true or false (JSON booleans, not strings or numbers)"
 
 
-def _utc_instant(value: str) -> str:
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError("not a date and time") from None
-    if moment.utcoffset() != timedelta(0):
-        raise ValueError("not UTC")
-    return value
+class EventRejected(ValueError):
+    """The event is malformed; the message names each bad field and what it accepts."""
 
 
-# A scheduler execution id: visible ASCII, no spaces or control characters (it goes into logs).
-EventId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH, pattern=r"^[!-~]+$")]
-# ISO-8601 in UTC, as EventBridge Scheduler sends it: "2026-11-25T09:10:00Z".
-ScheduledTime = Annotated[
-    str,
-    StringConstraints(max_length=MAX_SCHEDULED_TIME_LENGTH,
-                      pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|\+00:00)$"),
-    AfterValidator(_utc_instant),
-]
+@dataclass(kw_only=True)
+class ScheduledTick:
+    """What EventBridge Scheduler sends: {"trigger": "schedule", "id": <execution id>,
+    "scheduled_time": <UTC time>}. A console test event may leave all of them out."""
+
+    trigger: str = "manual"
+    id: str | None = None  # the scheduler's execution id, used as the correlation id
+    scheduled_time: str | None = None  # when the scheduler meant to run, in UTC
 
 
-class _ScheduledTick(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+@dataclass(kw_only=True)
+class PostEvent(ScheduledTick):
+    """`{"trigger": "schedule"}`, or a manual run with overrides, e.g. `{"dry_run": true,
+    "max_posts": 2}` from the Lambda console."""
 
-    trigger: Literal["schedule", "manual"] = "manual"
-    id: EventId | None = Field(None, description="scheduler execution id, used as correlation id")
-    scheduled_time: ScheduledTime | None = Field(None, description="when the scheduler meant to run, in UTC")
-
-
-class PostEvent(_ScheduledTick):
-    """`{"trigger": "schedule"}` from EventBridge Scheduler, or a manual run with overrides,
-    e.g. `{"dry_run": true, "max_posts": 2}` from the Lambda console."""
-
-    dry_run: bool | None = Field(None, description="true forces a dry run, whatever the mode")
-    max_posts: int | None = Field(None, ge=0, le=10, description="publish at most this many")
-    publish_next: bool = Field(False, description="publish the next planned posts now, due or not")
+    dry_run: bool | None = None  # true forces a dry run, whatever the mode
+    max_posts: int | None = None  # publish at most this many (0..10)
+    publish_next: bool = False  # publish the next planned posts now, due or not
 
 
-class FollowEvent(_ScheduledTick):
+@dataclass(kw_only=True)
+class FollowEvent(ScheduledTick):
     """Scheduled tick or console test event, e.g. {"mode": "dry-run", "max": 5}."""
 
-    mode: Literal["suggest", "api", "dry-run"] | None = Field(None, description="override the account's mode for this run")
-    max: int | None = Field(None, ge=0, le=400, description="shortlist or follow at most this many")
-    sync: bool | None = Field(None, description="force (true) or skip (false) the daily syncs")
+    mode: str | None = None  # suggest | api | dry-run: override the account's mode for this run
+    max: int | None = None  # shortlist or follow at most this many (0..400)
+    sync: bool | None = None  # force (true) or skip (false) the daily syncs
 
 
-class DigestEvent(_ScheduledTick):
+@dataclass(kw_only=True)
+class DigestEvent(ScheduledTick):
     """Scheduled once a day, or from the console: {"dry_run": true} builds and returns the
     digest without sending; {"force": true} sends again on a day that already had one."""
 
@@ -71,29 +64,65 @@ class DigestEvent(_ScheduledTick):
     force: bool = False
 
 
-class PruneEvent(_ScheduledTick):
+@dataclass(kw_only=True)
+class PruneEvent(ScheduledTick):
     """Scheduled tick, or from the console, e.g. {"mode": "dry-run", "max": 5}."""
 
-    mode: Literal["suggest", "api", "dry-run"] | None = None
-    max: int | None = Field(None, ge=0, le=400)
-    reconcile: bool | None = Field(None, description="force (true) or skip (false) the full reconciliation step")
+    mode: str | None = None
+    max: int | None = None
+    reconcile: bool | None = None  # force (true) or skip (false) the reconciliation step
 
 
-_BOOLEAN = "true or false (JSON booleans, not strings or numbers)"
-_ACCEPTS = {
-    "trigger": '"schedule" or "manual"',
-    "id": f"a string of 1..{MAX_ID_LENGTH} visible ASCII characters, no spaces",
-    "scheduled_time": f'an ISO-8601 UTC time such as "2026-11-25T09:10:00Z" (at most {MAX_SCHEDULED_TIME_LENGTH} characters)',
-    "dry_run": _BOOLEAN,
-    "publish_next": _BOOLEAN,
-    "sync": _BOOLEAN,
-    "force": _BOOLEAN,
-    "reconcile": _BOOLEAN,
-    "max_posts": "a whole number 0..10 (not a string, not 5.0)",
-    "max": "a whole number 0..400 (not a string, not 5.0)",
-    "mode": '"suggest", "api" or "dry-run"',
+def _boolean(value: Any, nullable: bool) -> bool:
+    return isinstance(value, bool) or (nullable and value is None)
+
+
+def _whole(low: int, high: int) -> tuple[str, Any]:
+    def check(value: Any) -> bool:
+        return value is None or (type(value) is int and low <= value <= high)
+
+    return f"a whole number {low}..{high} (not a string, not 5.0)", check
+
+
+def _choice(*options: str, nullable: bool = True) -> tuple[str, Any]:
+    def check(value: Any) -> bool:
+        return (nullable and value is None) or (isinstance(value, str) and value in options)
+
+    return (" or ".join(f'"{o}"' for o in options) if len(options) == 2
+            else ", ".join(f'"{o}"' for o in options[:-1]) + f' or "{options[-1]}"'), check
+
+
+def _event_id(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and re.fullmatch(_ID, value) is not None)
+
+
+def _utc_time(value: Any) -> bool:
+    if value is None:
+        return True
+    if not isinstance(value, str) or len(value) > MAX_SCHEDULED_TIME_LENGTH or not re.fullmatch(_UTC_TIME, value, re.ASCII):
+        return False
+    try:
+        return datetime.fromisoformat(value).utcoffset() == timedelta(0)
+    except ValueError:
+        return False
+
+
+_RULES: dict[str, tuple[str, Any]] = {
+    "trigger": _choice("schedule", "manual", nullable=False),
+    "id": (f"a string of 1..{MAX_ID_LENGTH} visible ASCII characters, no spaces", _event_id),
+    "scheduled_time": (f'an ISO-8601 UTC time such as "2026-11-25T09:10:00Z" (at most {MAX_SCHEDULED_TIME_LENGTH} characters)',
+                       _utc_time),
+    "dry_run": (_BOOLEAN, lambda v: _boolean(v, True)),
+    "sync": (_BOOLEAN, lambda v: _boolean(v, True)),
+    "reconcile": (_BOOLEAN, lambda v: _boolean(v, True)),
+    "publish_next": (_BOOLEAN, lambda v: _boolean(v, False)),
+    "force": (_BOOLEAN, lambda v: _boolean(v, False)),
+    "max_posts": _whole(0, 10),
+    "max": _whole(0, 400),
+    "mode": _choice("suggest", "api", "dry-run"),
 }
-_MODELS: dict[str, type[BaseModel]] = {m.__name__: m for m in (PostEvent, FollowEvent, DigestEvent, PruneEvent)}
+
+E = TypeVar("E", bound=ScheduledTick)
 
 
 def _shown(value: Any) -> str:
@@ -105,17 +134,20 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else f"{text[:37]}..."
 
 
-def explain(error: ValidationError) -> str:
-    """One line naming each bad field of an event, what it got and what it accepts."""
-    model = _MODELS.get(error.title)
-    fields = ", ".join(model.model_fields) if model else "see the README"
+def parse_event(model: type[E], event: object) -> E:
+    """The event as `model`, or EventRejected naming, in one line, each bad field, what it
+    got and what it accepts."""
+    names = [f.name for f in fields(model)]
+    if not isinstance(event, Mapping):
+        raise EventRejected(f"event: got {_shown(event)}, accepts a JSON object with the fields {', '.join(names)}")
     problems = []
-    for e in error.errors():
-        name = ".".join(map(str, e["loc"]))
-        if not name:
-            problems.append(f"event: got {_shown(e['input'])}, accepts a JSON object with the fields {fields}")
-        elif e["type"] == "extra_forbidden":
-            problems.append(f"{name}: unknown field, accepted fields are {fields}")
-        else:
-            problems.append(f"{name}: got {_shown(e['input'])}, accepts {_ACCEPTS.get(name, e['msg'])}")
-    return "; ".join(problems)
+    for name, value in event.items():
+        if name not in names:
+            problems.append(f"{_shown(name).strip(chr(34))}: unknown field, accepted fields are {', '.join(names)}")
+            continue
+        accepts, check = _RULES[name]
+        if not check(value):
+            problems.append(f"{name}: got {_shown(value)}, accepts {accepts}")
+    if problems:
+        raise EventRejected("; ".join(problems))
+    return model(**{str(k): v for k, v in event.items()})

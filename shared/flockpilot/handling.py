@@ -16,14 +16,13 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ValidationError
 
 from flockpilot.domain.errors import FlockpilotError
-from flockpilot.events import explain
+from flockpilot.events import EventRejected, ScheduledTick, parse_event
 from flockpilot.jobs.skeleton import RunOutcome, RunSummary
 from flockpilot.observability import logger, metrics
 
-E = TypeVar("E", bound=BaseModel)
+E = TypeVar("E", bound=ScheduledTick)
 S = TypeVar("S", bound=RunSummary)
 
 
@@ -40,10 +39,10 @@ def handle(
 
     install_log_redaction()
     try:
-        request = model.model_validate(event)
-    except ValidationError as exc:
-        logger.error("event rejected", job=job, problems=explain(exc))
-        return {"status": "rejected", "error": f"invalid event: {explain(exc)}"}
+        request = parse_event(model, event)
+    except EventRejected as exc:
+        logger.error("event rejected", job=job, problems=str(exc))
+        return {"status": "rejected", "error": f"invalid event: {exc}"}
     try:
         summary = run(request, lambda: context.get_remaining_time_in_millis() / 1000)
     except FlockpilotError as exc:
@@ -64,7 +63,7 @@ def handle(
     log = logger.warning if summary.outcome is not RunOutcome.OK else logger.info
     log("run finished", extra={"job": job, "outcome": summary.outcome.value, "reasons": summary.reasons,
                                "cost_usd": cost.get("usd"), **figures})
-    result = summary.model_dump(mode="json")
+    result = summary.to_json()
     if "status" in result:  # the digest's own status (sent, already-sent...) keeps its own name
         result[f"{job}_status"] = result.pop("status")
     return {"status": "error" if summary.outcome is RunOutcome.FAILED else "ok", **result}

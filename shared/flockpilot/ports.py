@@ -1,29 +1,31 @@
 """The ports the jobs depend on: small Protocols that take and return domain values.
 
 Jobs import these and the domain, never an adapter or PynamoDB. The composition root
-(`runtime.py`) picks the implementations: DynamoDB (adapters/dynamo), X through tweepy
+(`runtime.py`) picks the implementations: DynamoDB (adapters/dynamo), X over signed HTTPS
 (adapters/x.py), SES (adapters/mail.py), the system clock. Tests use in-memory fakes of the
 store ports, kept honest by one contract suite that runs on both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from datetime import date, datetime
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from flockpilot.domain.account import AccountProfile, DayCounts, DaySpend, GrowthPoint
-from flockpilot.domain.content import ContentItem
-from flockpilot.domain.cost import CostMeter
-from flockpilot.domain.digest import Conversation, Correspondent, Message
-from flockpilot.domain.follow import Source
-from flockpilot.domain.people import AllowEntry, Person, PersonQueue, PersonStatus, SourceCredit
-from flockpilot.domain.plan import DayPlan
-from flockpilot.domain.records import DayRecord, PostRecord, ReconState
-from flockpilot.domain.slots import Claim, Slot
-from flockpilot.domain.x import DmPage, Page, PostRef, RateWindow, XUser
+if TYPE_CHECKING:  # types only: a job imports the domain modules it uses, not all of them
+    from collections.abc import Collection, Mapping, Sequence
+    from datetime import date, datetime
 
-R = TypeVar("R", bound=DayRecord)
+    from flockpilot.domain.account import AccountProfile, DayCounts, DaySpend, GrowthPoint
+    from flockpilot.domain.content import ContentItem
+    from flockpilot.domain.cost import CostMeter
+    from flockpilot.domain.digest import Conversation, Correspondent, Message
+    from flockpilot.domain.follow import Source
+    from flockpilot.domain.people import AllowEntry, Person, PersonQueue, PersonStatus, SourceCredit
+    from flockpilot.domain.plan import DayPlan
+    from flockpilot.domain.records import DayRecord, PostRecord, ReconState
+    from flockpilot.domain.slots import Claim, Slot
+    from flockpilot.domain.x import DmPage, Page, PostRef, RateWindow, XUser
+
+R = TypeVar("R", bound="DayRecord")
 
 
 class Clock(Protocol):

@@ -1,37 +1,42 @@
 """Composition root: the one place that picks implementations for the jobs' ports.
 
-Nothing here runs at import. Settings are validated on every invocation; the secret is
-cached by Powertools for `SECRET_MAX_AGE_SECONDS`; the DynamoDB connection, the botocore
-session and the X transport (its HTTP connection pool) are kept for the container's life.
+Nothing here runs at import. Settings are validated on every invocation; the secret is kept
+for `SECRET_MAX_AGE_SECONDS`; the DynamoDB connection, the botocore session and the X
+transport (its HTTP connection pool) are kept for the container's life. Each function
+builds only its own job's parts, so a cold start loads only the modules that job uses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flockpilot.adapters import dynamo
 from flockpilot.adapters.clock import SystemClock
 from flockpilot.adapters.secrets import XCredentials, load_x_credentials
-from flockpilot.adapters.x import TweepyTransport, XClient
-from flockpilot.domain.cost import CostMeter
 from flockpilot.jobs.skeleton import Account
-from flockpilot.ports import AccountRecords, Clock, XApi
 from flockpilot.settings import Deployment, account_settings, load_deployment
 
 if TYPE_CHECKING:
+    from flockpilot.adapters.dynamo.content import DynamoContentPlans
+    from flockpilot.adapters.dynamo.inbox import DynamoInbox
+    from flockpilot.adapters.dynamo.ledger import DynamoLedger
+    from flockpilot.adapters.dynamo.records import DynamoRecords
+    from flockpilot.adapters.x import SignedTransport
+    from flockpilot.domain.cost import CostMeter
     from flockpilot.jobs.digest import DigestDeps
     from flockpilot.jobs.follow import FollowDeps
     from flockpilot.jobs.post import PostDeps
     from flockpilot.jobs.prune import PruneDeps
+    from flockpilot.ports import AccountRecords, Clock, XApi
 
 
 @cache
-def _transport(creds: XCredentials, base_url: str | None, timeout: float) -> TweepyTransport:
-    return TweepyTransport(consumer_key=creds.consumer_key, consumer_secret=creds.consumer_secret,
+def _transport(creds: XCredentials, base_url: str | None, timeout: float) -> SignedTransport:
+    from flockpilot.adapters.x import SignedTransport
+
+    return SignedTransport(consumer_key=creds.consumer_key, consumer_secret=creds.consumer_secret,
                            access_token=creds.access_token, access_token_secret=creds.access_token_secret,
                            base_url=base_url, timeout=timeout)
 
@@ -40,6 +45,8 @@ def x_factory(deployment: Deployment, creds: XCredentials, records: AccountRecor
               remaining_seconds: Callable[[], float] | None) -> Callable[[CostMeter], XApi]:
     """X clients for one run: metered, and gated by the rate-limit resets X gave earlier runs."""
     def connect(meter: CostMeter) -> XApi:
+        from flockpilot.adapters.x import XClient
+
         return XClient(_transport(creds, deployment.x_api_base_url, deployment.x_timeout_seconds), creds.user_id, meter, clock,
                        timeout=deployment.x_timeout_seconds, remaining_seconds=remaining_seconds or (lambda: float("inf")),
                        gates=records.gates(), on_gate=records.set_gate)
@@ -47,13 +54,50 @@ def x_factory(deployment: Deployment, creds: XCredentials, records: AccountRecor
     return connect
 
 
-@dataclass(frozen=True)
-class Wiring:
-    deployment: Deployment
-    account: Account
-    content_plans: dynamo.DynamoContentPlans
-    ledger: dynamo.DynamoLedger
-    inbox: dynamo.DynamoInbox
+class Stores:
+    """One account's parts of the table; each aggregate is built (and imported) on first use."""
+
+    def __init__(self, deployment: Deployment, account_id: str) -> None:
+        from flockpilot.adapters.dynamo.base import bind
+
+        bind(deployment.table_name, deployment.region, deployment.dynamodb_endpoint)
+        self.deployment = deployment
+        self.account_id = account_id
+
+    @cached_property
+    def records(self) -> DynamoRecords:
+        from flockpilot.adapters.dynamo.records import DynamoRecords
+
+        return DynamoRecords(self.account_id)
+
+    @cached_property
+    def content_plans(self) -> DynamoContentPlans:
+        from flockpilot.adapters.dynamo.content import DynamoContentPlans
+
+        return DynamoContentPlans(self.account_id)
+
+    @cached_property
+    def ledger(self) -> DynamoLedger:
+        from flockpilot.adapters.dynamo.ledger import DynamoLedger
+
+        return DynamoLedger(self.account_id)
+
+    @cached_property
+    def inbox(self) -> DynamoInbox:
+        from flockpilot.adapters.dynamo.inbox import DynamoInbox
+
+        return DynamoInbox(self.account_id)
+
+
+class Wiring(Stores):
+    """The stores, the account's settings and its X connection: everything a job needs."""
+
+    def __init__(self, deployment: Deployment, creds: XCredentials, account_id: str, environ: Mapping[str, str] | None,
+                 clock: Clock, remaining_seconds: Callable[[], float] | None) -> None:
+        super().__init__(deployment, account_id)
+        settings = account_settings(environ, self.records.overrides())
+        self.account = Account(account_id, settings, self.records, clock,
+                               x_factory(deployment, creds, self.records, clock, remaining_seconds))
 
 
 def wire(environ: Mapping[str, str] | None = None, *, clock: Clock | None = None,
@@ -63,33 +107,16 @@ def wire(environ: Mapping[str, str] | None = None, *, clock: Clock | None = None
 
     install_log_redaction()
     deployment = load_deployment(environ)
-    creds = load_x_credentials(deployment.x_secret_id, deployment.secret_max_age_seconds)
-    owner = account_id or creds.user_id
-    dynamo.bind(deployment.table_name, deployment.region, deployment.dynamodb_endpoint)
-    records = dynamo.DynamoRecords(owner)
-    settings = account_settings(environ, records.overrides())
-    the_clock = clock or SystemClock()
-    account = Account(owner, settings, records, the_clock, x_factory(deployment, creds, records, the_clock, remaining_seconds))
-    return Wiring(deployment, account, dynamo.DynamoContentPlans(owner), dynamo.DynamoLedger(owner), dynamo.DynamoInbox(owner))
-
-
-@dataclass(frozen=True)
-class Stores:
-    account_id: str
-    records: dynamo.DynamoRecords
-    content_plans: dynamo.DynamoContentPlans
-    ledger: dynamo.DynamoLedger
-    inbox: dynamo.DynamoInbox
+    creds = load_x_credentials(deployment.x_secret_id, deployment.secret_max_age_seconds, deployment.region)
+    return Wiring(deployment, creds, account_id or creds.user_id, environ, clock or SystemClock(), remaining_seconds)
 
 
 def stores(environ: Mapping[str, str] | None = None, *, account_id: str | None = None) -> Stores:
     """The table's stores for one account, without X (CLI commands that only read or write
     the table). The account is `account_id`, or the one of the deployment's X secret."""
     deployment = load_deployment(environ)
-    owner = account_id or load_x_credentials(deployment.x_secret_id, deployment.secret_max_age_seconds).user_id
-    dynamo.bind(deployment.table_name, deployment.region, deployment.dynamodb_endpoint)
-    return Stores(owner, dynamo.DynamoRecords(owner), dynamo.DynamoContentPlans(owner), dynamo.DynamoLedger(owner),
-                  dynamo.DynamoInbox(owner))
+    owner = account_id or load_x_credentials(deployment.x_secret_id, deployment.secret_max_age_seconds, deployment.region).user_id
+    return Stores(deployment, owner)
 
 
 def post_deps(w: Wiring) -> PostDeps:

@@ -3,21 +3,24 @@
 Account tunables start from the deployment's environment (template parameters) and can be
 overridden per account in DynamoDB (`flockpilot settings set`). Both are validated on every
 invocation; a bad value raises InvalidSetting naming the setting and what it accepts.
+Plain frozen dataclasses, each field declared with its kind and bounds, checked by hand: a
+cold start imports no validation library.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-
 from flockpilot.domain.errors import InvalidSetting
-from flockpilot.domain.follow import FilterRules
 from flockpilot.domain.plan import ActiveHours, MixRules, check_fits
+
+if TYPE_CHECKING:
+    from flockpilot.domain.follow import FilterRules
 
 
 class Mode(StrEnum):
@@ -30,90 +33,99 @@ class FollowMode(StrEnum):
     API = "api"
 
 
-class AccountSettings(BaseModel):
+_KINDS = {"int": int, "float": float, "bool": bool, "str": str, "Mode": Mode, "FollowMode": FollowMode}
+_TRUE, _FALSE = frozenset({"true", "1", "yes", "y", "on"}), frozenset({"false", "0", "no", "n", "off"})
+
+
+def setting(default: Any = MISSING, *, ge: float | None = None, le: float | None = None, max_length: int | None = None,
+            description: str = "", check: Callable[[Any], None] | None = None) -> Any:
+    """A settings field: its default, bounds, what it is for, and an extra check if any."""
+    return field(default=default, metadata={"ge": ge, "le": le, "max_length": max_length, "description": description,
+                                            "check": check})
+
+
+def _zone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be an IANA time zone such as Europe/London") from None
+
+
+def _hours(value: str) -> None:
+    try:
+        ActiveHours.parse(value)
+    except InvalidSetting as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _url(value: str | None) -> None:
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http(s) URL")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountSettings:
     """What one account's jobs do. Every field has a safe default."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    mode: Mode = setting(Mode.DRY_RUN, description="dry-run plans and reports; live writes to X")
+    time_zone: str = setting("UTC", description="IANA time zone, e.g. Europe/London", check=_zone)
+    active_hours: str = setting("08:00-22:00", description="local posting window HH:MM-HH:MM", check=_hours)
+    posts_per_day: int = setting(10, ge=0, le=48)
+    link_share: float = setting(0.5, ge=0.0, le=1.0)
+    pitch_cap: int = setting(1, ge=0, le=3)
+    reposts_per_day: int = setting(2, ge=0, le=20)
+    min_gap_minutes: int = setting(30, ge=5, le=240)
+    max_posts_per_run: int = setting(3, ge=1, le=10)
+    catch_up_minutes: int = setting(120, ge=10, le=720)
+    duplicate_cooldown_days: int = setting(14, ge=1, le=365)
+    monthly_budget_usd: float = setting(60.0, ge=0.0, le=10000.0)
+    digest_email: str | None = setting(None, description="where the daily digest and alerts go")
 
-    mode: Mode = Field(Mode.DRY_RUN, description="dry-run plans and reports; live writes to X")
-    time_zone: str = Field("UTC", description="IANA time zone, e.g. Europe/London")
-    active_hours: str = Field("08:00-22:00", description="local posting window HH:MM-HH:MM")
-    posts_per_day: int = Field(10, ge=0, le=48)
-    link_share: float = Field(0.5, ge=0.0, le=1.0)
-    pitch_cap: int = Field(1, ge=0, le=3)
-    reposts_per_day: int = Field(2, ge=0, le=20)
-    min_gap_minutes: int = Field(30, ge=5, le=240)
-    max_posts_per_run: int = Field(3, ge=1, le=10)
-    catch_up_minutes: int = Field(120, ge=10, le=720)
-    duplicate_cooldown_days: int = Field(14, ge=1, le=365)
-    monthly_budget_usd: float = Field(60.0, ge=0.0, le=10000.0)
-    digest_email: str | None = Field(None, description="where the daily digest and alerts go")
-
-    digest_reply_template: str = Field(
+    digest_reply_template: str = setting(
         "Hi {first_name}, thanks for your message! {invite}",
         description="reply draft; {first_name}, {username} and {invite} are filled in", max_length=500)
-    digest_invite: str = Field("Happy to keep talking here.", max_length=280,
+    digest_invite: str = setting("Happy to keep talking here.", max_length=280,
                                description="e.g. an invitation to your site or Facebook page")
 
     # follow
-    follow_mode: FollowMode = Field(FollowMode.SUGGEST, description="suggest (you tap follow) or api")
-    follow_daily_cap: int = Field(30, ge=0, le=400)
-    ratio_tolerance: float = Field(0.10, ge=0.0, le=0.5)
-    follow_sources_per_run: int = Field(3, ge=1, le=10)
-    follow_keywords: str = Field("", description="comma-separated words; bios with them rank higher")
-    follow_exclude_keywords: str = Field("", description="comma-separated words that rule a bio out")
-    follow_require_keyword: bool = Field(False, description="only suggest bios with a keyword")
-    follow_min_followers: int = Field(10, ge=0, le=10_000_000)
-    follow_max_followers: int = Field(50_000, ge=1, le=100_000_000)
-    follow_min_ratio: float = Field(0.2, ge=0.0, le=100.0)
-    follow_max_ratio: float = Field(10.0, ge=0.0, le=1000.0)
-    follow_active_days: int = Field(30, ge=1, le=3650)
-    follow_languages: str = Field("", description="comma-separated language codes, e.g. en,fr; empty: any")
-    follow_skip_protected: bool = True
-    follow_skip_default_avatar: bool = True
-    follow_skip_empty_bio: bool = True
-    follow_use_my_followers: bool = Field(True, description="also look among your own followers' followers")
-    follow_use_mentions: bool = Field(True, description="also suggest people who mention you")
+    follow_mode: FollowMode = setting(FollowMode.SUGGEST, description="suggest (you tap follow) or api")
+    follow_daily_cap: int = setting(30, ge=0, le=400)
+    ratio_tolerance: float = setting(0.10, ge=0.0, le=0.5)
+    follow_sources_per_run: int = setting(3, ge=1, le=10)
+    follow_keywords: str = setting("", description="comma-separated words; bios with them rank higher")
+    follow_exclude_keywords: str = setting("", description="comma-separated words that rule a bio out")
+    follow_require_keyword: bool = setting(False, description="only suggest bios with a keyword")
+    follow_min_followers: int = setting(10, ge=0, le=10_000_000)
+    follow_max_followers: int = setting(50_000, ge=1, le=100_000_000)
+    follow_min_ratio: float = setting(0.2, ge=0.0, le=100.0)
+    follow_max_ratio: float = setting(10.0, ge=0.0, le=1000.0)
+    follow_active_days: int = setting(30, ge=1, le=3650)
+    follow_languages: str = setting("", description="comma-separated language codes, e.g. en,fr; empty: any")
+    follow_skip_protected: bool = setting(True)
+    follow_skip_default_avatar: bool = setting(True)
+    follow_skip_empty_bio: bool = setting(True)
+    follow_use_my_followers: bool = setting(True, description="also look among your own followers' followers")
+    follow_use_mentions: bool = setting(True, description="also suggest people who mention you")
 
     # prune
-    prune_mode: FollowMode = Field(FollowMode.SUGGEST, description="suggest (you tap unfollow) or api")
-    prune_grace_days: int = Field(7, ge=3, le=90)
-    prune_daily_cap: int = Field(30, ge=0, le=400)
-    prune_outside_inactive_days: int = Field(0, ge=0, le=3650,
+    prune_mode: FollowMode = setting(FollowMode.SUGGEST, description="suggest (you tap unfollow) or api")
+    prune_grace_days: int = setting(7, ge=3, le=90)
+    prune_daily_cap: int = setting(30, ge=0, le=400)
+    prune_outside_inactive_days: int = setting(0, ge=0, le=3650,
                                              description="0: never touch follows made outside Flockpilot; N: prune those silent N days")
-    reconcile_every_days: int = Field(30, ge=1, le=365, description="re-verify each person who followed back this often")
-    reconcile_monthly_usd: float | None = Field(
+    reconcile_every_days: int = setting(30, ge=1, le=365, description="re-verify each person who followed back this often")
+    reconcile_monthly_usd: float | None = setting(
         None, ge=0.0, le=1000.0,
         description="X spend a month for re-verifying people who followed back; unset: one pass every "
                     "reconcile_every_days, within 8% of each day's budget")
-    churn_max_quick_share: float = Field(0.5, ge=0.0, le=1.0)
-    churn_max_ratio: float = Field(1.5, ge=0.1, le=10.0)
+    churn_max_quick_share: float = setting(0.5, ge=0.0, le=1.0)
+    churn_max_ratio: float = setting(1.5, ge=0.1, le=10.0)
 
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("must be an IANA time zone such as Europe/London") from None
-        return value
-
-    @field_validator("active_hours")
-    @classmethod
-    def _window(cls, value: str) -> str:
-        try:
-            ActiveHours.parse(value)
-        except InvalidSetting as exc:
-            raise ValueError(str(exc)) from None
-        return value
-
-    @model_validator(mode="after")
-    def _posts_fit_window(self) -> AccountSettings:
+    def __post_init__(self) -> None:
         try:
             check_fits(self.window, self.posts_per_day, self.min_gap_minutes)
         except InvalidSetting as exc:
             raise ValueError(str(exc)) from None
-        return self
 
     @property
     def zone(self) -> ZoneInfo:
@@ -125,6 +137,8 @@ class AccountSettings(BaseModel):
 
     @property
     def follow_filters(self) -> FilterRules:
+        from flockpilot.domain.follow import FilterRules
+
         def words(value: str) -> tuple[str, ...]:
             return tuple(w.strip() for w in value.split(",") if w.strip())
 
@@ -157,34 +171,23 @@ class AccountSettings(BaseModel):
         )
 
 
-class Deployment(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Deployment:
     """Where things are: table, secret, endpoints. Comes from the Lambda environment."""
 
-    model_config = ConfigDict(frozen=True)
-
-    table_name: str = Field(min_length=3, max_length=255)
-    x_secret_id: str = Field(min_length=1)
-    x_api_base_url: str | None = None
-    x_timeout_seconds: float = Field(10.0, gt=0, le=60)
-    secret_max_age_seconds: int = Field(300, ge=0, le=86400)
-    region: str = "us-east-1"
-    dynamodb_endpoint: str | None = None
-    sender_email: str | None = None
-    outbox_dir: str | None = None
-
-    @field_validator("x_api_base_url", "dynamodb_endpoint")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        assert value is not None
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http(s) URL")
-        return value.rstrip("/")
+    table_name: str = setting(ge=3, le=255, description="the DynamoDB table (3 to 255 characters)")
+    x_secret_id: str = setting(ge=1, description="the Secrets Manager secret with the X tokens")
+    x_api_base_url: str | None = setting(None, description="an http(s) URL", check=_url)
+    x_timeout_seconds: float = setting(10.0, ge=0.1, le=60)
+    secret_max_age_seconds: int = setting(300, ge=0, le=86400)
+    region: str = setting("us-east-1")
+    dynamodb_endpoint: str | None = setting(None, description="an http(s) URL", check=_url)
+    sender_email: str | None = setting(None)
+    outbox_dir: str | None = setting(None)
 
 
 # Environment variable for each account setting that the template can set.
-ENV_FOR_ACCOUNT = {name: name.upper() for name in AccountSettings.model_fields}
+ENV_FOR_ACCOUNT = {f.name: f.name.upper() for f in fields(AccountSettings)}
 ENV_FOR_DEPLOYMENT = {
     "table_name": "TABLE_NAME",
     "x_secret_id": "X_SECRET_ID",
@@ -198,46 +201,110 @@ ENV_FOR_DEPLOYMENT = {
 }
 
 
-def _accepts(model: type[BaseModel], name: str) -> str:
-    field = model.model_fields.get(name)
-    if field is None:
-        return f"known settings: {', '.join(sorted(model.model_fields))}"
-    bounds = {type(m).__name__: m for m in field.metadata}
-    lo = getattr(bounds.get("Ge"), "ge", None)
-    hi = getattr(bounds.get("Le"), "le", None)
-    kind = getattr(field.annotation, "__name__", str(field.annotation))
-    if lo is not None and hi is not None:
-        return f"accepts {kind} from {lo} to {hi}"
-    if isinstance(field.annotation, type) and issubclass(field.annotation, StrEnum):
-        return "accepts " + " or ".join(m.value for m in field.annotation)
-    return f"accepts {field.description or kind}"
+def _kind(spec: Any) -> tuple[type, bool]:
+    """(the field's type, whether it may be None) from its annotation."""
+    text = str(spec.type)
+    nullable = text.endswith("| None")
+    return _KINDS[text.removesuffix(" | None").strip()], nullable
 
 
-def _explain(model: type[BaseModel], error: ValidationError, names: Mapping[str, str], raw: Mapping[str, Any]) -> InvalidSetting:
+def accepts(model: type, name: str) -> str:
+    """What a setting accepts, in words (for error messages and `settings show`)."""
+    spec = next((f for f in fields(model) if f.name == name), None)
+    if spec is None:
+        return f"known settings: {', '.join(sorted(f.name for f in fields(model)))}"
+    kind, _ = _kind(spec)
+    lo, hi = spec.metadata.get("ge"), spec.metadata.get("le")
+    if issubclass(kind, StrEnum):
+        return "accepts " + " or ".join(m.value for m in kind)
+    if kind in (int, float) and lo is not None and hi is not None:
+        return f"accepts {kind.__name__} from {kind(lo)} to {kind(hi)}"
+    return f"accepts {spec.metadata.get('description') or kind.__name__}"
+
+
+def _parse(spec: Any, value: Any) -> Any:
+    """One raw value (an environment string, or a stored override) as the field's kind."""
+    kind, nullable = _kind(spec)
+    if value is None or (nullable and value == ""):
+        if nullable:
+            return None
+        raise ValueError("must be set")
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE | _FALSE:
+            return text in _TRUE
+        raise ValueError("must be true or false")
+    if kind is int:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError("must be a whole number")
+        try:
+            number: float = int(value) if not isinstance(value, str) else int(value.strip())
+        except ValueError:
+            raise ValueError("must be a whole number") from None
+    elif kind is float:
+        if isinstance(value, bool):
+            raise ValueError("must be a number")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError("must be a number") from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise ValueError("must be a finite number")
+    elif issubclass(kind, StrEnum):
+        try:
+            return kind(str(value).strip())
+        except ValueError:
+            raise ValueError("is not one of the choices") from None
+    else:
+        text = str(value)
+        lo, hi, longest = spec.metadata.get("ge"), spec.metadata.get("le"), spec.metadata.get("max_length")
+        if lo is not None and len(text) < lo or hi is not None and len(text) > hi:
+            raise ValueError(f"must be {int(lo or 0)} to {int(hi or 10**9)} characters long")
+        if longest is not None and len(text) > longest:
+            raise ValueError(f"must be at most {longest} characters long")
+        check = spec.metadata.get("check")
+        if check is not None:
+            check(text)
+        return text.rstrip("/") if spec.name in ("x_api_base_url", "dynamodb_endpoint") else text
+    lo, hi = spec.metadata.get("ge"), spec.metadata.get("le")
+    if lo is not None and number < lo or hi is not None and number > hi:
+        raise ValueError(f"must be from {kind(lo)} to {kind(hi)}")
+    return number
+
+
+def _build(model: type[Any], raw: Mapping[str, Any], labels: Mapping[str, str]) -> Any:
+    """`model` from raw values, or InvalidSetting naming every bad one and what it accepts."""
+    specs = {f.name: f for f in fields(model)}
+    values: dict[str, Any] = {}
     problems = []
-    for item in error.errors():
-        field = str(item["loc"][0]) if item["loc"] else ""
-        label = names.get(field, field) if field else "settings"
-        value = raw.get(field, "<missing>") if field else ""
-        if item["type"] == "extra_forbidden":
-            problems.append(f"{label}: unknown setting; {_accepts(model, '')}")
-        elif item["type"] == "missing":
-            problems.append(f"{label} is not set")
-        elif field:
-            msg = item["msg"].removeprefix("Value error, ")
-            problems.append(f"{label}={value!r} is invalid: {msg} ({_accepts(model, field)})")
-        else:
-            problems.append(item["msg"].removeprefix("Value error, "))
-    return InvalidSetting("; ".join(problems))
+    for name, value in raw.items():
+        spec = specs.get(name)
+        label = labels.get(name, name)
+        if spec is None:
+            problems.append(f"{label}: unknown setting; {accepts(model, '')}")
+            continue
+        try:
+            values[name] = _parse(spec, value)
+        except ValueError as exc:
+            problems.append(f"{label}={value!r} is invalid: {exc} ({accepts(model, name)})")
+    for name, spec in specs.items():
+        if name not in raw and spec.default is MISSING:
+            problems.append(f"{labels.get(name, name)} is not set")
+    if problems:
+        raise InvalidSetting("; ".join(problems))
+    try:
+        return model(**values)
+    except ValueError as exc:  # a rule across settings (posts that do not fit the window)
+        raise InvalidSetting(str(exc)) from None
 
 
 def load_deployment(environ: Mapping[str, str] | None = None) -> Deployment:
     env = os.environ if environ is None else environ
     raw = {k: env[v] for k, v in ENV_FOR_DEPLOYMENT.items() if env.get(v) not in (None, "")}
-    try:
-        return Deployment(**raw)
-    except ValidationError as exc:
-        raise _explain(Deployment, exc, ENV_FOR_DEPLOYMENT, raw) from None
+    deployment: Deployment = _build(Deployment, raw, ENV_FOR_DEPLOYMENT)
+    return deployment
 
 
 def account_settings(
@@ -246,22 +313,21 @@ def account_settings(
     """Defaults, then the environment, then the account's own overrides from the store."""
     env = os.environ if environ is None else environ
     raw: dict[str, Any] = {k: env[v] for k, v in ENV_FOR_ACCOUNT.items() if env.get(v) not in (None, "")}
-    names = dict(ENV_FOR_ACCOUNT)
+    labels = dict(ENV_FOR_ACCOUNT)
     for key, value in (overrides or {}).items():
         raw[key] = value
-        names[key] = f"account setting {key}"
-    try:
-        return AccountSettings(**raw)
-    except ValidationError as exc:
-        raise _explain(AccountSettings, exc, names, raw) from None
+        labels[key] = f"account setting {key}"
+    settings: AccountSettings = _build(AccountSettings, raw, labels)
+    return settings
 
 
 def validate_override(key: str, value: str) -> Any:
     """Parse one `settings set KEY VALUE` into the value to store, or say what is wrong."""
-    if key not in AccountSettings.model_fields:
-        raise InvalidSetting(f"{key}: unknown setting; {_accepts(AccountSettings, '')}")
+    spec = next((f for f in fields(AccountSettings) if f.name == key), None)
+    if spec is None:
+        raise InvalidSetting(f"{key}: unknown setting; {accepts(AccountSettings, '')}")
     try:
-        parsed = AccountSettings.model_validate({key: value}).model_dump(mode="json")[key]
-    except ValidationError as exc:
-        raise _explain(AccountSettings, exc, {key: key}, {key: value}) from None
-    return parsed
+        parsed = _parse(spec, value)
+    except ValueError as exc:
+        raise InvalidSetting(f"{key}={value!r} is invalid: {exc} ({accepts(AccountSettings, key)})") from None
+    return parsed.value if isinstance(parsed, StrEnum) else parsed

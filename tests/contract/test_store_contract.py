@@ -11,7 +11,10 @@ from typing import Any
 
 import pytest
 
-from flockpilot.adapters.dynamo import DynamoContentPlans, DynamoInbox, DynamoLedger, DynamoRecords
+from flockpilot.adapters.dynamo.content import DynamoContentPlans
+from flockpilot.adapters.dynamo.inbox import DynamoInbox
+from flockpilot.adapters.dynamo.ledger import DynamoLedger
+from flockpilot.adapters.dynamo.records import DynamoRecords
 from flockpilot.domain.account import AccountProfile, DayCounts, GrowthPoint
 from flockpilot.domain.content import ItemStatus, Learning, new_item
 from flockpilot.domain.digest import Correspondent, Message

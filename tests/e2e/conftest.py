@@ -14,8 +14,7 @@ import pytest
 
 from devtools.xsandbox import SandboxServer, World, serve
 from devtools.xsandbox.seed import DEMO_CREDENTIALS, OWNER_ID, demo_world
-from flockpilot.adapters.dynamo.base import pk_of, raw_query
-from flockpilot.adapters.dynamo.models import Row
+from flockpilot.adapters.dynamo.base import Row, pk_of, raw_query
 from tests.conftest import REGION, FakeClock
 
 SENDER = "flockpilot@example.com"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from devtools.xsandbox.seed import OWNER_ID
-from flockpilot.adapters.dynamo import DynamoContentPlans
+from flockpilot.adapters.dynamo.content import DynamoContentPlans
 from flockpilot.cli import EXIT_CONFIG, EXIT_FAILED, main
 
 

@@ -9,7 +9,9 @@ import pytest
 
 from devtools.xsandbox import World
 from devtools.xsandbox.seed import OWNER_ID
-from flockpilot.adapters.dynamo import DynamoContentPlans, DynamoLedger, DynamoRecords
+from flockpilot.adapters.dynamo.content import DynamoContentPlans
+from flockpilot.adapters.dynamo.ledger import DynamoLedger
+from flockpilot.adapters.dynamo.records import DynamoRecords
 from flockpilot.domain.content import new_item
 from flockpilot.domain.follow import Source, SourceKind
 from flockpilot.invoke import LocalContext, invoke_handler

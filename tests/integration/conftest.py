@@ -11,7 +11,7 @@ import pytest
 
 from devtools.xsandbox import SandboxServer, World, serve
 from devtools.xsandbox.seed import DEMO_CREDENTIALS, OWNER_ID, demo_world
-from flockpilot.adapters.x import TweepyTransport, XClient
+from flockpilot.adapters.x import SignedTransport, XClient
 from flockpilot.domain.cost import CostMeter
 from tests.conftest import FakeClock
 
@@ -36,7 +36,7 @@ class XFactory:
     clock: FakeClock
 
     def __call__(self, meter: CostMeter | None = None, *, timeout: float = 10.0, **kwargs: Any) -> XClient:
-        transport = TweepyTransport(**DEMO_CREDENTIALS, base_url=self.sandbox.base_url, timeout=timeout)
+        transport = SignedTransport(**DEMO_CREDENTIALS, base_url=self.sandbox.base_url, timeout=timeout)
         return XClient(transport, OWNER_ID, meter or CostMeter(), self.clock, timeout=timeout, **kwargs)
 
 

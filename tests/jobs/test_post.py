@@ -13,6 +13,7 @@ from flockpilot.domain.content import new_item
 from flockpilot.domain.slots import LEASE_SECONDS, SlotStatus
 from flockpilot.jobs.post import PostSummary
 from flockpilot.jobs.skeleton import RunOutcome
+from flockpilot.plain import plain
 from tests.jobs.conftest import Harness
 
 
@@ -141,7 +142,8 @@ def test_a_substitute_whose_outcome_is_unknown_is_not_posted_twice(h: Harness) -
     assert [p.recovered for p in second.posted] == [True]
     assert len(h.own_posts()) == 1
     plan, slots = h.store.plan_and_slots(first.day)
-    assert slots[0].status is SlotStatus.PUBLISHED and len(slots[0].tried) == 2
+    # The refused item never reached X: only the substitute stays among the slot's possible posts.
+    assert slots[0].status is SlotStatus.PUBLISHED and slots[0].tried == (second.posted[0].item_id,)
 
 
 def test_a_crash_between_the_post_and_its_record_keeps_item_and_slot_in_step(h: Harness) -> None:
@@ -261,7 +263,7 @@ def test_a_run_that_did_something_is_stored_for_the_digest(h: Harness) -> None:
     h.at_local(12)
     summary = h.post()
     stored = h.store.runs("post", summary.day)[-1]
-    assert stored["posted"] == [p.model_dump(mode="json") for p in summary.posted]
+    assert stored["posted"] == [plain(p) for p in summary.posted]
     assert stored["cost"]["usd"] == summary.cost["usd"]
 
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,9 @@ def secret_id(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
         monkeypatch.setenv(key, value)
     monkeypatch.setattr(base, "DEFAULT_PROVIDERS", {})  # a provider made by another test may point elsewhere
     name = f"flockpilot/{free_port()}"
+    from flockpilot.adapters import aws
+
+    aws.reset()  # clients made before this test point elsewhere
     boto3.client("secretsmanager", endpoint_url=moto_endpoint).create_secret(Name=name, SecretString=json.dumps(SECRET))
     return name
 
@@ -100,7 +104,7 @@ def test_the_secret_never_reaches_a_log_record_while_ordinary_records_flow(secre
     from flockpilot.adapters.secrets import load_x_credentials
 
     assert json.loads(str(parameters.get_secret(secret_id, force_fetch=True))) == SECRET
-    assert load_x_credentials(secret_id, max_age_seconds=0).access_token_secret == SECRET["access_token_secret"]
+    assert load_x_credentials(secret_id, max_age_seconds=0, region="us-east-1").access_token_secret == SECRET["access_token_secret"]
     assert everything_at_debug.leaks() == []
     names = everything_at_debug.names()
     assert {"botocore.hooks", "botocore.regions", "urllib3.connectionpool"} <= names  # botocore and urllib3 still speak
@@ -138,18 +142,14 @@ def stub_x() -> Iterator[str]:
     server.server_close()
 
 
-def test_tweepy_and_oauth_never_log_the_authorization_header(stub_x: str, everything_at_debug: Capture) -> None:
-    import requests
-    import tweepy
+def test_signing_and_sending_to_x_never_log_the_authorization_header(stub_x: str, everything_at_debug: Capture) -> None:
+    from flockpilot.adapters.x import SignedTransport, XClient
+    from flockpilot.domain.cost import CostMeter
+    from tests.conftest import FakeClock
 
-    class ToStub(requests.adapters.HTTPAdapter):
-        def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
-            request.url = (request.url or "").replace("https://api.twitter.com", stub_x)
-            return super().send(request, *args, **kwargs)
-
-    client = tweepy.Client(**SECRET)
-    client.session.mount("https://api.twitter.com", ToStub())
-    assert client.get_me(user_auth=True).data.username == "ada"
+    transport = SignedTransport(**SECRET, base_url=stub_x, timeout=5)
+    client = XClient(transport, "1700000000000000001", CostMeter(), FakeClock(datetime(2026, 11, 25, tzinfo=UTC)))
+    assert client.me().username == "ada"
     assert everything_at_debug.leaks() == []
     assert "urllib3.connectionpool" in everything_at_debug.names()
 

@@ -1,1 +1,1 @@
-"""Adapters: X (tweepy), the store (PynamoDB), mail (SES), secrets and time."""
+"""Adapters: X (OAuth 1.0a over HTTPS), the store (PynamoDB), mail (SES), secrets and time."""

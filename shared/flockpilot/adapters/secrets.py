@@ -1,14 +1,16 @@
-"""X credentials, read from Secrets Manager at run time through Powertools Parameters."""
+"""X credentials, read from Secrets Manager at run time (botocore, on the shared session)
+and kept for `max_age_seconds`, so warm invocations do not read the secret every time."""
 
 from __future__ import annotations
 
+import json
+import time
 from dataclasses import dataclass, field
-from functools import cache
-from typing import Any
 
-from flockpilot.domain.errors import InvalidSetting
+from flockpilot.domain.errors import InvalidSetting, TransientError
 
 REQUIRED_KEYS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+_cache: dict[str, tuple[float, XCredentials]] = {}
 
 
 @dataclass(frozen=True)
@@ -32,39 +34,40 @@ class XCredentials:
         return prefix
 
 
-@cache
-def _provider() -> Any:
-    """Powertools' Secrets Manager provider (it caches values) on the process's one session."""
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+def load_x_credentials(secret_id: str, max_age_seconds: int, region: str) -> XCredentials:
+    """Fetch and check the secret (kept for `max_age_seconds`). What goes wrong is named; the
+    secret's value never appears in a message (nor, through logsafety, in any log)."""
+    hit = _cache.get(secret_id)
+    if hit is not None and time.monotonic() - hit[0] < max_age_seconds:
+        return hit[1]
+    from botocore.exceptions import BotoCoreError, ClientError
 
-    from flockpilot.adapters.aws import boto3_session
-
-    return SecretsProvider(boto3_session=boto3_session())
-
-
-def load_x_credentials(secret_id: str, max_age_seconds: int) -> XCredentials:
-    """Fetch and check the secret (cached for `max_age_seconds` by Powertools)."""
-    from aws_lambda_powertools.utilities.parameters.exceptions import (
-        GetParameterError,
-        TransformParameterError,
-    )
+    from flockpilot.adapters.aws import client
 
     try:
-        value = _provider().get(secret_id, transform="json", max_age=max_age_seconds)
-    except TransformParameterError:
+        raw = client("secretsmanager", region).get_secret_value(SecretId=secret_id).get("SecretString")
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        if code in ("ThrottlingException", "InternalServiceError"):
+            raise TransientError(f"Secrets Manager is busy ({code}); a retry will read secret {secret_id}") from None
+        raise InvalidSetting(f"cannot read secret {secret_id}: {code}: {error.get('Message', '')}") from None
+    except BotoCoreError as exc:
+        raise TransientError(f"cannot reach Secrets Manager for secret {secret_id}: {type(exc).__name__}") from None
+    try:
+        value = json.loads(raw or "")
+    except ValueError:
         raise InvalidSetting(f"secret {secret_id} is not JSON; README shows its shape") from None
-    except GetParameterError as exc:
-        # The cause names the secret and the AWS error code; it never holds the secret value.
-        raise InvalidSetting(f"cannot read secret {secret_id}: {exc.__cause__ or exc}") from None
     if not isinstance(value, dict):
         raise InvalidSetting(f"secret {secret_id} must be a JSON object with {', '.join(REQUIRED_KEYS)}")
     missing = [k for k in REQUIRED_KEYS if not str(value.get(k) or "").strip()]
     if missing:
         raise InvalidSetting(f"secret {secret_id} lacks {', '.join(missing)}")
-    return XCredentials(**{k: str(value[k]).strip() for k in REQUIRED_KEYS})
+    credentials = XCredentials(**{k: str(value[k]).strip() for k in REQUIRED_KEYS})
+    _cache[secret_id] = (time.monotonic(), credentials)
+    return credentials
 
 
 def forget_cached_secrets() -> None:
-    """Drop cached secret values (tests; a rotated secret is picked up after max_age anyway)."""
-    if _provider.cache_info().currsize:
-        _provider().clear_cache()
+    """Drop kept secret values (tests; a replaced secret is read again after max_age anyway)."""
+    _cache.clear()

@@ -1,7 +1,7 @@
 """The X API adapter: X's JSON in, domain values out; every call metered, gated by X's
 rate-limit reset across runs, failures mapped to domain errors, bounded retries for reads.
 
-Two layers: a Transport sends one signed request (tweepy's OAuth 1.0a client in production,
+Two layers: a Transport sends one signed request (OAuth 1.0a over HTTPS in production,
 pointed at X_API_BASE_URL when set; tests use the sandbox in-process), and XClient turns
 the port's calls into requests and the answers into domain values.
 """
@@ -39,7 +39,7 @@ from flockpilot.domain.x import (
 )
 from flockpilot.ports import Clock
 
-TWEEPY_ORIGIN = "https://api.twitter.com"  # hard-coded in tweepy 4.17
+X_ORIGIN = "https://api.x.com"
 MAX_ATTEMPTS = 3
 # What the follow filters read about a person; all in spec 2.167's user.fields enum.
 USER_FIELDS = "created_at,description,protected,public_metrics,profile_image_url,verified,connection_status"
@@ -69,50 +69,47 @@ class Transport(Protocol):
     def send(self, method: str, path: str, *, params: dict[str, Any] | None, json: Any) -> HttpResult: ...
 
 
-class TweepyTransport:
-    """tweepy's client (OAuth 1.0a user context), with a timeout on every request and its
-    origin redirected to `base_url` (the sandbox) when one is given."""
+class SignedTransport:
+    """HTTPS to X with OAuth 1.0a user context: oauthlib signs each request (the signer tweepy
+    uses), urllib3 sends it (already loaded by botocore: no extra import at cold start) with
+    a connect and a read timeout and no automatic retries; `base_url` redirects it (the
+    sandbox). A JSON body is not part of the OAuth signature, as OAuth 1.0a specifies."""
 
     def __init__(self, *, consumer_key: str, consumer_secret: str, access_token: str, access_token_secret: str,
                  base_url: str | None, timeout: float) -> None:
-        import requests
-        import tweepy
-        from requests.adapters import HTTPAdapter
+        import urllib3
+        from oauthlib.oauth1 import Client
 
-        class _Origin(HTTPAdapter):
-            def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-                if base_url and request.url and request.url.startswith(TWEEPY_ORIGIN):
-                    request.url = base_url + request.url[len(TWEEPY_ORIGIN):]
-                if not kwargs.get("timeout"):
-                    kwargs["timeout"] = timeout
-                return super().send(request, **kwargs)
-
-        self._client = tweepy.Client(consumer_key=consumer_key, consumer_secret=consumer_secret,
-                                     access_token=access_token, access_token_secret=access_token_secret,
-                                     return_type=requests.Response, wait_on_rate_limit=False)
-        self._client.session.mount(TWEEPY_ORIGIN, _Origin(max_retries=0))
+        self._signer = Client(consumer_key, client_secret=consumer_secret, resource_owner_key=access_token,
+                              resource_owner_secret=access_token_secret)
+        self._pool = urllib3.PoolManager(num_pools=2, maxsize=4, retries=False,
+                                         timeout=urllib3.Timeout(connect=min(timeout, 5.0), read=timeout))
+        self._origin = (base_url or X_ORIGIN).rstrip("/")
 
     def send(self, method: str, path: str, *, params: dict[str, Any] | None, json: Any) -> HttpResult:
-        import requests
-        import tweepy
+        import json as json_module
+        from urllib.parse import urlencode
 
+        import urllib3
+
+        url = self._origin + path + (f"?{urlencode(params)}" if params else "")
+        headers = {"Content-Type": "application/json"} if json is not None else {}
+        url, headers, _ = self._signer.sign(url, http_method=method, headers=headers)
+        body = json_module.dumps(json).encode() if json is not None else None
         try:
-            response: requests.Response = self._client.request(method, path, params=params, json=json, user_auth=True)
-        except tweepy.HTTPException as exc:
-            response = exc.response
-        except requests.ConnectTimeout:
-            raise TransportError("could not connect to X in time", sent=False) from None
-        except requests.Timeout:
+            response = self._pool.request(method, url, body=body, headers=headers, preload_content=True)
+        except (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.NewConnectionError):
+            raise TransportError("could not connect to X", sent=False) from None
+        except urllib3.exceptions.TimeoutError:
             raise TransportError("X did not answer in time", sent=True) from None
-        except requests.ConnectionError as exc:
-            refused = "NewConnectionError" in repr(exc) or "Connection refused" in str(exc)
-            raise TransportError("could not connect to X" if refused else "the connection to X broke", sent=not refused) from None
+        except urllib3.exceptions.HTTPError as exc:
+            raise TransportError(f"the connection to X broke ({type(exc).__name__})", sent=True) from None
         try:
-            body = response.json() if response.content else {}
+            parsed = json_module.loads(response.data) if response.data else {}
         except ValueError:
-            body = {"detail": response.text[:300]}
-        return HttpResult(response.status_code, {k.lower(): v for k, v in response.headers.items()},
-                          body if isinstance(body, dict) else {})
+            parsed = {"detail": response.data[:300].decode(errors="replace")}
+        return HttpResult(response.status, {k.lower(): v for k, v in response.headers.items()},
+                          parsed if isinstance(parsed, dict) else {})
 
 
 def _detail(result: HttpResult) -> str:

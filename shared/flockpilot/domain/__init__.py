@@ -1,1 +1,1 @@
-"""Pure domain rules: data in, decisions out. No boto3, tweepy or clock calls here."""
+"""Pure domain rules: data in, decisions out. No AWS, HTTP or clock calls here."""

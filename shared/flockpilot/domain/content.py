@@ -10,7 +10,6 @@ from enum import StrEnum
 from typing import Any
 
 from flockpilot.domain.errors import ContentRejected
-from flockpilot.domain.text import MAX_WEIGHTED_LENGTH, measure
 
 
 class ContentKind(StrEnum):
@@ -141,6 +140,8 @@ def new_item(
     cooldown_days: int = 30,
 ) -> ContentItem:
     """Validate and build a content item; refuse it with the reason and weighted length."""
+    from flockpilot.domain.text import MAX_WEIGHTED_LENGTH, measure  # X's length rules: loaded when content is added
+
     try:
         kind = ContentKind(kind)
     except ValueError:

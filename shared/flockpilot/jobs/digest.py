@@ -9,12 +9,9 @@ preview (`{"dry_run": true}`) reads nothing X already gave us today.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
-
-from pydantic import Field
 
 from flockpilot.domain.account import account_day
 from flockpilot.domain.digest import DEFAULT_INVITE, DEFAULT_TEMPLATE, Correspondent, Message, rank
@@ -36,8 +33,9 @@ MAX_PAGES = 10
 ESSENTIALS_USD = price("user_read")  # users/me, when today's profile is not stored yet
 
 
+@dataclass(kw_only=True)
 class DigestSummary(RunSummary):
-    job: Literal["digest"] = "digest"
+    job: str = "digest"
     status: str = "preview"  # sent | already-sent | preview | failed
     new_messages: int = 0
     conversations: int = 0
@@ -46,7 +44,7 @@ class DigestSummary(RunSummary):
     ignore: int = 0
     subject: str = ""
     message_id: str | None = None
-    outbox: list[str] = Field(default_factory=list)
+    outbox: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -15,12 +15,9 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Literal
 from urllib.parse import quote
-
-from pydantic import BaseModel, Field
 
 from flockpilot.domain.account import DayCounts
 from flockpilot.domain.errors import (
@@ -47,7 +44,8 @@ API_FOLLOWS_PER_WINDOW = 45  # X allows 50 follows per 15 minutes; keep a margin
 API_FOLLOW_SHARE = 0.5  # in api mode, half of the day's follow money pays for the follows
 
 
-class Suggestion(BaseModel):
+@dataclass(kw_only=True)
+class Suggestion:
     user_id: str
     username: str
     score: float
@@ -57,20 +55,21 @@ class Suggestion(BaseModel):
     why: list[str]
 
 
+@dataclass(kw_only=True)
 class FollowSummary(RunSummary):
-    job: Literal["follow"] = "follow"
+    job: str = "follow"
     followers: int | None = None
     following: int | None = None
     budget: int = 0
     budget_reason: str = ""
-    shortlisted: list[Suggestion] = Field(default_factory=list)
-    followed: list[str] = Field(default_factory=list)
-    followed_by_hand: list[str] = Field(default_factory=list)
-    follow_backs: list[str] = Field(default_factory=list)
+    shortlisted: list[Suggestion] = field(default_factory=list)
+    followed: list[str] = field(default_factory=list)
+    followed_by_hand: list[str] = field(default_factory=list)
+    follow_backs: list[str] = field(default_factory=list)
     users_read: int = 0
     screened_out: int = 0
-    reasons_out: dict[str, int] = Field(default_factory=dict)
-    sources_used: list[str] = Field(default_factory=list)
+    reasons_out: dict[str, int] = field(default_factory=dict)
+    sources_used: list[str] = field(default_factory=list)
     cost_per_shortlisted_usd: float | None = None
 
 

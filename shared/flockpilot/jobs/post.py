@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Literal
-
-from pydantic import BaseModel, Field
 
 from flockpilot.domain.budget import RECOVERY_RESERVE
 from flockpilot.domain.content import LIGHT_KINDS, ContentItem, ContentKind, repost_target
@@ -44,7 +41,8 @@ RECOVERY_PAGES = 3
 _URL = re.compile(r"https?://\S+")
 
 
-class PostedEntry(BaseModel):
+@dataclass(kw_only=True)
+class PostedEntry:
     slot: int
     at: datetime
     kind: str
@@ -52,22 +50,25 @@ class PostedEntry(BaseModel):
     text: str
     cost_usd: float
     post_id: str | None = None
-    recovered: bool = Field(False, description="found on X after an earlier run died mid-publish")
+    recovered: bool = False  # found on X after an earlier run died mid-publish
 
 
-class FailedEntry(BaseModel):
+@dataclass(kw_only=True)
+class FailedEntry:
     slot: int
     item_id: str | None
     error: str
     retry: bool
 
 
-class SkippedEntry(BaseModel):
+@dataclass(kw_only=True)
+class SkippedEntry:
     slot: int
     reason: str
 
 
-class UpcomingEntry(BaseModel):
+@dataclass(kw_only=True)
+class UpcomingEntry:
     slot: int
     at: datetime
     kind: str
@@ -75,27 +76,29 @@ class UpcomingEntry(BaseModel):
     cost_usd: float
 
 
-class DroppedEntry(BaseModel):
+@dataclass(kw_only=True)
+class DroppedEntry:
     kind: str
     item_id: str
     cost_usd: float
     reason: str
 
 
+@dataclass(kw_only=True)
 class PostSummary(RunSummary):
     """What one post run did; returned by the handler, logged, and stored for the digest."""
 
-    job: Literal["post"] = "post"
+    job: str = "post"
     plan_slots: int = 0
     plan_cost_usd: float = 0.0
     plan_budget_usd: float = 0.0
-    plan_notes: list[str] = Field(default_factory=list)
-    dropped: list[DroppedEntry] = Field(default_factory=list)
-    posted: list[PostedEntry] = Field(default_factory=list)
-    would_post: list[PostedEntry] = Field(default_factory=list)
-    failed: list[FailedEntry] = Field(default_factory=list)
-    skipped: list[SkippedEntry] = Field(default_factory=list)
-    upcoming: list[UpcomingEntry] = Field(default_factory=list)
+    plan_notes: list[str] = field(default_factory=list)
+    dropped: list[DroppedEntry] = field(default_factory=list)
+    posted: list[PostedEntry] = field(default_factory=list)
+    would_post: list[PostedEntry] = field(default_factory=list)
+    failed: list[FailedEntry] = field(default_factory=list)
+    skipped: list[SkippedEntry] = field(default_factory=list)
+    upcoming: list[UpcomingEntry] = field(default_factory=list)
 
 
 @dataclass

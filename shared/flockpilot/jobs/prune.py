@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Literal
-
-from pydantic import BaseModel, Field
 
 from flockpilot.domain.account import DayCounts
 from flockpilot.domain.errors import (
@@ -49,26 +46,28 @@ KEPT_RECHECK_DAYS = 30
 LOOKUP_BATCH = 100
 
 
-class PruneSuggestion(BaseModel):
+@dataclass(kw_only=True)
+class PruneSuggestion:
     user_id: str
     username: str
     profile_url: str
     why: str
 
 
+@dataclass(kw_only=True)
 class PruneSummary(RunSummary):
-    job: Literal["prune"] = "prune"
+    job: str = "prune"
     followers: int | None = None
     following: int | None = None
     band_excess: int = 0
     checked: int = 0
-    suggested: list[PruneSuggestion] = Field(default_factory=list)
-    unfollowed: list[str] = Field(default_factory=list)
-    unfollowed_by_hand: list[str] = Field(default_factory=list)
-    follow_backs: list[str] = Field(default_factory=list)
-    kept: dict[str, int] = Field(default_factory=dict)
-    churn: dict[str, object] = Field(default_factory=dict)
-    reconciliation: dict[str, object] = Field(default_factory=dict)
+    suggested: list[PruneSuggestion] = field(default_factory=list)
+    unfollowed: list[str] = field(default_factory=list)
+    unfollowed_by_hand: list[str] = field(default_factory=list)
+    follow_backs: list[str] = field(default_factory=list)
+    kept: dict[str, int] = field(default_factory=dict)
+    churn: dict[str, object] = field(default_factory=dict)
+    reconciliation: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass

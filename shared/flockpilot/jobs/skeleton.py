@@ -10,17 +10,16 @@ is recorded, so Lambda retries and the dead-letter queue catches what still fail
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Generic, TypeVar
-
-from pydantic import BaseModel, Field
+from typing import Any, Generic, TypeVar
 
 from flockpilot.domain.account import account_day
 from flockpilot.domain.budget import job_allowance
 from flockpilot.domain.cost import CostMeter
 from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPermitted, RateLimited, TransientError
+from flockpilot.plain import plain
 from flockpilot.ports import AccountRecords, Clock, XApi
 from flockpilot.settings import AccountSettings
 
@@ -33,7 +32,8 @@ class RunOutcome(StrEnum):
     FAILED = "failed"
 
 
-class RunSummary(BaseModel):
+@dataclass(kw_only=True)
+class RunSummary:
     """The fields every job's summary has; each job adds its own."""
 
     job: str
@@ -42,9 +42,14 @@ class RunSummary(BaseModel):
     started_at: datetime
     mode: str = ""
     outcome: RunOutcome = RunOutcome.OK
-    reasons: list[str] = Field(default_factory=list, description="why the run is partial or failed")
-    warnings: list[str] = Field(default_factory=list)
-    cost: dict[str, object] = Field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)  # why the run is partial or failed
+    warnings: list[str] = field(default_factory=list)
+    cost: dict[str, object] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary as plain JSON: what the handler returns and the run record keeps."""
+        body: dict[str, Any] = plain(self)
+        return body
 
     def mark_partial(self, reason: str) -> None:
         """The run skipped some of its work: say what and why."""
@@ -121,7 +126,7 @@ class JobRun(Generic[S]):
         records = self.account.records
         records.add_spend(self.day, self.job, self.meter.usd, self.meter.requests)
         if save:
-            records.save_run(self.job, self.day, self.now, self.summary.model_dump(mode="json"))
+            records.save_run(self.job, self.day, self.now, self.summary.to_json())
         return self.summary
 
     def execute(self, body: Callable[[JobRun[S]], None], *, save: Callable[[S], bool] = lambda s: True) -> S:

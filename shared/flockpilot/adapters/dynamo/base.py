@@ -13,33 +13,71 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.connection import Connection
+from pynamodb.attributes import TTLAttribute, UnicodeAttribute
+from pynamodb.connection import Connection, TableConnection
 from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from flockpilot.adapters.aws import botocore_session
-from flockpilot.adapters.dynamo.models import MODELS, Row
 
 _shared: dict[str, Any] = {}
+QUEUE_INDEX = "queue"
+
+
+class QueueIndex(GlobalSecondaryIndex["Row"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = QUEUE_INDEX
+        projection = AllProjection()
+
+    q_pk = UnicodeAttribute(hash_key=True)
+    q_sk = UnicodeAttribute(range_key=True)
+
+
+class Row(Model):
+    """Every item of the table: pk = ACCT#<x user id>, sk = the record. Items some job reads
+    by queue also carry q_pk/q_sk, the keys of the sparse "queue" index."""
+
+    class Meta:
+        table_name = "flockpilot-unbound"
+        region = "us-east-1"
+        host: str | None = None
+        connect_timeout_seconds = 3
+        read_timeout_seconds = 5
+        max_retry_attempts = 3
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    expires_at = TTLAttribute(null=True)
+    q_pk = UnicodeAttribute(null=True)
+    q_sk = UnicodeAttribute(null=True)
+    queue = QueueIndex()
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        """Every item type shares the one connection bind() made (PynamoDB would give each
+        model class its own, each with its own botocore session and client)."""
+        table: TableConnection | None = _shared.get("table")
+        if table is None:
+            raise RuntimeError("the table is not bound: call flockpilot.adapters.dynamo.bind() first")
+        return table
 
 
 def bind(table_name: str, region: str, host: str | None) -> None:
-    """Point every model at the deployment's table (and endpoint, for DynamoDB Local) over
-    one shared connection. Binding again to the same place keeps it (warm invocations)."""
+    """Point every item type at the deployment's table (and endpoint, for DynamoDB Local)
+    over one shared connection. Binding again to the same place keeps it (warm invocations)."""
     key = (table_name, region, host)
     if _shared.get("key") == key:
         return
     Row.Meta.table_name = table_name
     Row.Meta.region = region
     Row.Meta.host = host
-    for model in MODELS:
-        model._connection = None
-    table = Row._get_connection()
+    Row._connection = None
+    table = Model._get_connection.__func__(Row)  # type: ignore[attr-defined]  # PynamoDB's own, once
     table.connection._local.session = botocore_session()
-    for model in MODELS:
-        model._connection = table
-    _shared.update(key=key, connection=table.connection)
+    _shared.update(key=key, table=table, connection=table.connection)
 
 
 def connection() -> Connection:

@@ -13,16 +13,60 @@ from dataclasses import asdict, replace
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
+from pynamodb.attributes import BooleanAttribute, JSONAttribute, ListAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 
-from flockpilot.adapters.dynamo.base import attempt, condition_failed, pk_of, raw_query, transaction, utc
-from flockpilot.adapters.dynamo.models import ContentRow, PlanRow, PostRow, RemovedRow, SlotRow
+from flockpilot.adapters.dynamo.base import Row, attempt, condition_failed, pk_of, raw_query, transaction, utc
 from flockpilot.domain.content import ContentItem, ContentKind, ItemStatus, Learning
 from flockpilot.domain.plan import DayPlan, DroppedItem, PlannedSlot
 from flockpilot.domain.records import PostRecord
 from flockpilot.domain.slots import Claim, LeaseLost, Slot, SlotStatus, SlotTaken
 from flockpilot.domain.x import PostMetrics
+
+
+class ContentRow(Row):
+    item_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    text = UnicodeAttribute()
+    url = UnicodeAttribute(null=True)
+    tags = ListAttribute(of=UnicodeAttribute, default=list)
+    evergreen = BooleanAttribute(default=False)
+    cooldown_days = NumberAttribute(default=30)
+    weighted_length = NumberAttribute(default=0)
+    has_url = BooleanAttribute(default=False)
+    added_at = UTCDateTimeAttribute()
+    status = UnicodeAttribute(default="queued")
+    times_posted = NumberAttribute(default=0)
+    last_posted_at = UTCDateTimeAttribute(null=True)
+    cooldown_until = UTCDateTimeAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    learning = JSONAttribute(null=True)
+
+class RemovedRow(Row):
+    removed_at = UTCDateTimeAttribute()
+
+class PlanRow(Row):
+    body = JSONAttribute()
+    created_at = UTCDateTimeAttribute()
+
+class SlotRow(Row):
+    status = UnicodeAttribute()
+    version = NumberAttribute(default=0)
+    lease = UnicodeAttribute(null=True)
+    claimed_at = UTCDateTimeAttribute(null=True)
+    first_claimed_at = UTCDateTimeAttribute(null=True)
+    tried = ListAttribute(of=UnicodeAttribute, default=list)
+    failures = NumberAttribute(default=0)
+    not_before = UTCDateTimeAttribute(null=True)
+    item_id = UnicodeAttribute(null=True)
+    post_id = UnicodeAttribute(null=True)
+    published_at = UTCDateTimeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    cost_usd = NumberAttribute(default=0)
+
+class PostRow(Row):
+    body = JSONAttribute()
 
 PLAN_RETENTION = timedelta(days=40)
 POST_RETENTION = timedelta(days=400)

@@ -11,10 +11,28 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 
-from flockpilot.adapters.dynamo.base import attempt, pk_of, raw_query, utc
-from flockpilot.adapters.dynamo.models import QUEUE_INDEX, ConversationRow, DigestRow, MessageRow
+from pynamodb.attributes import BooleanAttribute, JSONAttribute, UnicodeAttribute, UTCDateTimeAttribute
+
+from flockpilot.adapters.dynamo.base import QUEUE_INDEX, Row, attempt, pk_of, raw_query, utc
 from flockpilot.domain.digest import Conversation, Correspondent, Message
 from flockpilot.domain.people import stamp
+
+
+class MessageRow(Row):
+    sender_id = UnicodeAttribute()
+    text = UnicodeAttribute(default="")
+    created_at = UTCDateTimeAttribute()
+    from_me = BooleanAttribute(default=False)
+
+class ConversationRow(Row):
+    other = JSONAttribute()
+    last_at = UTCDateTimeAttribute()
+
+class DigestRow(Row):
+    status = UnicodeAttribute()
+    claimed_at = UTCDateTimeAttribute()
+    message_id = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
 
 DM_RETENTION = timedelta(days=35)
 DIGEST_RETENTION = timedelta(days=40)

@@ -13,25 +13,54 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from pynamodb.attributes import BooleanAttribute, JSONAttribute, ListAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.expressions.update import Action
 
-from flockpilot.adapters.dynamo.base import attempt, pk_of, raw_query, transaction, utc
-from flockpilot.adapters.dynamo.models import (
-    QUEUE_INDEX,
-    AllowRow,
-    CountsRow,
-    FrontierRow,
-    MemberRow,
-    PersonRow,
-    ReconRow,
-    Row,
-    SeenRow,
-    SourceRow,
-)
+from flockpilot.adapters.dynamo.base import QUEUE_INDEX, Row, attempt, pk_of, raw_query, transaction, utc
 from flockpilot.domain.account import DayCounts
 from flockpilot.domain.follow import Source, SourceKind
 from flockpilot.domain.people import AllowEntry, Card, Person, PersonQueue, PersonStatus, SourceCredit, due_key
 from flockpilot.domain.records import ReconState
+
+
+class PersonRow(Row):
+    body = JSONAttribute()
+    status = UnicodeAttribute()
+
+class SeenRow(Row):
+    reason = UnicodeAttribute()
+
+class CountsRow(Row):
+    follows = NumberAttribute(default=0)
+    unfollows = NumberAttribute(default=0)
+    quick_unfollows = NumberAttribute(default=0)
+
+class SourceRow(Row):
+    source_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    label = UnicodeAttribute()
+    cursor = UnicodeAttribute(null=True)
+    exhausted = BooleanAttribute(default=False)
+    read_users = NumberAttribute(default=0)
+    suggested = NumberAttribute(default=0)
+    followed = NumberAttribute(default=0)
+    followed_back = NumberAttribute(default=0)
+    added_at = UTCDateTimeAttribute()
+
+class AllowRow(Row):
+    username = UnicodeAttribute(default="")
+    reason = UnicodeAttribute()
+    added_at = UTCDateTimeAttribute()
+
+class FrontierRow(Row):
+    ids = ListAttribute(of=UnicodeAttribute, default=list)
+    updated_at = UTCDateTimeAttribute()
+
+class ReconRow(Row):
+    body = JSONAttribute()
+
+class MemberRow(Row):
+    seen_run = UnicodeAttribute()
 
 SEEN_RETENTION = timedelta(days=180)
 COUNTS_RETENTION = timedelta(days=60)

@@ -8,12 +8,42 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
+from pynamodb.attributes import JSONAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import UpdateError
 
-from flockpilot.adapters.dynamo.base import attempt, condition_failed, pk_of, utc
-from flockpilot.adapters.dynamo.models import AccountRow, DayRow, GateRow, RunRow, SpendRow, StatsRow
+from flockpilot.adapters.dynamo.base import Row, attempt, condition_failed, pk_of, utc
 from flockpilot.domain.account import AccountProfile, DaySpend, GrowthPoint
 from flockpilot.domain.records import DayRecord
+
+
+class AccountRow(Row):
+    overrides = MapAttribute[str, Any](default=dict)  # type: ignore[no-untyped-call]
+    profile = JSONAttribute(null=True)
+
+class DayRow(Row):
+    body = JSONAttribute()
+    saved_at = UTCDateTimeAttribute()
+
+class RunRow(Row):
+    job = UnicodeAttribute()
+    summary = JSONAttribute()
+
+class SpendRow(Row):
+    usd = NumberAttribute(default=0)
+    requests = NumberAttribute(default=0)
+    post_usd = NumberAttribute(default=0)
+    follow_usd = NumberAttribute(default=0)
+    prune_usd = NumberAttribute(default=0)
+    digest_usd = NumberAttribute(default=0)
+    reconcile_usd = NumberAttribute(default=0)
+    metrics_usd = NumberAttribute(default=0)
+
+class StatsRow(Row):
+    followers = NumberAttribute()
+    following = NumberAttribute()
+
+class GateRow(Row):
+    until = UTCDateTimeAttribute()
 
 RUN_RETENTION = timedelta(days=35)
 DAY_RETENTION = timedelta(days=40)
