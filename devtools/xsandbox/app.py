@@ -1,5 +1,5 @@
 """The sandbox's WSGI app: X API v2 endpoints over a World, every request and response
-validated against ../shared/x-api/openapi.json (X's own spec)."""
+validated against spec/openapi.json (X's own spec, vendored: see spec/README.md)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,7 @@ from werkzeug.wrappers import Request, Response
 
 from devtools.xsandbox.world import DmEvent, Fault, Post, User, World, snowflake_ms
 
-SPEC_PATHS = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "x-api" / "openapi.json",
-)
+SPEC_PATH = Path(__file__).resolve().parent / "spec" / "openapi.json"
 PROBLEM = "https://api.x.com/2/problems/"
 DUPLICATE_DETAIL = "You are not allowed to create a Tweet with duplicate content."
 
@@ -47,15 +45,15 @@ ROUTES: dict[str, tuple[str, str, str]] = {
 
 
 def spec_path() -> Path:
-    for path in SPEC_PATHS:
-        if path.exists():
-            return path
-    raise FileNotFoundError(f"X OpenAPI spec not found at {SPEC_PATHS[0]}")
+    """The vendored copy of X's spec: the only one the sandbox reads."""
+    if not SPEC_PATH.exists():
+        raise FileNotFoundError(f"X OpenAPI spec not found at {SPEC_PATH} (see spec/README.md)")
+    return SPEC_PATH
 
 
 @cache
 def _spec() -> dict[str, Any]:
-    return dict(json.loads(spec_path().read_text()))
+    return dict(json.loads(spec_path().read_text(encoding="utf-8")))
 
 
 @cache
