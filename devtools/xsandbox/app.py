@@ -7,10 +7,11 @@ import json
 import re
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 from werkzeug.exceptions import NotFound as RouteNotFound
@@ -21,6 +22,7 @@ from devtools.xsandbox.world import DmEvent, Fault, Post, User, World, snowflake
 
 SPEC_PATH = Path(__file__).resolve().parent / "spec" / "openapi.json"
 PROBLEM = "https://api.x.com/2/problems/"
+T = TypeVar("T")
 DUPLICATE_DETAIL = "You are not allowed to create a Tweet with duplicate content."
 
 # operationId -> (method, spec path, werkzeug rule)
@@ -120,8 +122,8 @@ def problem(status: int, kind: str, title: str, detail: str, **extra: Any) -> XE
     return XError(status, {"type": PROBLEM + kind, "title": title, "detail": detail, "status": status, **extra})
 
 
-def _iso(dt: Any) -> str:
-    return str(dt.astimezone().strftime("%Y-%m-%dT%H:%M:%S.000Z")) if dt else ""
+def _iso(dt: datetime | None) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z") if dt else ""
 
 
 def _csv(request: Request, name: str) -> list[str]:
@@ -304,32 +306,30 @@ class SandboxApp:
                 out[f] = user.profile_image_url
             elif f == "public_metrics":
                 out[f] = {
-                    "followers_count": len(w.followers_of(user.id)),
-                    "following_count": len(w.following[user.id]),
-                    "post_count": sum(1 for p in w.posts.values() if p.author_id == user.id),
+                    "followers_count": w.follower_count(user.id),
+                    "following_count": w.following_count(user.id),
+                    "post_count": w.post_count(user.id),
                     "listed_count": user.listed_count,
                 }
             elif f == "connection_status":
                 status = []
-                if user.id in w.following[viewer]:
+                if w.is_following(viewer, user.id):
                     status.append("following")
-                if viewer in w.following[user.id]:
+                if w.is_following(user.id, viewer):
                     status.append("followed_by")
                 out[f] = status
         return out
 
     def _with_latest_posts(self, users: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Add most_recent_post_id to each user that has posted; return those posts."""
-        latest: dict[str, Post] = {}
+        latest: list[Post] = []
         with self.world.lock:
-            for post in self.world.posts.values():
-                if post.author_id in {u["id"] for u in users}:
-                    if post.author_id not in latest or int(post.id) > int(latest[post.author_id].id):
-                        latest[post.author_id] = post
-        for u in users:
-            if u["id"] in latest:
-                u["most_recent_post_id"] = latest[u["id"]].id
-        return [self.post_json(p, ["lang", "created_at"]) for p in latest.values()]
+            for u in users:
+                post = self.world.posts.latest_by(u["id"])
+                if post is not None:
+                    u["most_recent_post_id"] = post.id
+                    latest.append(post)
+        return [self.post_json(p, ["lang", "created_at"]) for p in latest]
 
     def post_json(self, post: Post, fields: list[str]) -> dict[str, Any]:
         out: dict[str, Any] = {"id": post.id, "text": post.text, "edit_history_post_ids": [post.id]}
@@ -341,10 +341,10 @@ class SandboxApp:
             out["lang"] = post.lang
         return out
 
-    def _page(self, ids: list[str], request: Request, default: int) -> tuple[list[str], dict[str, Any]]:
+    def _page(self, ids: Sequence[T], request: Request, default: int) -> tuple[list[T], dict[str, Any]]:
         size = int(request.args.get("max_results", default))
         start = _offset(request.args.get("pagination_token"))
-        page = ids[start:start + size]
+        page = list(ids[start:start + size])
         meta: dict[str, Any] = {"result_count": len(page)}
         if start + size < len(ids):
             meta["next_token"] = _token(start + size)
@@ -401,9 +401,10 @@ class SandboxApp:
             body["errors"] = errors
         return 200, body, "user_read", len(data)
 
-    def _relation(self, request: Request, user_id: str, id: str, ids: list[str]) -> tuple[int, dict[str, Any], str, int]:
+    def _relation(self, request: Request, user_id: str, id: str, ids: Sequence[str]) -> tuple[int, dict[str, Any], str, int]:
         self._user(id)
-        page, meta = self._page(ids, request, 100)
+        with self.world.lock:
+            page, meta = self._page(ids, request, 100)
         fields = _csv(request, "user.fields")
         body: dict[str, Any] = {"meta": meta}
         if page:
@@ -417,13 +418,13 @@ class SandboxApp:
         return 200, body, kind, len(page)
 
     def op_getUsersFollowers(self, request: Request, user_id: str, id: str) -> tuple[int, dict[str, Any], str, int]:
-        result = self._relation(request, user_id, id, self.world.followers_of(id))
+        result = self._relation(request, user_id, id, self.world.follower_ids(id))
         with self.world.lock:
             self.world.served_users[f"followers:{id}"] += [u["id"] for u in result[1].get("data", [])]
         return result
 
     def op_getUsersFollowing(self, request: Request, user_id: str, id: str) -> tuple[int, dict[str, Any], str, int]:
-        return self._relation(request, user_id, id, list(self.world.following[id]))
+        return self._relation(request, user_id, id, self.world.following[id])
 
     def op_followUser(self, request: Request, user_id: str, id: str) -> tuple[int, dict[str, Any], str, int]:
         self._owner(id, user_id)
@@ -448,12 +449,9 @@ class SandboxApp:
         start = request.args.get("start_time")
         since = None
         if start:
-            from datetime import datetime
-
             since = datetime.fromisoformat(start.replace("Z", "+00:00"))
         with self.world.lock:
-            posts = [p for p in self.world.posts.values() if p.author_id == id and (since is None or p.created_at >= since)]
-        posts.sort(key=lambda p: int(p.id), reverse=True)
+            posts = [p for p in self.world.posts.by_author(id) if since is None or p.created_at >= since]
         page, meta = self._page([p.id for p in posts], request, 10)
         fields = _csv(request, "post.fields")
         body: dict[str, Any] = {"meta": meta}
@@ -488,7 +486,7 @@ class SandboxApp:
         payload = request.get_json(silent=True) or {}
         text = str(payload.get("text", ""))
         with self.world.lock:
-            recent = [p for p in self.world.posts.values() if p.author_id == user_id and p.reposted_id is None]
+            recent = [p for p in self.world.posts.by_author(user_id) if p.reposted_id is None]
             if any(p.text == text for p in recent):
                 raise problem(403, "disallowed-resource", "Forbidden", DUPLICATE_DETAIL, resource_type="post")
             post = self.world.add_post(user_id, text)
