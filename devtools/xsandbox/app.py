@@ -8,7 +8,7 @@ import re
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,12 +18,19 @@ from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from devtools.xsandbox.world import DmEvent, Fault, Post, User, World, snowflake_ms
+from devtools.xsandbox.world import DmEvent, Fault, Post, PostMetrics, User, World, snowflake_ms
 
 SPEC_PATH = Path(__file__).resolve().parent / "spec" / "openapi.json"
 PROBLEM = "https://api.x.com/2/problems/"
 T = TypeVar("T")
 DUPLICATE_DETAIL = "You are not allowed to create a Tweet with duplicate content."
+REPLY_MISSING_DETAIL = "You attempted to reply to a Tweet that is deleted or not visible to you."
+# X shows these only to a post's author, and only for posts from the last 30 days (X docs,
+# "Metrics" and "Timelines: integrate"); timelines then keep to the last 30 days by themselves.
+PRIVATE_METRICS = ("non_public_metrics", "organic_metrics", "promoted_metrics")
+PRIVATE_METRICS_WINDOW = timedelta(days=30)
+EARLIEST_TIME = datetime(2010, 11, 6, tzinfo=UTC)
+URL_PATTERN = re.compile(r"https?://|\b[\w-]+\.(com|org|net|io|co|dev|app)\b")
 
 # operationId -> (method, spec path, werkzeug rule)
 ROUTES: dict[str, tuple[str, str, str]] = {
@@ -124,6 +131,38 @@ def problem(status: int, kind: str, title: str, detail: str, **extra: Any) -> XE
 
 def _iso(dt: datetime | None) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z") if dt else ""
+
+
+def _invalid(message: str) -> XError:
+    return problem(400, "invalid-request", "Invalid Request", "One or more parameters to your request was invalid.",
+                   errors=[{"message": message}])
+
+
+def _time_arg(request: Request, name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise _invalid(f"Invalid '{name}':'{raw}'. '{name}' must be a date-time (YYYY-MM-DDTHH:mm:ssZ)") from None
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    if when < EARLIEST_TIME:
+        raise _invalid(f"Invalid '{name}':'{raw}'. '{name}' must be on or after 2010-11-06T00:00Z")
+    return when
+
+
+def _field_error(post_id: str, field: str, section: str, parameter: str) -> dict[str, Any]:
+    """X's entry for a post whose private metrics the caller may not see (the post is left out)."""
+    name = f"{field}.impression_count"
+    return {"type": PROBLEM + "not-authorized-for-field", "title": "Field Authorization Error",
+            "detail": f"Sorry, you are not authorized to access '{name}' on the Post with {parameter}: [{post_id}].",
+            "field": name, "parameter": parameter, "resource_id": post_id, "resource_type": "post",
+            "section": section, "value": post_id}
+
+
+def _has_url(text: str) -> bool:
+    return bool(URL_PATTERN.search(text))
 
 
 def _csv(request: Request, name: str) -> list[str]:
@@ -331,14 +370,48 @@ class SandboxApp:
                     latest.append(post)
         return [self.post_json(p, ["lang", "created_at"]) for p in latest]
 
-    def post_json(self, post: Post, fields: list[str]) -> dict[str, Any]:
+    def post_json(self, post: Post, fields: Iterable[str]) -> dict[str, Any]:
+        """A post as X shows it. `fields` holds post.fields and expansions (author_id,
+        in_reply_to_user_id and referenced_posts add fields). Private metrics are shown as
+        asked: whether the caller may see them is decided before (see _timeline)."""
+        wanted = set(fields)
         out: dict[str, Any] = {"id": post.id, "text": post.text, "edit_history_post_ids": [post.id]}
-        if "created_at" in fields:
+        if "created_at" in wanted:
             out["created_at"] = _iso(post.created_at)
-        if "author_id" in fields:  # the caller passes expansions here: author_id is one
+        if "author_id" in wanted:
             out["author_id"] = post.author_id
-        if "lang" in fields:
+        if "lang" in wanted:
             out["lang"] = post.lang
+        if "conversation_id" in wanted:
+            out["conversation_id"] = post.conversation_id or post.id
+        if "in_reply_to_user_id" in wanted and post.in_reply_to_user_id:
+            out["in_reply_to_user_id"] = post.in_reply_to_user_id
+        if "referenced_posts" in wanted:
+            refs = [{"type": "retweeted", "id": post.reposted_id}] if post.reposted_id else []
+            refs += [{"type": "replied_to", "id": post.in_reply_to_id}] if post.in_reply_to_id else []
+            if refs:
+                out["referenced_posts"] = refs
+        if wanted & {"public_metrics", "non_public_metrics", "organic_metrics"}:
+            out.update(self.metrics_json(post, self.world.metrics_of(post), wanted))
+        return out
+
+    @staticmethod
+    def metrics_json(post: Post, m: PostMetrics, wanted: set[str]) -> dict[str, Any]:
+        """public_metrics in the spec's shape (PostPublicMetrics); non_public_metrics and
+        organic_metrics (plain objects in the spec) in the shapes X documents, with
+        url_link_clicks only on posts that carry a link, as X does. promoted_metrics never
+        appears: the sandbox does not promote posts."""
+        out: dict[str, Any] = {}
+        links = {"url_link_clicks": m.url_link_clicks} if _has_url(post.text) else {}
+        if "public_metrics" in wanted:
+            out["public_metrics"] = {"repost_count": m.reposts, "reply_count": m.replies, "like_count": m.likes,
+                                     "quote_count": m.quotes, "bookmark_count": m.bookmarks, "impression_count": m.impressions}
+        if "non_public_metrics" in wanted:
+            out["non_public_metrics"] = {"impression_count": m.impressions, "user_profile_clicks": m.user_profile_clicks,
+                                         "engagements": m.engagement_total, **links}
+        if "organic_metrics" in wanted:
+            out["organic_metrics"] = {"impression_count": m.impressions, "like_count": m.likes, "reply_count": m.replies,
+                                      "retweet_count": m.reposts, "user_profile_clicks": m.user_profile_clicks, **links}
         return out
 
     def _page(self, ids: Sequence[T], request: Request, default: int) -> tuple[list[T], dict[str, Any]]:
@@ -446,52 +519,109 @@ class SandboxApp:
 
     def op_getUsersPosts(self, request: Request, user_id: str, id: str) -> tuple[int, dict[str, Any], str, int]:
         self._user(id)
-        start = request.args.get("start_time")
-        since = None
-        if start:
-            since = datetime.fromisoformat(start.replace("Z", "+00:00"))
         with self.world.lock:
-            posts = [p for p in self.world.posts.by_author(id) if since is None or p.created_at >= since]
-        page, meta = self._page([p.id for p in posts], request, 10)
-        fields = _csv(request, "post.fields")
-        body: dict[str, Any] = {"meta": meta}
-        if page:
-            body["data"] = [self.post_json(self.world.posts[i], fields) for i in page]
-            meta["newest_id"], meta["oldest_id"] = page[0], page[-1]
-        kind = "owned_read" if id == user_id else "post_read"
-        return 200, body, kind, len(page)
+            posts = self.world.posts.by_author(id)
+        exclude = set(_csv(request, "exclude"))
+        if "retweets" in exclude:
+            posts = [p for p in posts if p.reposted_id is None]
+        if "replies" in exclude:
+            posts = [p for p in posts if p.in_reply_to_id is None]
+        # X serves the 3,200 most recent posts of a user's timeline, 800 without replies.
+        return self._timeline(request, user_id, id, posts[:800 if "replies" in exclude else 3200])
 
     def op_getUsersMentions(self, request: Request, user_id: str, id: str) -> tuple[int, dict[str, Any], str, int]:
         user = self._user(id)
+        handle = f"@{user.username}".lower()
         with self.world.lock:
-            posts = [p for p in self.world.posts.values() if f"@{user.username}".lower() in p.text.lower() and p.author_id != id]
+            posts = [p for p in self.world.posts.values() if handle in p.text.lower() and p.author_id != id]
         posts.sort(key=lambda p: int(p.id), reverse=True)
-        since_id = request.args.get("since_id")
-        if since_id:
-            posts = [p for p in posts if int(p.id) > int(since_id)]
-        page, meta = self._page([p.id for p in posts], request, 10)
-        fields = _csv(request, "post.fields") + _csv(request, "expansions")
+        return self._timeline(request, user_id, id, posts[:800])
+
+    def _timeline(self, request: Request, user_id: str, id: str, posts: list[Post]) -> tuple[int, dict[str, Any], str, int]:
+        """A page of a newest-first post timeline: time and id bounds, X's rules for private
+        metrics, expansions, and billing per post returned."""
+        start, end = _time_arg(request, "start_time"), _time_arg(request, "end_time")
+        since_id, until_id = request.args.get("since_id"), request.args.get("until_id")
+        if start and end and start >= end:
+            raise _invalid(f"Invalid 'start_time':'{request.args['start_time']}'. 'start_time' must be before 'end_time'")
+        if since_id and until_id and int(since_id) >= int(until_id):
+            raise _invalid(f"Invalid 'since_id':'{since_id}'. 'since_id' must be less than 'until_id'")
+        fields = _csv(request, "post.fields")
+        expansions = _csv(request, "expansions")
+        private = [f for f in PRIVATE_METRICS if f in fields]
+        if private:
+            start = max(start or EARLIEST_TIME, self.world.clock() - PRIVATE_METRICS_WINDOW)
+        posts = [
+            p for p in posts
+            if (start is None or p.created_at >= start)
+            and (end is None or p.created_at.replace(microsecond=0) <= end)  # end_time is inclusive, to the second
+            and (since_id is None or int(p.id) > int(since_id))
+            and (until_id is None or int(p.id) < int(until_id))
+        ]
+        page, meta = self._page(posts, request, 10)
+        shown = fields + expansions
+        data: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        for post in page:
+            if private and post.author_id != user_id:
+                errors.append(_field_error(post.id, private[0], "data", "id"))
+            else:
+                data.append(self.post_json(post, shown))
+        meta["result_count"] = len(data)
         body: dict[str, Any] = {"meta": meta}
-        if page:
-            body["data"] = [self.post_json(self.world.posts[i], fields) for i in page]
-            meta["newest_id"], meta["oldest_id"] = page[0], page[-1]
-            if "author_id" in fields:
-                authors = sorted({self.world.posts[i].author_id for i in page})
-                body["includes"] = {"users": [self.user_json(self.world.users[a], _csv(request, "user.fields"), user_id)
-                                              for a in authors if a in self.world.users]}
+        if data:
+            body["data"] = data
+            meta["newest_id"], meta["oldest_id"] = data[0]["id"], data[-1]["id"]
+            includes = self._post_includes(request, user_id, [p for p in page if p.author_id == user_id or not private],
+                                           expansions, fields, private, errors)
+            if includes:
+                body["includes"] = includes
+        if errors:
+            body["errors"] = errors
         kind = "owned_read" if id == user_id else "post_read"
-        return 200, body, kind, len(page)
+        return 200, body, kind, len(data)
+
+    def _post_includes(self, request: Request, user_id: str, posts: list[Post], expansions: list[str], fields: list[str],
+                       private: list[str], errors: list[dict[str, Any]]) -> dict[str, Any]:
+        """includes.users for author_id / in_reply_to_user_id, includes.posts for referenced_posts."""
+        w = self.world
+        includes: dict[str, Any] = {}
+        with w.lock:
+            if "referenced_posts" in expansions:
+                referenced: list[dict[str, Any]] = []
+                for ref in dict.fromkeys(r for p in posts for r in (p.reposted_id, p.in_reply_to_id) if r):
+                    target = w.posts.get(ref)
+                    if target is None:
+                        continue
+                    if private and target.author_id != user_id:
+                        errors.append(_field_error(ref, private[0], "includes", "referenced_posts"))
+                    else:
+                        referenced.append(self.post_json(target, fields))
+                if referenced:
+                    includes["posts"] = referenced
+            user_ids: list[str] = []
+            if "author_id" in expansions:
+                user_ids += [p.author_id for p in posts]
+            if "in_reply_to_user_id" in expansions:
+                user_ids += [p.in_reply_to_user_id for p in posts if p.in_reply_to_user_id]
+            user_fields = _csv(request, "user.fields")
+            users = [self.user_json(w.users[u], user_fields, user_id) for u in sorted(set(user_ids)) if u in w.users]
+        if users:
+            includes["users"] = users
+        return includes
 
     def op_createPosts(self, request: Request, user_id: str) -> tuple[int, dict[str, Any], str, int]:
         payload = request.get_json(silent=True) or {}
         text = str(payload.get("text", ""))
+        reply_to = str((payload.get("reply") or {}).get("in_reply_to_tweet_id", "")) or None
         with self.world.lock:
-            recent = [p for p in self.world.posts.by_author(user_id) if p.reposted_id is None]
-            if any(p.text == text for p in recent):
+            if reply_to is not None and reply_to not in self.world.posts:
+                raise problem(403, "disallowed-resource", "Forbidden", REPLY_MISSING_DETAIL,
+                              resource_type="post", resource_id=reply_to)
+            if any(p.text == text and p.reposted_id is None for p in self.world.posts.by_author(user_id)):
                 raise problem(403, "disallowed-resource", "Forbidden", DUPLICATE_DETAIL, resource_type="post")
-            post = self.world.add_post(user_id, text)
-        has_url = bool(re.search(r"https?://|\b[\w-]+\.(com|org|net|io|co|dev|app)\b", text))
-        return 201, {"data": {"id": post.id, "text": post.text}}, ("post_create_url" if has_url else "post_create"), 1
+            post = self.world.add_post(user_id, text, in_reply_to_id=reply_to)
+        return 201, {"data": {"id": post.id, "text": post.text}}, ("post_create_url" if _has_url(text) else "post_create"), 1
 
     def op_deletePosts(self, request: Request, user_id: str, id: str) -> tuple[int, dict[str, Any], str, int]:
         with self.world.lock:
@@ -577,7 +707,8 @@ class SandboxApp:
             with w.lock:
                 state = {
                     "users": len(w.users),
-                    "posts": [{"id": p.id, "author_id": p.author_id, "text": p.text} for p in w.posts.values()],
+                    "posts": [{"id": p.id, "author_id": p.author_id, "text": p.text, "in_reply_to_id": p.in_reply_to_id}
+                              for p in w.posts.values()],
                     "reposts": sorted(list(r) for r in w.reposts),
                 }
             return Response(json.dumps(state), mimetype="application/json")

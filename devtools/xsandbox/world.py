@@ -1,13 +1,14 @@
-"""The sandbox's state: users, the follow graph, posts, reposts, DMs, faults and the meter.
-Indexed so that a world of 100,000 followers builds and serves fast."""
+"""The sandbox's state: users, the follow graph, posts and their metrics, reposts, DMs,
+faults and the meter. Indexed so that a world of 100,000 followers builds and serves fast."""
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import hashlib
 import threading
 from collections import defaultdict
-from collections.abc import ItemsView, Iterable, Iterator, KeysView, MutableMapping, ValuesView
+from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, MutableMapping, ValuesView
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -64,6 +65,34 @@ class User:
     follow_back: float = 0.0
 
 
+@dataclass(frozen=True)
+class PostMetrics:
+    """What X counts for a post, as figures. The API shows them as public_metrics,
+    non_public_metrics and organic_metrics (see SandboxApp.post_json); the sandbox never
+    promotes posts, so organic figures equal the totals."""
+
+    likes: int = 0
+    reposts: int = 0
+    replies: int = 0
+    quotes: int = 0
+    bookmarks: int = 0
+    impressions: int = 0
+    url_link_clicks: int = 0
+    user_profile_clicks: int = 0
+    # None: the sum of the interactions above (likes .. user_profile_clicks, impressions aside).
+    engagements: int | None = None
+
+    @property
+    def engagement_total(self) -> int:
+        if self.engagements is not None:
+            return self.engagements
+        return (self.likes + self.reposts + self.replies + self.quotes + self.bookmarks
+                + self.url_link_clicks + self.user_profile_clicks)
+
+
+METRIC_FIGURES = frozenset(f.name for f in dataclasses.fields(PostMetrics))
+
+
 @dataclass
 class Post:
     id: str
@@ -72,6 +101,11 @@ class Post:
     created_at: datetime
     reposted_id: str | None = None
     lang: str = "en"
+    in_reply_to_id: str | None = None
+    # Set by World.add_post from the post replied to, and kept if that post is deleted later (as X does).
+    in_reply_to_user_id: str | None = None
+    conversation_id: str | None = None  # the thread's root post; None: this post is a root
+    metrics: PostMetrics = field(default_factory=PostMetrics)
 
 
 @dataclass
@@ -113,12 +147,13 @@ class MeterLine:
 
 class PostTable(MutableMapping[str, Post]):
     """`world.posts`: posts by id, like the dict it replaces, that also keeps each author's
-    post ids in id order (so newest first, counts and latest post are cheap). Writes through
-    the mapping (posts[id] = p, del, clear) keep the index right."""
+    post ids in id order (so newest first, counts and latest post are cheap) and each post's
+    replies. Writes through the mapping (posts[id] = p, del, clear) keep the indexes right."""
 
     def __init__(self) -> None:
         self._posts: dict[str, Post] = {}
         self._by_author: dict[str, list[int]] = {}  # ascending snowflakes: time order
+        self._replies: dict[str, dict[str, None]] = {}  # post id -> reply ids, in arrival order
 
     def __getitem__(self, post_id: str) -> Post:
         return self._posts[post_id]
@@ -128,6 +163,8 @@ class PostTable(MutableMapping[str, Post]):
             self._unindex(self._posts[post_id])
         self._posts[post_id] = post
         bisect.insort(self._by_author.setdefault(post.author_id, []), int(post_id))
+        if post.in_reply_to_id:
+            self._replies.setdefault(post.in_reply_to_id, {})[post_id] = None
 
     def __delitem__(self, post_id: str) -> None:
         self._unindex(self._posts.pop(post_id))
@@ -153,6 +190,7 @@ class PostTable(MutableMapping[str, Post]):
     def clear(self) -> None:
         self._posts.clear()
         self._by_author.clear()
+        self._replies.clear()
 
     def __repr__(self) -> str:
         return f"PostTable({len(self._posts)} posts)"
@@ -163,6 +201,8 @@ class PostTable(MutableMapping[str, Post]):
         i = bisect.bisect_left(ids, n)
         if i < len(ids) and ids[i] == n:
             del ids[i]
+        if post.in_reply_to_id:
+            self._replies.get(post.in_reply_to_id, {}).pop(post.id, None)
 
     def by_author(self, author_id: str) -> list[Post]:
         """The author's posts, newest first."""
@@ -176,10 +216,23 @@ class PostTable(MutableMapping[str, Post]):
         ids = self._by_author.get(author_id)
         return self._posts[str(ids[-1])] if ids else None
 
-class World:
-    """Everything the sandbox knows. All access goes through `lock`."""
+    def replies_to(self, post_id: str) -> list[Post]:
+        """Posts recorded as replies to `post_id`, oldest first."""
+        return [self._posts[r] for r in self._replies.get(post_id, {})]
 
-    def __init__(self, *, clock: Any = None, follow_permitted: bool = False) -> None:
+
+MetricsModel = Callable[[Post, datetime], Mapping[str, int]]
+
+
+class World:
+    """Everything the sandbox knows. All access goes through `lock`.
+
+    `metrics_model`, when set, computes a post's metrics at read time from the post and the
+    world's clock: it returns figures named like PostMetrics' fields (any subset; the rest
+    come from the post's stored metrics, see set_metrics).
+    """
+
+    def __init__(self, *, clock: Any = None, follow_permitted: bool = False, metrics_model: MetricsModel | None = None) -> None:
         self.lock = threading.RLock()
         self.clock = clock or (lambda: datetime.now(UTC))
         self.users: dict[str, User] = {}
@@ -188,6 +241,7 @@ class World:
         # user -> ids they follow, newest first (list-like; see graph.FollowingList)
         self.following: Following = self.graph.following
         self.posts = PostTable()
+        self.metrics_model: MetricsModel | None = metrics_model
         self.reposts: set[tuple[str, str]] = set()
         self.dm_events: list[DmEvent] = []
         self.tokens: dict[str, str] = {}  # access token -> user id
@@ -286,10 +340,17 @@ class World:
 
     # --- posts -------------------------------------------------------------------------
     def add_post(self, author_id: str, text: str, reposted_id: str | None = None, *, lang: str = "en",
-                 at: datetime | None = None) -> Post:
+                 at: datetime | None = None, in_reply_to_id: str | None = None) -> Post:
+        """A new post by `author_id` (at `at`, default now). A reply names the post it answers
+        in `in_reply_to_id`; it joins that post's conversation when the post is known."""
         with self.lock:
             when = at or self.clock()
-            post = Post(snowflake(int(when.timestamp() * 1000), self._tick()), author_id, text, when, reposted_id, lang)
+            post = Post(snowflake(int(when.timestamp() * 1000), self._tick()), author_id, text, when, reposted_id, lang,
+                        in_reply_to_id=in_reply_to_id)
+            parent = self.posts.get(in_reply_to_id) if in_reply_to_id else None
+            if parent is not None:
+                post.in_reply_to_user_id = parent.author_id
+                post.conversation_id = parent.conversation_id or parent.id
             self.posts[post.id] = post
             return post
 
@@ -304,6 +365,36 @@ class World:
     def latest_post(self, author_id: str) -> Post | None:
         with self.lock:
             return self.posts.latest_by(author_id)
+
+    def replies_to(self, post_id: str) -> list[Post]:
+        """Posts in the world that reply to `post_id`, oldest first (not counted into its
+        metrics automatically: reply_count is what set_metrics or metrics_model say)."""
+        with self.lock:
+            return self.posts.replies_to(post_id)
+
+    def set_metrics(self, post_id: str, **figures: int) -> PostMetrics:
+        """Set some of a post's stored metrics (likes=, reposts=, replies=, quotes=,
+        bookmarks=, impressions=, url_link_clicks=, user_profile_clicks=, engagements=);
+        the others keep their values. Raises KeyError for an unknown post, TypeError for an
+        unknown figure."""
+        unknown = set(figures) - METRIC_FIGURES
+        if unknown:
+            raise TypeError(f"unknown metric figure(s) {sorted(unknown)}; known: {sorted(METRIC_FIGURES)}")
+        with self.lock:
+            post = self.posts[post_id]
+            post.metrics = dataclasses.replace(post.metrics, **figures)
+            return post.metrics
+
+    def metrics_of(self, post: Post, at: datetime | None = None) -> PostMetrics:
+        """The post's metrics as X would report them at `at` (default: the world's clock):
+        the stored figures, overridden by whatever `metrics_model` returns."""
+        if self.metrics_model is None:
+            return post.metrics
+        figures = dict(self.metrics_model(post, at or self.clock()))
+        unknown = set(figures) - METRIC_FIGURES
+        if unknown:
+            raise TypeError(f"metrics_model returned unknown figure(s) {sorted(unknown)}")
+        return dataclasses.replace(post.metrics, **figures)
 
     # --- DMs and faults ----------------------------------------------------------------
     def add_dm(self, sender_id: str, recipient_id: str, text: str) -> DmEvent:

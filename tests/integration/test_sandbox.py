@@ -75,6 +75,12 @@ def test_every_served_endpoint_answers_within_the_spec(clock: object) -> None:
         target = mentions["data"][0]["id"]
         r("POST", f"/2/users/{OWNER_ID}/retweets", json={"tweet_id": target}, user_auth=True)
         r("DELETE", f"/2/users/{OWNER_ID}/retweets/{target}", user_auth=True)
+        reply = r("POST", "/2/tweets", json={"text": "Stone-ground, thanks!", "reply": {"in_reply_to_tweet_id": target}}, user_auth=True).json()["data"]["id"]
+        own = r("GET", f"/2/users/{OWNER_ID}/tweets", params={"max_results": 5, "exclude": "retweets", "start_time": "2026-11-01T00:00:00Z", "post.fields": "created_at,conversation_id,public_metrics,non_public_metrics,organic_metrics", "expansions": "referenced_posts,in_reply_to_user_id,author_id", "user.fields": "public_metrics"}, user_auth=True).json()
+        assert own["data"][0]["id"] == reply and own["data"][0]["in_reply_to_user_id"] == fan
+        assert set(own["data"][0]) >= {"public_metrics", "non_public_metrics", "organic_metrics"}
+        refused = r("GET", f"/2/users/{fan}/tweets", params={"post.fields": "non_public_metrics"}, user_auth=True).json()
+        assert refused["errors"][0]["type"].endswith("/not-authorized-for-field")
         dms = r("GET", "/2/dm_events", params={"max_results": 10, "expansions": "sender_id", "dm_event.fields": "created_at,dm_conversation_id", "user.fields": "public_metrics"}, user_auth=True).json()
         assert dms["data"][0]["sender_id"] == fan and dms["includes"]["users"][0]["id"] == fan
         assert dms["data"][0]["dm_conversation_id"] == f"{OWNER_ID}-{fan}" if int(OWNER_ID) < int(fan) else True

@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devtools.xsandbox import User, World
-from devtools.xsandbox.world import Post
+from devtools.xsandbox import Post, PostMetrics, User, World
 
 T0 = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)
 IDS = [str(1_800_000_000_000_000_000 + i) for i in range(6)]
@@ -127,6 +126,42 @@ def test_posts_written_straight_into_the_table_are_indexed() -> None:
     post = Post("1460000000000000000", "7", "by hand", T0)
     world.posts[post.id] = post
     assert world.latest_post("7") is post and world.post_count("7") == 1
+
+
+def test_a_reply_joins_the_thread_of_the_post_it_answers() -> None:
+    world = World(clock=lambda: T0)
+    root = world.add_post("1", "root")
+    first = world.add_post("2", "first reply", in_reply_to_id=root.id)
+    second = world.add_post("1", "reply to the reply", in_reply_to_id=first.id)
+    assert (first.in_reply_to_id, first.in_reply_to_user_id, first.conversation_id) == (root.id, "1", root.id)
+    assert (second.in_reply_to_user_id, second.conversation_id) == ("2", root.id)
+    assert world.replies_to(root.id) == [first]
+    del world.posts[first.id]
+    assert world.replies_to(root.id) == []
+
+
+def test_set_metrics_changes_only_the_figures_named() -> None:
+    world = World(clock=lambda: T0)
+    post = world.add_post("1", "hello")
+    world.set_metrics(post.id, likes=3, impressions=100)
+    world.set_metrics(post.id, replies=1)
+    assert world.metrics_of(post) == PostMetrics(likes=3, replies=1, impressions=100)
+    assert world.metrics_of(post).engagement_total == 4
+    with pytest.raises(TypeError, match="retweets"):
+        world.set_metrics(post.id, retweets=2)
+    with pytest.raises(KeyError):
+        world.set_metrics("404", likes=1)
+
+
+def test_metrics_model_computes_figures_at_read_time_over_the_stored_ones() -> None:
+    now = [T0]
+    world = World(clock=lambda: now[0])
+    post = world.add_post("1", "hello")
+    world.set_metrics(post.id, bookmarks=2)
+    world.metrics_model = lambda p, at: {"impressions": int((at - p.created_at).total_seconds() // 60)}
+    now[0] = T0 + timedelta(hours=1)
+    assert world.metrics_of(post) == PostMetrics(bookmarks=2, impressions=60)
+    assert post.metrics == PostMetrics(bookmarks=2)  # the model never writes back
 
 
 def test_bulk_users_are_added_at_once() -> None:
