@@ -3,15 +3,17 @@ validated against spec/openapi.json (X's own spec, vendored: see spec/README.md)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import parse_qs
 
 from werkzeug.exceptions import NotFound as RouteNotFound
@@ -165,6 +167,17 @@ def _has_url(text: str) -> bool:
     return bool(URL_PATTERN.search(text))
 
 
+def drop_connection(environ: dict[str, Any]) -> NoReturn:
+    """Close the client's connection without a byte of answer. werkzeug's server treats a
+    ConnectionError from the app as a dropped connection: it writes nothing and, finding the
+    socket shut, closes it; the client sees the connection end with no response."""
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    raise ConnectionResetError("x sandbox: connection dropped (injected fault)")
+
+
 def _csv(request: Request, name: str) -> list[str]:
     raw = request.args.get(name)
     return [v for v in raw.split(",") if v] if raw else []
@@ -228,12 +241,14 @@ class SandboxApp:
                 raise problem(429, "resource-unavailable", "Too Many Requests", "Too Many Requests",
                               resource_type="rate_limit")
             if fault is not None:
-                self.pre_fault(fault, headers)
+                self.pre_fault(fault, headers, request)
             handler = getattr(self, "op_" + operation)
             status, body, price_kind, units = handler(request, user_id, **args)
             world.charge(operation, price_kind, units)
-            if fault is not None and fault.kind == "commit_then_timeout":
-                time.sleep(fault.delay_seconds)
+            if fault is not None and fault.kind in ("commit_then_timeout", "commit_then_reset"):
+                time.sleep(fault.delay)
+                if fault.kind == "commit_then_reset":
+                    self._drop(request)
         except XError as err:
             world.charge(operation, None, 0)
             response = self._problem_response(err, request, extra_headers={**headers, **err.headers})
@@ -309,8 +324,15 @@ class SandboxApp:
             with self.world.lock:
                 self.world.violations.append(f"{request.method} {request.path} -> {response.status_code}: {'; '.join(problems)}")
 
-    def pre_fault(self, fault: Fault, headers: dict[str, str]) -> None:
+    def _drop(self, request: Request) -> NoReturn:
+        self.world.requests_log.append((request.method, request.path, 0))
+        drop_connection(request.environ)
+
+    def pre_fault(self, fault: Fault, headers: dict[str, str], request: Request) -> None:
         kind = fault.kind
+        if kind == "connection_reset":
+            time.sleep(fault.delay)
+            self._drop(request)
         if kind == "429":
             headers["x-rate-limit-remaining"] = "0"
             headers["x-rate-limit-reset"] = str(int(time.time()) + fault.reset_in_seconds)
@@ -320,7 +342,7 @@ class SandboxApp:
             raise problem(int(kind), "internal-error", "Service Unavailable" if kind == "503" else "Internal Error",
                           "Service Unavailable" if kind == "503" else "Internal Error")
         if kind == "timeout":
-            time.sleep(fault.delay_seconds)
+            time.sleep(fault.delay)
             raise problem(503, "internal-error", "Service Unavailable", "Service Unavailable")
         if kind == "duplicate":
             raise problem(403, "disallowed-resource", "Forbidden", DUPLICATE_DETAIL, resource_type="post")
@@ -699,7 +721,10 @@ class SandboxApp:
             w.reset_meter()
             return Response("{}", mimetype="application/json")
         if action == "faults" and request.method == "POST":
-            w.inject(Fault(**(request.get_json() or {})))
+            try:
+                w.inject(Fault(**(request.get_json() or {})))
+            except (TypeError, ValueError) as err:
+                return Response(json.dumps({"error": str(err)}), status=400, mimetype="application/json")
             return Response("{}", mimetype="application/json")
         if action == "violations":
             return Response(json.dumps(w.violations), mimetype="application/json")

@@ -123,19 +123,43 @@ class DmEvent:
         return f"{a}-{b}"
 
 
+FAULT_KINDS = frozenset({
+    "429", "500", "503", "timeout", "duplicate", "revoked", "forbidden", "commit_then_timeout",
+    "connection_reset", "commit_then_reset",
+})
+TIMEOUT_KINDS = frozenset({"timeout", "commit_then_timeout"})
+
+
 @dataclass
 class Fault:
     """One injected failure. `operation` is an operationId of the spec, or '*'.
 
     kind: 429 | 500 | 503 | timeout | duplicate | revoked | forbidden | commit_then_timeout
-    (do the write, then answer too late: a client that times out cannot know it worked).
+    (do the write, then answer too late: a client that times out cannot know it worked)
+    | connection_reset (drop the TCP connection without answering; nothing is done)
+    | commit_then_reset (do the write, then drop the connection without answering).
+    delay_seconds: how long to wait before answering (timeout kinds; default 2 s) or before
+    dropping the connection (reset kinds; default 0). Fractions work: 0.05 is 50 ms.
     """
 
     kind: str
     operation: str = "*"
     times: int = 1
-    delay_seconds: float = 2.0
+    delay_seconds: float | None = None
     reset_in_seconds: int = 60
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; one of {', '.join(sorted(FAULT_KINDS))}")
+        if self.delay_seconds is not None and self.delay_seconds < 0:
+            raise ValueError("delay_seconds must be 0 or more")
+
+    @property
+    def delay(self) -> float:
+        """The delay in seconds this fault applies (its own, or its kind's default)."""
+        if self.delay_seconds is not None:
+            return float(self.delay_seconds)
+        return 2.0 if self.kind in TIMEOUT_KINDS else 0.0
 
 
 @dataclass
@@ -254,6 +278,7 @@ class World:
         self.violations: list[str] = []
         self.settled: set[tuple[str, str]] = set()
         self.served_users: dict[str, list[str]] = defaultdict(list)  # operation -> user ids returned
+        # (method, path, status); status 0: the connection was dropped without an answer
         self.requests_log: list[tuple[str, str, int]] = []
 
     def _tick(self) -> int:

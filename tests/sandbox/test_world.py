@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devtools.xsandbox import Post, PostMetrics, User, World
+from devtools.xsandbox import Fault, Post, PostMetrics, User, World
 
 T0 = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)
 IDS = [str(1_800_000_000_000_000_000 + i) for i in range(6)]
@@ -169,3 +169,10 @@ def test_bulk_users_are_added_at_once() -> None:
     assert world.add_users(User(str(i), f"u{i}", "U") for i in range(5)) == 5
     assert len(world.users) == 5
 
+
+def test_faults_know_their_kinds_and_default_delays() -> None:
+    with pytest.raises(ValueError, match="unknown fault kind"):
+        Fault("reset")
+    assert Fault("timeout").delay == 2.0 and Fault("commit_then_timeout").delay == 2.0
+    assert Fault("connection_reset").delay == 0.0 and Fault("commit_then_reset").delay == 0.0
+    assert Fault("connection_reset", delay_seconds=0.05).delay == 0.05
