@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from requests_oauthlib import OAuth1
 
 from devtools.xsandbox import SandboxServer, World, serve
-from devtools.xsandbox.seed import DEMO_CREDENTIALS, demo_world
+from devtools.xsandbox.seed import demo_world
 from tests.conftest import FakeClock
+from tests.sandbox.signing import signed_session
 
 
 @pytest.fixture
@@ -30,8 +30,6 @@ def sandbox(world: World) -> Iterator[SandboxServer]:
 @pytest.fixture
 def signed() -> Iterator[requests.Session]:
     """Plain requests, signed with OAuth 1.0a as the demo owner (what tweepy sends)."""
-    session = requests.Session()
-    session.auth = OAuth1(DEMO_CREDENTIALS["consumer_key"], DEMO_CREDENTIALS["consumer_secret"],
-                          DEMO_CREDENTIALS["access_token"], DEMO_CREDENTIALS["access_token_secret"])
+    session = signed_session()
     yield session
     session.close()
