@@ -1,29 +1,38 @@
 """The sandbox's WSGI app: X API v2 endpoints over a World, every request and response
-validated against ../shared/x-api/openapi.json (X's own spec)."""
+validated against spec/openapi.json (X's own spec, vendored: see spec/README.md)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import parse_qs
 
 from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from devtools.xsandbox.world import DmEvent, Fault, Post, User, World, snowflake_ms
+from devtools.xsandbox.world import DmEvent, Fault, Post, PostMetrics, User, World, snowflake_ms
 
-SPEC_PATHS = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "x-api" / "openapi.json",
-)
+SPEC_PATH = Path(__file__).resolve().parent / "spec" / "openapi.json"
 PROBLEM = "https://api.x.com/2/problems/"
+T = TypeVar("T")
 DUPLICATE_DETAIL = "You are not allowed to create a Tweet with duplicate content."
+REPLY_MISSING_DETAIL = "You attempted to reply to a Tweet that is deleted or not visible to you."
+# X shows these only to a post's author, and only for posts from the last 30 days (X docs,
+# "Metrics" and "Timelines: integrate"); timelines then keep to the last 30 days by themselves.
+PRIVATE_METRICS = ("non_public_metrics", "organic_metrics", "promoted_metrics")
+PRIVATE_METRICS_WINDOW = timedelta(days=30)
+EARLIEST_TIME = datetime(2010, 11, 6, tzinfo=UTC)
+URL_PATTERN = re.compile(r"https?://|\b[\w-]+\.(com|org|net|io|co|dev|app)\b")
 
 # operationId -> (method, spec path, werkzeug rule)
 ROUTES: dict[str, tuple[str, str, str]] = {
@@ -47,15 +56,15 @@ ROUTES: dict[str, tuple[str, str, str]] = {
 
 
 def spec_path() -> Path:
-    for path in SPEC_PATHS:
-        if path.exists():
-            return path
-    raise FileNotFoundError(f"X OpenAPI spec not found at {SPEC_PATHS[0]}")
+    """The vendored copy of X's spec: the only one the sandbox reads."""
+    if not SPEC_PATH.exists():
+        raise FileNotFoundError(f"X OpenAPI spec not found at {SPEC_PATH} (see spec/README.md)")
+    return SPEC_PATH
 
 
 @cache
 def _spec() -> dict[str, Any]:
-    return dict(json.loads(spec_path().read_text()))
+    return dict(json.loads(spec_path().read_text(encoding="utf-8")))
 
 
 @cache
@@ -122,8 +131,51 @@ def problem(status: int, kind: str, title: str, detail: str, **extra: Any) -> XE
     return XError(status, {"type": PROBLEM + kind, "title": title, "detail": detail, "status": status, **extra})
 
 
-def _iso(dt: Any) -> str:
-    return str(dt.astimezone().strftime("%Y-%m-%dT%H:%M:%S.000Z")) if dt else ""
+def _iso(dt: datetime | None) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z") if dt else ""
+
+
+def _invalid(message: str) -> XError:
+    return problem(400, "invalid-request", "Invalid Request", "One or more parameters to your request was invalid.",
+                   errors=[{"message": message}])
+
+
+def _time_arg(request: Request, name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise _invalid(f"Invalid '{name}':'{raw}'. '{name}' must be a date-time (YYYY-MM-DDTHH:mm:ssZ)") from None
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    if when < EARLIEST_TIME:
+        raise _invalid(f"Invalid '{name}':'{raw}'. '{name}' must be on or after 2010-11-06T00:00Z")
+    return when
+
+
+def _field_error(post_id: str, field: str, section: str, parameter: str) -> dict[str, Any]:
+    """X's entry for a post whose private metrics the caller may not see (the post is left out)."""
+    name = f"{field}.impression_count"
+    return {"type": PROBLEM + "not-authorized-for-field", "title": "Field Authorization Error",
+            "detail": f"Sorry, you are not authorized to access '{name}' on the Post with {parameter}: [{post_id}].",
+            "field": name, "parameter": parameter, "resource_id": post_id, "resource_type": "post",
+            "section": section, "value": post_id}
+
+
+def _has_url(text: str) -> bool:
+    return bool(URL_PATTERN.search(text))
+
+
+def drop_connection(environ: dict[str, Any]) -> NoReturn:
+    """Close the client's connection without a byte of answer. werkzeug's server treats a
+    ConnectionError from the app as a dropped connection: it writes nothing and, finding the
+    socket shut, closes it; the client sees the connection end with no response."""
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    raise ConnectionResetError("x sandbox: connection dropped (injected fault)")
 
 
 def _csv(request: Request, name: str) -> list[str]:
@@ -189,12 +241,14 @@ class SandboxApp:
                 raise problem(429, "resource-unavailable", "Too Many Requests", "Too Many Requests",
                               resource_type="rate_limit")
             if fault is not None:
-                self.pre_fault(fault, headers)
+                self.pre_fault(fault, headers, request)
             handler = getattr(self, "op_" + operation)
             status, body, price_kind, units = handler(request, user_id, **args)
             world.charge(operation, price_kind, units)
-            if fault is not None and fault.kind == "commit_then_timeout":
-                time.sleep(fault.delay_seconds)
+            if fault is not None and fault.kind in ("commit_then_timeout", "commit_then_reset"):
+                time.sleep(fault.delay)
+                if fault.kind == "commit_then_reset":
+                    self._drop(request)
         except XError as err:
             world.charge(operation, None, 0)
             response = self._problem_response(err, request, extra_headers={**headers, **err.headers})
@@ -270,8 +324,15 @@ class SandboxApp:
             with self.world.lock:
                 self.world.violations.append(f"{request.method} {request.path} -> {response.status_code}: {'; '.join(problems)}")
 
-    def pre_fault(self, fault: Fault, headers: dict[str, str]) -> None:
+    def _drop(self, request: Request) -> NoReturn:
+        self.world.requests_log.append((request.method, request.path, 0))
+        drop_connection(request.environ)
+
+    def pre_fault(self, fault: Fault, headers: dict[str, str], request: Request) -> None:
         kind = fault.kind
+        if kind == "connection_reset":
+            time.sleep(fault.delay)
+            self._drop(request)
         if kind == "429":
             headers["x-rate-limit-remaining"] = "0"
             headers["x-rate-limit-reset"] = str(int(self.world.clock().timestamp()) + fault.reset_in_seconds)
@@ -281,7 +342,7 @@ class SandboxApp:
             raise problem(int(kind), "internal-error", "Service Unavailable" if kind == "503" else "Internal Error",
                           "Service Unavailable" if kind == "503" else "Internal Error")
         if kind == "timeout":
-            time.sleep(fault.delay_seconds)
+            time.sleep(fault.delay)
             raise problem(503, "internal-error", "Service Unavailable", "Service Unavailable")
         if kind == "duplicate":
             raise problem(403, "disallowed-resource", "Forbidden", DUPLICATE_DETAIL, resource_type="post")
@@ -306,47 +367,79 @@ class SandboxApp:
                 out[f] = user.profile_image_url
             elif f == "public_metrics":
                 out[f] = {
-                    "followers_count": len(w.followers_of(user.id)),
-                    "following_count": len(w.following[user.id]),
-                    "post_count": sum(1 for p in w.posts.values() if p.author_id == user.id),
+                    "followers_count": w.follower_count(user.id),
+                    "following_count": w.following_count(user.id),
+                    "post_count": w.post_count(user.id),
                     "listed_count": user.listed_count,
                 }
             elif f == "connection_status":
                 status = []
-                if user.id in w.following[viewer]:
+                if w.is_following(viewer, user.id):
                     status.append("following")
-                if viewer in w.following[user.id]:
+                if w.is_following(user.id, viewer):
                     status.append("followed_by")
                 out[f] = status
         return out
 
     def _with_latest_posts(self, users: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Add most_recent_post_id to each user that has posted; return those posts."""
-        latest: dict[str, Post] = {}
+        latest: list[Post] = []
         with self.world.lock:
-            for post in self.world.posts.values():
-                if post.author_id in {u["id"] for u in users}:
-                    if post.author_id not in latest or int(post.id) > int(latest[post.author_id].id):
-                        latest[post.author_id] = post
-        for u in users:
-            if u["id"] in latest:
-                u["most_recent_post_id"] = latest[u["id"]].id
-        return [self.post_json(p, ["lang", "created_at"]) for p in latest.values()]
+            for u in users:
+                post = self.world.posts.latest_by(u["id"])
+                if post is not None:
+                    u["most_recent_post_id"] = post.id
+                    latest.append(post)
+        return [self.post_json(p, ["lang", "created_at"]) for p in latest]
 
-    def post_json(self, post: Post, fields: list[str]) -> dict[str, Any]:
+    def post_json(self, post: Post, fields: Iterable[str]) -> dict[str, Any]:
+        """A post as X shows it. `fields` holds post.fields and expansions (author_id,
+        in_reply_to_user_id and referenced_posts add fields). Private metrics are shown as
+        asked: whether the caller may see them is decided before (see _timeline)."""
+        wanted = set(fields)
         out: dict[str, Any] = {"id": post.id, "text": post.text, "edit_history_post_ids": [post.id]}
-        if "created_at" in fields:
+        if "created_at" in wanted:
             out["created_at"] = _iso(post.created_at)
-        if "author_id" in fields:  # the caller passes expansions here: author_id is one
+        if "author_id" in wanted:
             out["author_id"] = post.author_id
-        if "lang" in fields:
+        if "lang" in wanted:
             out["lang"] = post.lang
+        if "conversation_id" in wanted:
+            out["conversation_id"] = post.conversation_id or post.id
+        if "in_reply_to_user_id" in wanted and post.in_reply_to_user_id:
+            out["in_reply_to_user_id"] = post.in_reply_to_user_id
+        if "referenced_posts" in wanted:
+            refs = [{"type": "retweeted", "id": post.reposted_id}] if post.reposted_id else []
+            refs += [{"type": "replied_to", "id": post.in_reply_to_id}] if post.in_reply_to_id else []
+            if refs:
+                out["referenced_posts"] = refs
+        if wanted & {"public_metrics", "non_public_metrics", "organic_metrics"}:
+            out.update(self.metrics_json(post, self.world.metrics_of(post), wanted))
         return out
 
-    def _page(self, ids: list[str], request: Request, default: int) -> tuple[list[str], dict[str, Any]]:
+    @staticmethod
+    def metrics_json(post: Post, m: PostMetrics, wanted: set[str]) -> dict[str, Any]:
+        """public_metrics in the spec's shape (PostPublicMetrics); non_public_metrics and
+        organic_metrics (plain objects in the spec) in the shapes X documents, with
+        url_link_clicks only on posts that carry a link, as X does. promoted_metrics never
+        appears: the sandbox does not promote posts."""
+        out: dict[str, Any] = {}
+        links = {"url_link_clicks": m.url_link_clicks} if _has_url(post.text) else {}
+        if "public_metrics" in wanted:
+            out["public_metrics"] = {"repost_count": m.reposts, "reply_count": m.replies, "like_count": m.likes,
+                                     "quote_count": m.quotes, "bookmark_count": m.bookmarks, "impression_count": m.impressions}
+        if "non_public_metrics" in wanted:
+            out["non_public_metrics"] = {"impression_count": m.impressions, "user_profile_clicks": m.user_profile_clicks,
+                                         "engagements": m.engagement_total, **links}
+        if "organic_metrics" in wanted:
+            out["organic_metrics"] = {"impression_count": m.impressions, "like_count": m.likes, "reply_count": m.replies,
+                                      "retweet_count": m.reposts, "user_profile_clicks": m.user_profile_clicks, **links}
+        return out
+
+    def _page(self, ids: Sequence[T], request: Request, default: int) -> tuple[list[T], dict[str, Any]]:
         size = int(request.args.get("max_results", default))
         start = _offset(request.args.get("pagination_token"))
-        page = ids[start:start + size]
+        page = list(ids[start:start + size])
         meta: dict[str, Any] = {"result_count": len(page)}
         if start + size < len(ids):
             meta["next_token"] = _token(start + size)
@@ -403,9 +496,10 @@ class SandboxApp:
             body["errors"] = errors
         return 200, body, "user_read", len(data)
 
-    def _relation(self, request: Request, user_id: str, id: str, ids: list[str]) -> tuple[int, dict[str, Any], str, int]:
+    def _relation(self, request: Request, user_id: str, id: str, ids: Sequence[str]) -> tuple[int, dict[str, Any], str, int]:
         self._user(id)
-        page, meta = self._page(ids, request, 100)
+        with self.world.lock:
+            page, meta = self._page(ids, request, 100)
         fields = _csv(request, "user.fields")
         body: dict[str, Any] = {"meta": meta}
         if page:
@@ -419,13 +513,13 @@ class SandboxApp:
         return 200, body, kind, len(page)
 
     def op_getUsersFollowers(self, request: Request, user_id: str, id: str) -> tuple[int, dict[str, Any], str, int]:
-        result = self._relation(request, user_id, id, self.world.followers_of(id))
+        result = self._relation(request, user_id, id, self.world.follower_ids(id))
         with self.world.lock:
             self.world.served_users[f"followers:{id}"] += [u["id"] for u in result[1].get("data", [])]
         return result
 
     def op_getUsersFollowing(self, request: Request, user_id: str, id: str) -> tuple[int, dict[str, Any], str, int]:
-        return self._relation(request, user_id, id, list(self.world.following[id]))
+        return self._relation(request, user_id, id, self.world.following[id])
 
     def op_followUser(self, request: Request, user_id: str, id: str) -> tuple[int, dict[str, Any], str, int]:
         self._owner(id, user_id)
@@ -447,55 +541,109 @@ class SandboxApp:
 
     def op_getUsersPosts(self, request: Request, user_id: str, id: str) -> tuple[int, dict[str, Any], str, int]:
         self._user(id)
-        start = request.args.get("start_time")
-        since = None
-        if start:
-            from datetime import datetime
-
-            since = datetime.fromisoformat(start.replace("Z", "+00:00"))
         with self.world.lock:
-            posts = [p for p in self.world.posts.values() if p.author_id == id and (since is None or p.created_at >= since)]
-        posts.sort(key=lambda p: int(p.id), reverse=True)
-        page, meta = self._page([p.id for p in posts], request, 10)
-        fields = _csv(request, "post.fields")
-        body: dict[str, Any] = {"meta": meta}
-        if page:
-            body["data"] = [self.post_json(self.world.posts[i], fields) for i in page]
-            meta["newest_id"], meta["oldest_id"] = page[0], page[-1]
-        kind = "owned_read" if id == user_id else "post_read"
-        return 200, body, kind, len(page)
+            posts = self.world.posts.by_author(id)
+        exclude = set(_csv(request, "exclude"))
+        if "retweets" in exclude:
+            posts = [p for p in posts if p.reposted_id is None]
+        if "replies" in exclude:
+            posts = [p for p in posts if p.in_reply_to_id is None]
+        # X serves the 3,200 most recent posts of a user's timeline, 800 without replies.
+        return self._timeline(request, user_id, id, posts[:800 if "replies" in exclude else 3200])
 
     def op_getUsersMentions(self, request: Request, user_id: str, id: str) -> tuple[int, dict[str, Any], str, int]:
         user = self._user(id)
+        handle = f"@{user.username}".lower()
         with self.world.lock:
-            posts = [p for p in self.world.posts.values() if f"@{user.username}".lower() in p.text.lower() and p.author_id != id]
+            posts = [p for p in self.world.posts.values() if handle in p.text.lower() and p.author_id != id]
         posts.sort(key=lambda p: int(p.id), reverse=True)
-        since_id = request.args.get("since_id")
-        if since_id:
-            posts = [p for p in posts if int(p.id) > int(since_id)]
-        page, meta = self._page([p.id for p in posts], request, 10)
-        fields = _csv(request, "post.fields") + _csv(request, "expansions")
+        return self._timeline(request, user_id, id, posts[:800])
+
+    def _timeline(self, request: Request, user_id: str, id: str, posts: list[Post]) -> tuple[int, dict[str, Any], str, int]:
+        """A page of a newest-first post timeline: time and id bounds, X's rules for private
+        metrics, expansions, and billing per post returned."""
+        start, end = _time_arg(request, "start_time"), _time_arg(request, "end_time")
+        since_id, until_id = request.args.get("since_id"), request.args.get("until_id")
+        if start and end and start >= end:
+            raise _invalid(f"Invalid 'start_time':'{request.args['start_time']}'. 'start_time' must be before 'end_time'")
+        if since_id and until_id and int(since_id) >= int(until_id):
+            raise _invalid(f"Invalid 'since_id':'{since_id}'. 'since_id' must be less than 'until_id'")
+        fields = _csv(request, "post.fields")
+        expansions = _csv(request, "expansions")
+        private = [f for f in PRIVATE_METRICS if f in fields]
+        if private:
+            start = max(start or EARLIEST_TIME, self.world.clock() - PRIVATE_METRICS_WINDOW)
+        posts = [
+            p for p in posts
+            if (start is None or p.created_at >= start)
+            and (end is None or p.created_at.replace(microsecond=0) <= end)  # end_time is inclusive, to the second
+            and (since_id is None or int(p.id) > int(since_id))
+            and (until_id is None or int(p.id) < int(until_id))
+        ]
+        page, meta = self._page(posts, request, 10)
+        shown = fields + expansions
+        data: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        for post in page:
+            if private and post.author_id != user_id:
+                errors.append(_field_error(post.id, private[0], "data", "id"))
+            else:
+                data.append(self.post_json(post, shown))
+        meta["result_count"] = len(data)
         body: dict[str, Any] = {"meta": meta}
-        if page:
-            body["data"] = [self.post_json(self.world.posts[i], fields) for i in page]
-            meta["newest_id"], meta["oldest_id"] = page[0], page[-1]
-            if "author_id" in fields:
-                authors = sorted({self.world.posts[i].author_id for i in page})
-                body["includes"] = {"users": [self.user_json(self.world.users[a], _csv(request, "user.fields"), user_id)
-                                              for a in authors if a in self.world.users]}
+        if data:
+            body["data"] = data
+            meta["newest_id"], meta["oldest_id"] = data[0]["id"], data[-1]["id"]
+            includes = self._post_includes(request, user_id, [p for p in page if p.author_id == user_id or not private],
+                                           expansions, fields, private, errors)
+            if includes:
+                body["includes"] = includes
+        if errors:
+            body["errors"] = errors
         kind = "owned_read" if id == user_id else "post_read"
-        return 200, body, kind, len(page)
+        return 200, body, kind, len(data)
+
+    def _post_includes(self, request: Request, user_id: str, posts: list[Post], expansions: list[str], fields: list[str],
+                       private: list[str], errors: list[dict[str, Any]]) -> dict[str, Any]:
+        """includes.users for author_id / in_reply_to_user_id, includes.posts for referenced_posts."""
+        w = self.world
+        includes: dict[str, Any] = {}
+        with w.lock:
+            if "referenced_posts" in expansions:
+                referenced: list[dict[str, Any]] = []
+                for ref in dict.fromkeys(r for p in posts for r in (p.reposted_id, p.in_reply_to_id) if r):
+                    target = w.posts.get(ref)
+                    if target is None:
+                        continue
+                    if private and target.author_id != user_id:
+                        errors.append(_field_error(ref, private[0], "includes", "referenced_posts"))
+                    else:
+                        referenced.append(self.post_json(target, fields))
+                if referenced:
+                    includes["posts"] = referenced
+            user_ids: list[str] = []
+            if "author_id" in expansions:
+                user_ids += [p.author_id for p in posts]
+            if "in_reply_to_user_id" in expansions:
+                user_ids += [p.in_reply_to_user_id for p in posts if p.in_reply_to_user_id]
+            user_fields = _csv(request, "user.fields")
+            users = [self.user_json(w.users[u], user_fields, user_id) for u in sorted(set(user_ids)) if u in w.users]
+        if users:
+            includes["users"] = users
+        return includes
 
     def op_createPosts(self, request: Request, user_id: str) -> tuple[int, dict[str, Any], str, int]:
         payload = request.get_json(silent=True) or {}
         text = str(payload.get("text", ""))
+        reply_to = str((payload.get("reply") or {}).get("in_reply_to_tweet_id", "")) or None
         with self.world.lock:
-            recent = [p for p in self.world.posts.values() if p.author_id == user_id and p.reposted_id is None]
-            if any(p.text == text for p in recent):
+            if reply_to is not None and reply_to not in self.world.posts:
+                raise problem(403, "disallowed-resource", "Forbidden", REPLY_MISSING_DETAIL,
+                              resource_type="post", resource_id=reply_to)
+            if any(p.text == text and p.reposted_id is None for p in self.world.posts.by_author(user_id)):
                 raise problem(403, "disallowed-resource", "Forbidden", DUPLICATE_DETAIL, resource_type="post")
-            post = self.world.add_post(user_id, text)
-        has_url = bool(re.search(r"https?://|\b[\w-]+\.(com|org|net|io|co|dev|app)\b", text))
-        return 201, {"data": {"id": post.id, "text": post.text}}, ("post_create_url" if has_url else "post_create"), 1
+            post = self.world.add_post(user_id, text, in_reply_to_id=reply_to)
+        return 201, {"data": {"id": post.id, "text": post.text}}, ("post_create_url" if _has_url(text) else "post_create"), 1
 
     def op_deletePosts(self, request: Request, user_id: str, id: str) -> tuple[int, dict[str, Any], str, int]:
         with self.world.lock:
@@ -573,7 +721,10 @@ class SandboxApp:
             w.reset_meter()
             return Response("{}", mimetype="application/json")
         if action == "faults" and request.method == "POST":
-            w.inject(Fault(**(request.get_json() or {})))
+            try:
+                w.inject(Fault(**(request.get_json() or {})))
+            except (TypeError, ValueError) as err:
+                return Response(json.dumps({"error": str(err)}), status=400, mimetype="application/json")
             return Response("{}", mimetype="application/json")
         if action == "violations":
             return Response(json.dumps(w.violations), mimetype="application/json")
@@ -581,7 +732,8 @@ class SandboxApp:
             with w.lock:
                 state = {
                     "users": len(w.users),
-                    "posts": [{"id": p.id, "author_id": p.author_id, "text": p.text} for p in w.posts.values()],
+                    "posts": [{"id": p.id, "author_id": p.author_id, "text": p.text, "in_reply_to_id": p.in_reply_to_id}
+                              for p in w.posts.values()],
                     "reposts": sorted(list(r) for r in w.reposts),
                 }
             return Response(json.dumps(state), mimetype="application/json")
