@@ -36,7 +36,7 @@ demo: setup ## run a day of Flockpilot locally: DynamoDB Local + X sandbox + mot
 	$(BIN)/python -m devtools.demo
 
 test: setup browser $(CHECKOV) ## every test: jobs on fakes, store contract, end to end, fault matrix, template checks
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 	$(MAKE) --no-print-directory template-checks
 
 test-unit: setup

@@ -35,7 +35,8 @@ def serve(world: World, port: int = 0, *, validate: bool = True) -> SandboxServe
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log lines in test output
     app = SandboxApp(world, validate=validate)
     server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="x-sandbox", daemon=True)
+    # A short poll: stop() returns within 50 ms instead of the default half second.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="x-sandbox", daemon=True)
     thread.start()
     return SandboxServer(world, app, server, thread)
 

@@ -111,6 +111,11 @@ class AccountRecords(Protocol):
 
     def save_day(self, record: DayRecord, now: datetime) -> None: ...
 
+    def settle_day(self, record: DayRecord, now: datetime) -> bool:
+        """Save the day's decision unless another run already settled the day (then False:
+        load theirs). Concurrent first runs of a day make one decision, not two."""
+        ...
+
 
 class ContentStore(Protocol):
     def add_content(self, item: ContentItem) -> bool: ...

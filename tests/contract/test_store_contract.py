@@ -368,3 +368,12 @@ def test_a_slot_round_trips_every_field(store: Any) -> None:
                 tried=("a", "b"), failures=3, error="HTTP 400: bad", cost_usd=0.0)
     store.complete_slot(claim, slot)
     assert store.plan_and_slots(DAY)[1][9] == slot
+
+
+def test_the_first_run_to_settle_a_day_wins(store: Any) -> None:
+    mine, theirs = PruneDay(day=DAY, decided=True, decisions=[["1", "a", "why"]]), PruneDay(day=DAY, decided=True)
+    assert store.settle_day(mine, NOW) is True
+    assert store.settle_day(theirs, NOW) is False
+    assert store.load_day(PruneDay, DAY) == mine
+    store.save_day(PruneDay(day=DAY, decided=True, decisions=[["1", "a", "why"]], action_times=["t"]), NOW)  # progress
+    assert store.settle_day(theirs, NOW) is False and store.load_day(PruneDay, DAY).action_times == ["t"]

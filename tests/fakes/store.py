@@ -49,6 +49,7 @@ class MemoryStore:
         self._growth: dict[date, GrowthPoint] = {}
         self._gates: dict[str, datetime] = {}
         self._days: dict[tuple[str, date], dict[str, Any]] = {}
+        self._settled: set[tuple[str, date]] = set()
         # content and plans
         self._content: dict[str, ContentItem] = {}
         self._removed: set[str] = set()
@@ -150,6 +151,15 @@ class MemoryStore:
     def save_day(self, record: DayRecord, now: datetime) -> None:
         with self._write():
             self._days[(record.kind, record.day)] = record.to_json()
+
+    def settle_day(self, record: DayRecord, now: datetime) -> bool:
+        with self.lock:
+            if (record.kind, record.day) in self._settled:
+                return False
+            with self._write():
+                self._days[(record.kind, record.day)] = record.to_json()
+                self._settled.add((record.kind, record.day))
+            return True
 
     # --- ContentStore --------------------------------------------------------------------
     def add_content(self, item: ContentItem) -> bool:

@@ -187,16 +187,21 @@ def test_a_server_error_is_treated_as_unknown_and_checked_before_a_retry(h: Harn
 
 def test_a_rate_limit_does_not_spend_the_slot_and_the_next_run_waits_for_the_reset(h: Harness) -> None:
     h.stock()
-    h.at_local(11)
+    h.at_local(7)
+    while h.clock.now() < h.local(11):  # the morning's ticks
+        h.post(trigger="schedule")
+        h.clock.advance(minutes=10)
     for _ in range(3):  # three ticks in a row hit the limit
         h.world.inject(Fault("429", "createPosts", reset_in_seconds=300))
-    first = h.post()
+    first = h.post(publish_next=True, max_posts=1)
     assert first.posted == [] and first.outcome is RunOutcome.PARTIAL
     requests = h.world.bill()["requests"]
     h.clock.advance(minutes=1)
-    waiting = h.post()  # before X's reset: no request at all
+    waiting = h.post(publish_next=True, max_posts=1)  # before X's reset: no request at all
     assert waiting.posted == [] and h.world.bill()["requests"] == requests
-    run_day(h)
+    while h.clock.now() <= h.local(23, 50):  # the rest of the day's ticks
+        h.clock.advance(minutes=10)
+        h.post(trigger="schedule")
     assert len(h.own_posts()) == 10  # every slot published in the end
 
 

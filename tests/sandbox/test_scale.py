@@ -50,13 +50,19 @@ def read_all(signed: requests.Session, url: str) -> list[str]:
 def test_a_100k_follower_world_pages_newest_first_without_gaps_or_repeats(
     big: tuple[World, SandboxServer], signed: requests.Session
 ) -> None:
-    world, server = big
-    followers = read_all(signed, f"{server.base_url}/2/users/{OWNER_ID}/followers")
-    assert len(followers) == len(set(followers)) == SIZE + len(MUTUALS)
-    assert followers == (MUTUALS + FANS)[::-1]
-    following = read_all(signed, f"{server.base_url}/2/users/{OWNER_ID}/following")
-    assert following == FRIENDS[::-1]
-    assert world.bill()["by_operation"]["getUsersFollowers"]["resources"] == SIZE + len(MUTUALS)
+    world, _ = big
+    # Every page's shape is the one checked in the next test; here 201 pages are read for
+    # order, gaps and repeats, without checking each against the spec (9 s of the suite).
+    server = serve(world, validate=False)
+    try:
+        followers = read_all(signed, f"{server.base_url}/2/users/{OWNER_ID}/followers")
+        assert len(followers) == len(set(followers)) == SIZE + len(MUTUALS)
+        assert followers == (MUTUALS + FANS)[::-1]
+        following = read_all(signed, f"{server.base_url}/2/users/{OWNER_ID}/following")
+        assert following == FRIENDS[::-1]
+        assert world.bill()["by_operation"]["getUsersFollowers"]["resources"] == SIZE + len(MUTUALS)
+    finally:
+        server.stop()
 
 
 def test_a_full_page_of_the_big_world_carries_counts_and_latest_posts(

@@ -80,6 +80,9 @@ class SignedTransport:
         import urllib3
         from oauthlib.oauth1 import Client
 
+        from flockpilot.logsafety import install_log_redaction
+
+        install_log_redaction()  # oauthlib logs what it signs at DEBUG: never the tokens
         self._signer = Client(consumer_key, client_secret=consumer_secret, resource_owner_key=access_token,
                               resource_owner_secret=access_token_secret)
         self._pool = urllib3.PoolManager(num_pools=2, maxsize=4, retries=False,

@@ -161,8 +161,13 @@ class _FollowRun:
                 summary.mark_partial(f"found {len(picks)} of the {wanted} people wanted today")
         elif budget.band_room <= 0:
             summary.warnings.append(f"no follows today: {budget.reason}")
+        first = not self.record.built
         self.record.built = True
-        self.records.save_day(self.record, run.now)
+        if not first:
+            self.records.save_day(self.record, run.now)
+        elif not self.records.settle_day(self.record, run.now):  # a concurrent run made today's list first
+            self.record = self.records.load_day(FollowDay, run.day) or self.record
+            summary.shortlisted.clear()
 
     def find(self, wanted: int) -> None:
         """Read candidates from the chosen sources until the reserve holds `wanted` good ones."""

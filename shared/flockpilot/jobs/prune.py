@@ -168,11 +168,16 @@ class _PruneRun:
         self.record.api = api
         self.record.decisions = [[d.person.user_id, d.person.username, d.reason] for d in decisions]
         self.record.promoted = api or not any(d.person.through_flockpilot for d in decisions)
+        first = not self.record.decided
         self.record.decided = True
-        self.records.save_day(self.record, run.now)  # decided before anyone's status moves
+        if not first:
+            self.records.save_day(self.record, run.now)
+        elif not self.records.settle_day(self.record, run.now):  # decided before anyone's status moves
+            self.record = self.records.load_day(PruneDay, run.day) or self.record  # a concurrent run decided first
+            decisions = []
         chosen = set(self.record.ids)
         for person in self.candidates_checked:
-            if person.user_id not in chosen or api:
+            if person.user_id not in chosen or self.record.api:
                 ledger.update_person(person.checked_again_later(run.now), expected=(PersonStatus.FOLLOWED,))
         for d in decisions:
             summary.suggested.append(PruneSuggestion(user_id=d.person.user_id, username=d.person.username,

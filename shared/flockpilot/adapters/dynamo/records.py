@@ -8,7 +8,7 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from pynamodb.attributes import JSONAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import BooleanAttribute, JSONAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import UpdateError
 
 from flockpilot.adapters.dynamo.base import Row, attempt, condition_failed, pk_of, utc
@@ -23,6 +23,7 @@ class AccountRow(Row):
 class DayRow(Row):
     body = JSONAttribute()
     saved_at = UTCDateTimeAttribute()
+    settled = BooleanAttribute(null=True)  # the day's decision is made: the first run to make it wins
 
 class RunRow(Row):
     job = UnicodeAttribute()
@@ -147,5 +148,12 @@ class DynamoRecords:
         return kind.from_json(day, dict(row.body))
 
     def save_day(self, record: DayRecord, now: datetime) -> None:
-        DayRow(self.pk, f"DAY#{record.kind}#{record.day.isoformat()}", body=record.to_json(), saved_at=now,
-               expires_at=now + DAY_RETENTION).save()
+        DayRow(self.pk, f"DAY#{record.kind}#{record.day.isoformat()}").update(actions=[
+            DayRow.body.set(record.to_json()), DayRow.saved_at.set(now), DayRow.expires_at.set(now + DAY_RETENTION)])
+
+    def settle_day(self, record: DayRecord, now: datetime) -> bool:
+        row = DayRow(self.pk, f"DAY#{record.kind}#{record.day.isoformat()}")
+        return attempt(lambda: row.update(
+            actions=[DayRow.body.set(record.to_json()), DayRow.saved_at.set(now), DayRow.expires_at.set(now + DAY_RETENTION),
+                     DayRow.settled.set(True)],
+            condition=DayRow.settled.does_not_exist() | (DayRow.settled == False)))  # noqa: E712
