@@ -246,7 +246,7 @@ class SandboxApp:
             status, body, price_kind, units = handler(request, user_id, **args)
             world.charge(operation, price_kind, units)
             if fault is not None and fault.kind in ("commit_then_timeout", "commit_then_reset"):
-                time.sleep(fault.delay)
+                self._delay(request, fault.delay)
                 if fault.kind == "commit_then_reset":
                     self._drop(request)
         except XError as err:
@@ -324,6 +324,15 @@ class SandboxApp:
             with self.world.lock:
                 self.world.violations.append(f"{request.method} {request.path} -> {response.status_code}: {'; '.join(problems)}")
 
+    @staticmethod
+    def _delay(request: Request, seconds: float) -> None:
+        """An injected slow answer. An in-process caller can pass a list as the WSGI environ's
+        "xsandbox.delays" to learn of it, and judge its timeout without racing the wall clock."""
+        delays = request.environ.get("xsandbox.delays")
+        if isinstance(delays, list):
+            delays.append(seconds)
+        time.sleep(seconds)
+
     def _drop(self, request: Request) -> NoReturn:
         self.world.requests_log.append((request.method, request.path, 0))
         drop_connection(request.environ)
@@ -331,7 +340,7 @@ class SandboxApp:
     def pre_fault(self, fault: Fault, headers: dict[str, str], request: Request) -> None:
         kind = fault.kind
         if kind == "connection_reset":
-            time.sleep(fault.delay)
+            self._delay(request, fault.delay)
             self._drop(request)
         if kind == "429":
             headers["x-rate-limit-remaining"] = "0"
@@ -342,7 +351,7 @@ class SandboxApp:
             raise problem(int(kind), "internal-error", "Service Unavailable" if kind == "503" else "Internal Error",
                           "Service Unavailable" if kind == "503" else "Internal Error")
         if kind == "timeout":
-            time.sleep(fault.delay)
+            self._delay(request, fault.delay)
             raise problem(503, "internal-error", "Service Unavailable", "Service Unavailable")
         if kind == "duplicate":
             raise problem(403, "disallowed-resource", "Forbidden", DUPLICATE_DETAIL, resource_type="post")

@@ -97,13 +97,88 @@ def cmd_content_list(args: argparse.Namespace) -> int:
     if args.kind:
         items = [i for i in items if i.kind == args.kind]
     if args.json:
-        print(json.dumps([{**vars(i), "kind": i.kind.value, "status": i.status.value, "learning": vars(i.learning)} for i in items],
-                         default=str))
+        from flockpilot.plain import plain
+
+        print(json.dumps([plain(i) for i in items]))
         return 0
+    from flockpilot.domain.learning import item_rate
+
     for i in items:
         rest = f" resting until {i.cooldown_until:%Y-%m-%d}" if i.cooldown_until and i.cooldown_until > _now() else ""
-        print(f"{i.item_id}  {i.kind:<7} {i.status:<6} posted {i.times_posted}x{rest}  {i.post_text[:70]}")
+        rate = item_rate(i.learning)
+        results = f" {rate:.1%} over {i.learning.measured}" if rate is not None else ""
+        print(f"{i.item_id}  {i.kind:<7} {i.status:<7} posted {i.times_posted}x{results}{rest}  {i.post_text[:70]}")
+        if i.learning.retired_reason:
+            print(f"    {i.learning.retired_reason}")
     print(f"{len(items)} item(s)")
+    return 0
+
+
+def cmd_content_import_feed(args: argparse.Namespace) -> int:
+    """Add a feed's entries once, as article items: {"added": N, "skipped": M, "rejected": K}."""
+    from flockpilot.jobs.learn import import_feed_entries
+    from flockpilot.runtime import read_feed
+
+    entries = read_feed(args.source)  # a broken or hostile feed stops here: nothing written
+    counts = import_feed_entries(_stores().content_plans, entries, _now())
+    _print(counts, args.json, f"{args.source}: {counts['added']} added, {counts['skipped']} skipped (already known or "
+                              f"removed), {counts['rejected']} rejected (no link, or cannot fit a post)")
+    return 0
+
+
+def cmd_feeds_add(args: argparse.Namespace) -> int:
+    """Register a feed after reading it once (nothing is registered if it cannot be read)."""
+    from flockpilot.jobs.learn import register_feed
+    from flockpilot.runtime import read_feed
+
+    if not args.url.lower().startswith(("http://", "https://")):
+        print(f"error: {args.url!r} is not an http(s) URL", file=sys.stderr)
+        return EXIT_USAGE
+    feed, entries = register_feed(_stores().content_plans, args.url, read_feed, _now())
+    print(f"feed {feed.url} registered ({entries} entries now); new entries become articles on the daily check")
+    return 0
+
+
+def cmd_feeds_list(args: argparse.Namespace) -> int:
+    feeds = _stores().content_plans.feeds()
+    for f in feeds:
+        state = f"checked {f.checked_on}" if f.checked_on else "not checked yet"
+        print(f"{f.feed_id}  {f.url}  {state}, {f.added_total} added" + (f"; last error: {f.last_error}" if f.last_error else ""))
+    print(f"{len(feeds)} feed(s)")
+    return 0
+
+
+def cmd_feeds_remove(args: argparse.Namespace) -> int:
+    content = _stores().content_plans
+    for f in content.feeds():
+        if args.feed in (f.url, f.feed_id):
+            content.remove_feed(f.feed_id)
+            print(f"removed {f.url} (the articles it added stay in the library)")
+            return 0
+    print(f"error: no feed {args.feed}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def cmd_insights(args: argparse.Namespace) -> int:
+    """The week's figures, as the digest shows them (no X call)."""
+    from datetime import timedelta
+
+    from flockpilot.domain.account import account_day
+    from flockpilot.domain.digest_email import week_lines
+    from flockpilot.domain.insights import week_insights
+    from flockpilot.plain import plain
+    from flockpilot.settings import account_settings
+
+    stores = _stores()
+    settings = account_settings(None, stores.records.overrides())
+    day = account_day(_now(), settings.zone)
+    week = week_insights(day, stores.content_plans.posts(day - timedelta(days=6), day), stores.content_plans.list_content(),
+                         stores.records.growth(day - timedelta(days=7), day), settings.zone)
+    if args.json:
+        print(json.dumps({**plain(week), "clicks_per_dollar": week.clicks_per_dollar}))
+        return 0
+    for line in week_lines(week):
+        print(line)
     return 0
 
 
@@ -380,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     content = sub.add_parser("content", help="the content library").add_subparsers(dest="action", required=True)
     add = content.add_parser("add", help="add one item")
-    add.add_argument("--kind", required=True, choices=["quip", "quote", "article", "pitch", "repost"])
+    add.add_argument("--kind", required=True, choices=["quip", "quote", "article", "pitch", "repost", "plug"])
     add.add_argument("--text", required=True, help="the post text (for a repost: the post URL or id)")
     add.add_argument("--url", help="link appended to the text (articles, pitches)")
     add.add_argument("--tags", help="comma-separated tags")
@@ -397,6 +472,10 @@ def build_parser() -> argparse.ArgumentParser:
     rm = content.add_parser("remove", help="remove an item")
     rm.add_argument("item_id")
     rm.set_defaults(func=cmd_content_remove)
+    feed = content.add_parser("import-feed", help="add an RSS or Atom feed's entries as articles, once")
+    feed.add_argument("source", help="an http(s) URL or a local file")
+    feed.add_argument("--json", action="store_true")
+    feed.set_defaults(func=cmd_content_import_feed)
     chk = content.add_parser("check", help="weighted length of a text, as X counts it")
     chk.add_argument("text")
     chk.add_argument("--json", action="store_true")
@@ -433,6 +512,18 @@ def build_parser() -> argparse.ArgumentParser:
     ar.add_argument("who")
     ar.set_defaults(func=cmd_allow_remove)
     allow.add_parser("list").set_defaults(func=cmd_allow_list)
+    feeds = sub.add_parser("feeds", help="your blog's feed: new entries become articles daily").add_subparsers(dest="action",
+                                                                                                           required=True)
+    fa = feeds.add_parser("add", help="register an RSS or Atom feed (read once to check it)")
+    fa.add_argument("url")
+    fa.set_defaults(func=cmd_feeds_add)
+    feeds.add_parser("list").set_defaults(func=cmd_feeds_list)
+    fr = feeds.add_parser("remove")
+    fr.add_argument("feed", help="the feed's URL or id")
+    fr.set_defaults(func=cmd_feeds_remove)
+    insights = sub.add_parser("insights", help="the week: top posts, retired items, best hours, clicks per dollar")
+    insights.add_argument("--json", action="store_true")
+    insights.set_defaults(func=cmd_insights)
     status = sub.add_parser("status", help="followers, following, band, follow-back rate, last runs")
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=cmd_status)

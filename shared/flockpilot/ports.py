@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # types only: a job imports the domain modules it uses, not a
     from flockpilot.domain.content import ContentItem
     from flockpilot.domain.cost import CostMeter
     from flockpilot.domain.digest import Conversation, Correspondent, Message
+    from flockpilot.domain.feed import Feed
     from flockpilot.domain.follow import Source
     from flockpilot.domain.people import AllowEntry, Person, PersonQueue, PersonStatus, SourceCredit
     from flockpilot.domain.plan import DayPlan
@@ -130,6 +131,20 @@ class ContentStore(Protocol):
 
     def removed(self, item_ids: Collection[str]) -> set[str]: ...
 
+    def add_feed(self, feed: Feed) -> bool: ...
+
+    def remove_feed(self, feed_id: str) -> bool: ...
+
+    def feeds(self) -> list[Feed]: ...
+
+    def save_feed(self, feed: Feed) -> None: ...
+
+    def seen_feed_keys(self, keys: Collection[str]) -> set[str]:
+        """Which of these entry or link keys were recorded before (by any feed, ever)."""
+        ...
+
+    def remember_feed_keys(self, keys: Collection[str], now: datetime) -> None: ...
+
 
 class PlanStore(Protocol):
     """The day's plan and its slots; a slot's outcome and its item's state change together."""
@@ -143,13 +158,17 @@ class PlanStore(Protocol):
     def note_try(self, claim: Claim, item_id: str, now: datetime) -> Claim: ...
 
     def complete_slot(self, claim: Claim, slot: Slot, *, content: ContentItem | None = None,
-                      post: PostRecord | None = None) -> None: ...
+                      posts: Sequence[PostRecord] = ()) -> None: ...
 
     def release_slot(self, claim: Claim, slot: Slot) -> None: ...
 
     def posts(self, first: date, last: date) -> list[PostRecord]: ...
 
     def save_post(self, post: PostRecord) -> None: ...
+
+    def save_result(self, post: PostRecord, item: ContentItem | None) -> None:
+        """A post's newest figures and its item's tally, together (never one without the other)."""
+        ...
 
 
 class PeopleLedger(Protocol):

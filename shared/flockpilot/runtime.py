@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from flockpilot.adapters.dynamo.records import DynamoRecords
     from flockpilot.adapters.x import SignedTransport
     from flockpilot.domain.cost import CostMeter
+    from flockpilot.domain.feed import FeedEntry
     from flockpilot.jobs.digest import DigestDeps
     from flockpilot.jobs.follow import FollowDeps
     from flockpilot.jobs.post import PostDeps
@@ -119,10 +120,17 @@ def stores(environ: Mapping[str, str] | None = None, *, account_id: str | None =
     return Stores(deployment, owner)
 
 
+def read_feed(source: str) -> list[FeedEntry]:
+    """A feed's entries (the feed fetcher and parser load only when a feed is read)."""
+    from flockpilot.adapters.feeds import fetch_feed
+
+    return fetch_feed(source)
+
+
 def post_deps(w: Wiring) -> PostDeps:
     from flockpilot.jobs.post import PostDeps
 
-    return PostDeps(w.account, w.content_plans, w.content_plans)
+    return PostDeps(w.account, w.content_plans, w.content_plans, read_feed=read_feed)
 
 
 def follow_deps(w: Wiring) -> FollowDeps:
@@ -148,6 +156,6 @@ def digest_deps(w: Wiring) -> DigestDeps:
         return send_email(region=deployment.region, sender=deployment.sender_email or "", recipients=recipients,
                           subject=subject, html=html, text=text)
 
-    return DigestDeps(w.account, w.ledger, w.inbox, w.content_plans, send, deployment.sender_email,
+    return DigestDeps(w.account, w.ledger, w.inbox, w.content_plans, w.content_plans, send, deployment.sender_email,
                       outbox_dir=Path(deployment.outbox_dir) if deployment.outbox_dir else None,
                       template=settings.digest_reply_template, invite=settings.digest_invite)

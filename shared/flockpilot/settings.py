@@ -80,6 +80,9 @@ class AccountSettings:
     duplicate_cooldown_days: int = setting(14, ge=1, le=365)
     monthly_budget_usd: float = setting(60.0, ge=0.0, le=10000.0)
     digest_email: str | None = setting(None, description="where the daily digest and alerts go")
+    plug_min_likes: int = setting(0, ge=0, le=1_000_000,
+                                  description="0: off; N: reply once with your plug under a post past N likes within 24 hours")
+    learn_from_results: bool = setting(True, description="choose items and hours from your posts' results")
 
     digest_reply_template: str = setting(
         "Hi {first_name}, thanks for your message! {invite}",

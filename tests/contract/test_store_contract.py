@@ -140,7 +140,7 @@ def test_completion_writes_slot_item_and_post_together(store: Any) -> None:
     claim = store.note_try(claim, item.item_id, NOW)
     done = replace(claim.slot, status=SlotStatus.PUBLISHED, item_id=item.item_id, post_id="99", published_at=NOW, cost_usd=0.015)
     post = PostRecord("99", item.item_id, "quip", DAY, 3, NOW, 0.015, False)
-    store.complete_slot(claim, done, content=item.after_posting(NOW), post=post)
+    store.complete_slot(claim, done, content=item.after_posting(NOW), posts=[post])
     _, slots = store.plan_and_slots(DAY)
     assert slots[3].status is SlotStatus.PUBLISHED and slots[3].tried == (item.item_id,) and slots[3].lease is None
     assert store.get_content(item.item_id).status is ItemStatus.POSTED
@@ -377,3 +377,28 @@ def test_the_first_run_to_settle_a_day_wins(store: Any) -> None:
     assert store.load_day(PruneDay, DAY) == mine
     store.save_day(PruneDay(day=DAY, decided=True, decisions=[["1", "a", "why"]], action_times=["t"]), NOW)  # progress
     assert store.settle_day(theirs, NOW) is False and store.load_day(PruneDay, DAY).action_times == ["t"]
+
+
+def test_feeds_are_registered_once_and_their_keys_remembered(store: Any) -> None:
+    from flockpilot.domain.feed import Feed
+
+    feed = Feed("https://bakery.example.com/feed.xml", NOW)
+    assert store.add_feed(feed) is True and store.add_feed(feed) is False
+    store.save_feed(replace(feed, checked_on="2026-11-25", added_total=3))
+    assert store.feeds() == [replace(feed, checked_on="2026-11-25", added_total=3)]
+    long_key = "https://bakery.example.com/" + "p" * 2000
+    store.remember_feed_keys(["guid-1", long_key], NOW)
+    assert store.seen_feed_keys(["guid-1", "guid-2", long_key]) == {"guid-1", long_key}
+    assert store.remove_feed(feed.feed_id) is True and store.feeds() == []
+    assert store.seen_feed_keys(["guid-1"]) == {"guid-1"}  # kept after the feed goes: never added twice
+
+
+def test_a_posts_figures_and_its_items_tally_are_saved_together(store: Any) -> None:
+    item = new_item(kind="quip", text="measured", now=NOW, evergreen=True)
+    store.add_content(item)
+    post = PostRecord("500", item.item_id, "quip", DAY, 0, NOW, 0.015, False)
+    store.save_post(post)
+    measured = replace(post, metrics=PostMetrics(likes=9, impressions=300), metrics_at=NOW)
+    store.save_result(measured, replace(item, learning=Learning(measured=1, impressions=300, engagements=9)))
+    assert store.posts(DAY, DAY) == [measured]
+    assert store.get_content(item.item_id).learning == Learning(measured=1, impressions=300, engagements=9)

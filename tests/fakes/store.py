@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from flockpilot.domain.account import AccountProfile, DayCounts, DaySpend, GrowthPoint
 from flockpilot.domain.content import ContentItem
 from flockpilot.domain.digest import Conversation, Correspondent, Message
+from flockpilot.domain.feed import Feed
 from flockpilot.domain.follow import Source
 from flockpilot.domain.people import AllowEntry, Person, PersonQueue, PersonStatus, SourceCredit, due_key, stamp
 from flockpilot.domain.plan import DayPlan
@@ -56,6 +57,8 @@ class MemoryStore:
         self._plans: dict[date, DayPlan] = {}
         self._slots: dict[tuple[date, int], Slot] = {}
         self._posts: dict[str, PostRecord] = {}
+        self._feeds: dict[str, Feed] = {}
+        self._feed_keys: set[str] = set()
         # ledger
         self._people: dict[str, Person] = {}
         self._seen: dict[str, str] = {}
@@ -237,14 +240,14 @@ class MemoryStore:
             return replace(claim, slot=replace(claim.slot, tried=tried))
 
     def complete_slot(self, claim: Claim, slot: Slot, *, content: ContentItem | None = None,
-                      post: PostRecord | None = None) -> None:
+                      posts: Sequence[PostRecord] = ()) -> None:
         with self.lock:
             self._holds(claim)
             with self._write():  # one transaction: one write boundary
                 self._slots[(claim.day, claim.index)] = replace(slot, lease=None)
                 if content is not None and content.item_id in self._content:
                     self._content[content.item_id] = _state_of(self._content[content.item_id], content)
-                if post is not None:
+                for post in posts:
                     self._posts[post.post_id] = post
 
     def release_slot(self, claim: Claim, slot: Slot) -> None:
@@ -259,6 +262,45 @@ class MemoryStore:
     def save_post(self, post: PostRecord) -> None:
         with self._write():
             self._posts[post.post_id] = post
+
+    def save_result(self, post: PostRecord, item: ContentItem | None) -> None:
+        with self._write():  # one transaction: one write boundary
+            self._posts[post.post_id] = post
+            if item is not None and item.item_id in self._content:
+                self._content[item.item_id] = _state_of(self._content[item.item_id], item)
+
+    def add_feed(self, feed: Feed) -> bool:
+        with self.lock:
+            if feed.feed_id in self._feeds:
+                return False
+            with self._write():
+                self._feeds[feed.feed_id] = feed
+            return True
+
+    def remove_feed(self, feed_id: str) -> bool:
+        with self.lock:
+            if feed_id not in self._feeds:
+                return False
+            with self._write():
+                del self._feeds[feed_id]
+            return True
+
+    def feeds(self) -> list[Feed]:
+        return sorted(self._feeds.values(), key=lambda f: f.feed_id)
+
+    def save_feed(self, feed: Feed) -> None:
+        with self.lock:
+            if feed.feed_id in self._feeds:
+                with self._write():
+                    self._feeds[feed.feed_id] = feed
+
+    def seen_feed_keys(self, keys: Collection[str]) -> set[str]:
+        return {k for k in keys if k in self._feed_keys}
+
+    def remember_feed_keys(self, keys: Collection[str], now: datetime) -> None:
+        if keys:
+            with self._write():
+                self._feed_keys.update(keys)
 
     # --- PeopleLedger --------------------------------------------------------------------
     def known(self, user_ids: Sequence[str]) -> dict[str, str]:

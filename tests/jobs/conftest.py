@@ -73,7 +73,7 @@ class Harness:
         return run_prune(PruneDeps(self.account(), self.store), PruneEvent(**event))
 
     def digest(self, **event: Any) -> DigestSummary:
-        return run_digest(DigestDeps(self.account(), self.store, self.store, self.store, self.mail,
+        return run_digest(DigestDeps(self.account(), self.store, self.store, self.store, self.store, self.mail,
                                      self.env.get("SENDER_EMAIL", "flockpilot@example.com")), DigestEvent(**event))
 
     def own_posts(self) -> list[str]:

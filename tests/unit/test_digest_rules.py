@@ -223,7 +223,7 @@ def test_subject_has_no_header_injection() -> None:
     assert report.subject.endswith("@evilBccxexample")  # the handle keeps only [A-Za-z0-9_], 15 at most
 
 
-SECTIONS = ("Messages", "Follow suggestions", "Prune suggestions", "Posts", "Account", "X API spend", "Warnings")
+SECTIONS = ("Messages", "Follow suggestions", "Prune suggestions", "Posts", "Your week", "Account", "X API spend", "Warnings")
 
 
 def test_every_section_in_html_and_text_in_order() -> None:

@@ -146,24 +146,26 @@ def parse_user(data: dict[str, Any], latest_posts: dict[str, dict[str, Any]] | N
 
 
 def parse_metrics(data: dict[str, Any]) -> PostMetrics | None:
-    public = data.get("public_metrics")
+    """A post's figures from the spec's three metric objects: `public_metrics` (anyone;
+    `repost_count`), `non_public_metrics` and `organic_metrics` (your own posts in user
+    context; organic says `retweet_count`). The private figures win where both give one."""
+    public = data.get("public_metrics") or {}
     private = data.get("non_public_metrics") or {}
     organic = data.get("organic_metrics") or {}
-    if public is None and not private and not organic:
+    if not public and not private and not organic:
         return None
-    public = public or {}
 
-    def figure(name: str) -> int | None:
+    def figure(*names: str) -> int | None:
         for source in (private, organic, public):
-            if name in source:
-                return int(source[name])
+            for name in names:
+                if source.get(name) is not None:
+                    return int(source[name])
         return None
 
     return PostMetrics(
-        likes=int(public.get("like_count", organic.get("like_count", 0))),
-        reposts=int(public.get("retweet_count", organic.get("retweet_count", 0))),
-        replies=int(public.get("reply_count", organic.get("reply_count", 0))),
-        quotes=int(public.get("quote_count", 0)), bookmarks=int(public.get("bookmark_count", 0)),
+        likes=figure("like_count") or 0, reposts=figure("repost_count", "retweet_count") or 0,
+        replies=figure("reply_count") or 0, quotes=figure("quote_count") or 0,
+        bookmarks=figure("bookmark_count") or 0,
         impressions=figure("impression_count"), link_clicks=figure("url_link_clicks"),
         profile_clicks=figure("user_profile_clicks"),
     )

@@ -18,6 +18,7 @@ class ContentKind(StrEnum):
     ARTICLE = "article"
     PITCH = "pitch"
     REPOST = "repost"
+    PLUG = "plug"  # posted only as a reply under one of your posts that took off (plug_min_likes)
 
 
 # The routine's mix: about half "light" posts (quips, quotes, reposts), half links.
@@ -41,7 +42,9 @@ class Learning:
     link_clicks: int = 0
     cost_usd: float = 0.0
     rests: int = 0  # times it was rested for underperforming
+    judged_measured: int = 0  # `measured` when it was last rested: judged again only after a new result
     retired_reason: str | None = None
+    retired_on: str | None = None  # the account day it was retired (ISO date)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

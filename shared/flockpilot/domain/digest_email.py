@@ -9,6 +9,7 @@ from html import escape
 
 from flockpilot.domain.account import GrowthPoint
 from flockpilot.domain.digest import IGNORE, MAYBE, WORTH, DigestEntry, safe_name, safe_text
+from flockpilot.domain.insights import WeekInsights
 
 INK, MUTED, ACCENT, FOLLOWERS_BAR, FOLLOWING_BAR = "#0f1419", "#536471", "#1d9bf0", "#1d9bf0", "#cfd9de"
 
@@ -20,6 +21,7 @@ class LinkItem:
     action_url: str
     action: str
     why: str
+    details: str = ""  # what a person decides by: name, the bio's first line, figures, last post
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class DigestReport:
     spend_month_usd: float = 0.0
     budget_month_usd: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    week: WeekInsights | None = None
 
     @property
     def subject(self) -> str:
@@ -135,6 +138,28 @@ def _entry_html(e: DigestEntry, tz_name: str) -> str:
     return "".join(lines)
 
 
+def week_lines(w: WeekInsights | None) -> list[str]:
+    """The week's figures as lines of text (the HTML and text emails both show these)."""
+    if w is None or (not w.posts_measured and not w.retired and w.followers_gained is None):
+        return ["No results yet: they come in as your posts are a day old."]
+    lines = [f"{w.first_day:%d %b} to {w.last_day:%d %b}: {w.posts_measured} posts measured"
+             + (f", {w.followers_gained:+d} followers" if w.followers_gained is not None else "")]
+    for n, t in enumerate(w.top_posts, start=1):
+        lines.append(f"Top {n}: {safe_text(t.text, 80)} ({t.rate:.1%} engagement, {t.impressions:,} impressions"
+                     + (f", {t.link_clicks} link clicks" if t.link_clicks else "") + f", cost ${t.cost_usd:.3f})")
+    if w.best_hours:
+        lines.append("Best hours: " + ", ".join(f"{h.hour:02d}:00 ({h.rate:.1%}, {h.posts} posts)" for h in w.best_hours))
+    if w.link_spend_usd:
+        per_dollar = f"{w.clicks_per_dollar:.1f}" if w.clicks_per_dollar is not None else "-"
+        lines.append(f"Link clicks: {w.link_clicks} for ${w.link_spend_usd:.2f} of link posts ({per_dollar} per dollar)")
+    lines += [f"Retired: {safe_text(text, 60)}: {safe_text(why, 200)}" for text, why in w.retired]
+    return lines
+
+
+def _week_html(w: WeekInsights | None) -> list[str]:
+    return [_p(_e(line, 400), muted=w is None) for line in week_lines(w)]
+
+
 def render_html(r: DigestReport) -> str:
     rows: list[str] = []
     rows.append(
@@ -157,14 +182,14 @@ def render_html(r: DigestReport) -> str:
     if not r.follow:
         rows.append(_p("No follow suggestions today.", muted=True))
     for f in r.follow:
-        rows.append(_p(f"<b>@{_n(f.username, 20)}</b> <span style=\"color:{MUTED}\">{_e(f.why, 200)}</span><br>"
+        rows.append(_p(f"<b>@{_n(f.username, 20)}</b> {_e(f.details, 300)}<br><span style=\"color:{MUTED}\">{_e(f.why, 200)}</span><br>"
                        f"{_button(f.action_url, f.action)}{_button(f.profile_url, 'Profile')}"))
 
     rows.append(_h("Prune suggestions"))
     if r.prune_note:
         rows.append(_p(escape(r.prune_note), muted=True))
     for f in r.prune:
-        rows.append(_p(f"<b>@{_n(f.username, 20)}</b> <span style=\"color:{MUTED}\">{_e(f.why, 200)}</span><br>"
+        rows.append(_p(f"<b>@{_n(f.username, 20)}</b> {_e(f.details, 300)}<br><span style=\"color:{MUTED}\">{_e(f.why, 200)}</span><br>"
                        f"{_button(f.profile_url, 'Profile')}"))
 
     rows.append(_h("Posts"))
@@ -175,6 +200,9 @@ def render_html(r: DigestReport) -> str:
     rows.append(_p(f"<b>Coming next ({len(r.upcoming)})</b>"))
     for p in r.upcoming:
         rows.append(_p(f'<span style="color:{MUTED}">{p.at:%H:%M} UTC &middot; {escape(p.kind)}</span> {_e(p.text, 300)}'))
+
+    rows.append(_h("Your week"))
+    rows.extend(_week_html(r.week))
 
     rows.append(_h("Account"))
     if r.followers is not None:
@@ -231,13 +259,14 @@ def render_text(r: DigestReport) -> str:
             out.append(f"    {m.created_at:%d %b %H:%M} {who}: {_indented(safe_text(m.text))}")
         out.append(f"    Draft: {_indented(safe_text(e.draft, 280))}")
         out.append(f"    Reply: {e.compose_url}")
-    out += ["", "FOLLOW SUGGESTIONS"] + ([f"- @{f.username}: {f.action_url} ({safe_text(f.why, 200)})" for f in r.follow]
-                                         or ["  None today."])
-    out += ["", "PRUNE SUGGESTIONS"] + ([f"- @{f.username}: {f.profile_url} ({safe_text(f.why, 200)})" for f in r.prune]
-                                        or [f"  {r.prune_note or 'None today.'}"])
+    out += ["", "FOLLOW SUGGESTIONS"] + ([f"- @{safe_name(f.username, 20)}: {f.action_url}\n    {safe_name(f.details, 300)}"
+                                          f" ({safe_text(f.why, 200)})" for f in r.follow] or ["  None today."])
+    out += ["", "PRUNE SUGGESTIONS"] + ([f"- @{safe_name(f.username, 20)}: {f.profile_url}\n    {safe_name(f.details, 300)}"
+                                         f" ({safe_text(f.why, 200)})" for f in r.prune] or [f"  {r.prune_note or 'None today.'}"])
     out += ["", f"POSTS: published today {len(r.published)}"]
     out += [f"  {p.at:%H:%M} {p.kind} ${p.cost_usd:.3f} {safe_text(p.text, 300)}" for p in r.published]
     out += [f"  next {p.at:%H:%M} {p.kind} {safe_text(p.text, 300)}" for p in r.upcoming]
+    out += ["", "YOUR WEEK"] + [f"  {_indented(safe_text(line, 400))}" for line in week_lines(r.week)]
     out += ["", "ACCOUNT"]
     if r.followers is not None:
         out.append(f"  {r.followers:,} followers, {(r.following or 0):,} following; {r.band}")

@@ -14,6 +14,7 @@ Deduplication uses two keys, both worth storing for every entry ever seen:
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 import unicodedata
@@ -51,6 +52,26 @@ class RejectReason(StrEnum):
     NO_TITLE = "no_title"
     TOO_LONG = "too_long"  # no clean cut of the title fits beside the link
     INVALID = "invalid"  # new_item refused it for another reason (its message is kept)
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A feed the person registered (their blog): checked once a day for new entries."""
+
+    url: str
+    added_at: datetime
+    checked_on: str | None = None  # the account day of the last check (ISO date)
+    added_total: int = 0
+    last_error: str | None = None
+
+    @property
+    def feed_id(self) -> str:
+        return hashlib.sha256(self.url.encode()).hexdigest()[:16]
+
+
+def key_digest(key: str) -> str:
+    """A fixed-size name for an entry or link key (they can be long URLs)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

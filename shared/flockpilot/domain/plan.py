@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import random
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -92,7 +94,8 @@ def check_fits(active: ActiveHours, posts_per_day: int, min_gap_minutes: int) ->
 
 
 def spread_times(
-    day: date, tz: ZoneInfo, active: ActiveHours, count: int, min_gap_minutes: int, rng: random.Random
+    day: date, tz: ZoneInfo, active: ActiveHours, count: int, min_gap_minutes: int, rng: random.Random,
+    hour_weights: Mapping[int, float] | None = None,
 ) -> list[datetime]:
     """`count` UTC times inside the local active hours, jittered, at least the gap apart.
 
@@ -109,12 +112,49 @@ def spread_times(
     count = min(count, int(minutes // min_gap_minutes))  # a spring-forward day can be an hour short
     if count == 0:
         return []
+    if hour_weights:
+        per_minute = [hour_weights.get((start + timedelta(minutes=m)).astimezone(tz).hour, 0.0) for m in range(int(minutes))]
+        return place_in_window(start, minutes, count, min_gap_minutes, per_minute, rng)
     segment = minutes / count
     times = []
     for i in range(count):
         offset = i * segment + rng.uniform(0, max(0.0, segment - min_gap_minutes))
         times.append(start + timedelta(minutes=int(offset)))
     return times
+
+
+def place_in_window(start: datetime, minutes: float, count: int, gap: float, weights_by_minute: Sequence[float],
+                    rng: random.Random) -> list[datetime]:
+    """`count` times in [start, start + minutes): each in an equal share of the weight (so
+    more of them where the weight is high), jittered, then pushed apart to `gap` minutes."""
+    if count <= 0:
+        return []
+    cumulative = [0.0]
+    for w in weights_by_minute:
+        cumulative.append(cumulative[-1] + w)
+    total = cumulative[-1] or 1.0
+
+    def minute_at(mass: float) -> float:
+        lo, hi = 0, len(cumulative) - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if cumulative[mid + 1] < mass:
+                lo = mid + 1
+            else:
+                hi = mid
+        span = cumulative[lo + 1] - cumulative[lo]
+        return lo + ((mass - cumulative[lo]) / span if span else 0.0)
+
+    offsets = [minute_at(total * (k + rng.random()) / count) for k in range(count)]
+    offsets.sort()
+    for k in range(1, count):  # forward: keep the gap
+        offsets[k] = max(offsets[k], offsets[k - 1] + gap)
+    last = minutes - 1
+    if offsets[-1] > last:  # backward: keep inside the window (count x gap fits, checked by the settings)
+        offsets[-1] = last
+        for k in range(count - 2, -1, -1):
+            offsets[k] = min(offsets[k], offsets[k + 1] - gap)
+    return [start + timedelta(minutes=math.floor(o)) for o in offsets]
 
 
 def _freshest_first(items: list[ContentItem]) -> list[ContentItem]:
@@ -163,17 +203,21 @@ def _separate_pitches(order: list[ContentItem]) -> tuple[list[ContentItem], list
     return result, unplaced
 
 
+Ranker = Callable[[list[ContentItem]], list[ContentItem]]
+
+
 def choose_items(
-    items: list[ContentItem], rules: MixRules, now: datetime
+    items: list[ContentItem], rules: MixRules, now: datetime, rank: Ranker | None = None
 ) -> tuple[list[ContentItem], list[str]]:
     """Pick today's items in posting order, following the routine's mix.
 
     About `link_share` of the posts are links (articles, at most `pitch_cap` pitches, never
     two pitches in a row), the rest quips, quotes and up to `reposts_per_day` reposts. When
-    a class runs short the other fills in, and the shortfall is noted.
+    a class runs short the other fills in, and the shortfall is noted. Within a kind, items
+    come in `rank` order (by default: least recently used first).
     """
-    pool = {kind: _freshest_first([i for i in items if i.kind is kind and i.available(now)])
-            for kind in ContentKind}
+    ranked = rank or _freshest_first
+    pool = {kind: ranked([i for i in items if i.kind is kind and i.available(now)]) for kind in ContentKind}
     n = rules.posts_per_day
     link_target = round(n * rules.link_share)
     light_target = n - link_target
@@ -182,7 +226,7 @@ def choose_items(
     pitches = pool[ContentKind.PITCH][: min(rules.pitch_cap, link_target)]
     articles = pool[ContentKind.ARTICLE][: link_target - len(pitches)]
     reposts = pool[ContentKind.REPOST][: min(rules.reposts_per_day, light_target)]
-    words = _freshest_first(pool[ContentKind.QUIP] + pool[ContentKind.QUOTE])
+    words = ranked(pool[ContentKind.QUIP] + pool[ContentKind.QUOTE])
     words_used = light_target - len(reposts)
     light_words = words[:words_used]
     links = articles + pitches
@@ -245,16 +289,19 @@ def plan_day(
     budget_usd: float,
     now: datetime,
     seed: str,
+    rank: Ranker | None = None,
+    hour_weights: Mapping[int, float] | None = None,
 ) -> DayPlan:
-    """The whole day's plan: items by the mix, cut to the budget, spread over active hours.
+    """The whole day's plan: items by the mix, cut to the budget, spread over active hours
+    (more of them in the hours that have worked best, when `hour_weights` says which).
 
     The same seed (account and day) gives the same plan, so two runs racing to create the
     day's plan agree on it.
     """
     rng = random.Random(seed)
-    order, notes = choose_items(items, rules, now)
+    order, notes = choose_items(items, rules, now, rank)
     kept, dropped = fit_budget(order, budget_usd)
-    times = spread_times(day, tz, active, len(kept), rules.min_gap_minutes, rng)
+    times = spread_times(day, tz, active, len(kept), rules.min_gap_minutes, rng, hour_weights)
     if len(times) < len(kept):
         notes = [*notes, f"{len(kept) - len(times)} post(s) left out: the clock change shortens today's active hours"]
         kept = kept[: len(times)]

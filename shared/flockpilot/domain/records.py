@@ -92,6 +92,10 @@ class MetricsDay(DayRecord):
     kind: ClassVar[str] = "METRICS"
     read: int = 0
     done: bool = False
+    verdicts: list[str] = field(default_factory=list)  # items rested or retired today, and why
+    feeds_checked: bool = False
+    articles_added: int = 0
+    plug_checked_hour: int = -1  # the last local hour the plug looked for a post that took off
 
 
 @dataclass(frozen=True)

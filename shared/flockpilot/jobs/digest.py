@@ -18,14 +18,15 @@ from flockpilot.domain.digest import DEFAULT_INVITE, DEFAULT_TEMPLATE, Correspon
 from flockpilot.domain.digest_email import DigestReport, LinkItem, PostLine, render_html, render_text
 from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPermitted, RateLimited, TransientError, XError
 from flockpilot.domain.follow import band_room
-from flockpilot.domain.people import AllowEntry, PersonStatus
+from flockpilot.domain.insights import week_insights
+from flockpilot.domain.people import AllowEntry, Card, PersonStatus
 from flockpilot.domain.records import DigestDay, FollowDay, PruneDay
 from flockpilot.domain.slots import SlotStatus
 from flockpilot.events import DigestEvent
 from flockpilot.jobs.follow import follow_url, profile_url
 from flockpilot.jobs.skeleton import Account, JobRun, RunSummary
 from flockpilot.jobs.sync import account_profile
-from flockpilot.ports import Inbox, Ledger, Mailer, PlanStore
+from flockpilot.ports import ContentStore, Inbox, Ledger, Mailer, PlanStore
 from flockpilot.pricing import price
 from flockpilot.settings import Mode
 
@@ -53,11 +54,22 @@ class DigestDeps:
     ledger: Ledger
     inbox: Inbox
     plans: PlanStore
+    content: ContentStore
     send: Mailer
     sender: str | None
     outbox_dir: Path | None = None
     template: str = DEFAULT_TEMPLATE
     invite: str = DEFAULT_INVITE
+
+
+def card_line(card: Card, now: datetime) -> str:
+    """What a person decides by at a glance: name, the bio's first line, figures, last post."""
+    parts = [p for p in (card.name, card.bio_line) if p]
+    parts.append(f"{card.followers:,} followers, {card.following:,} following")
+    if card.last_post_at is not None:
+        days = max(0, (now - card.last_post_at).days)
+        parts.append("posted today" if days == 0 else f"last post {days} day{'s' if days != 1 else ''} ago")
+    return " \u00b7 ".join(parts)
 
 
 def fetch_new_messages(deps: DigestDeps, run: JobRun[DigestSummary], reserve_usd: float) -> int:
@@ -139,12 +151,12 @@ def build_report(deps: DigestDeps, run: JobRun[DigestSummary], *, read_x: bool) 
         p = people.get(user_id)
         if p is not None and p.status in (PersonStatus.SUGGESTED, PersonStatus.RESERVE):
             report.follow.append(LinkItem(p.username, profile_url(p.username), follow_url(p.username), "Follow",
-                                          "; ".join(p.reasons[:1])))
+                                          "; ".join(p.reasons[:1]), card_line(p.card, now)))
     for user_id in prune_day.ids if prune_day else []:
         p = people.get(user_id)
         if p is not None and p.status is PersonStatus.PRUNE_SUGGESTED:
             report.prune.append(LinkItem(p.username, profile_url(p.username), profile_url(p.username), "Profile",
-                                         p.prune_reason or ""))
+                                         p.prune_reason or "", card_line(p.card, now)))
     if not report.prune:
         report.prune_note = "Nobody to unfollow today."
 
@@ -162,6 +174,8 @@ def build_report(deps: DigestDeps, run: JobRun[DigestSummary], *, read_x: bool) 
     report.warnings = list(dict.fromkeys(report.warnings))  # the same warning from several runs, once
 
     report.growth = records.growth(day - timedelta(days=29), day)
+    report.week = week_insights(day, deps.plans.posts(day - timedelta(days=6), day), deps.content.list_content(), report.growth,
+                                settings.zone)
     report.sources = [(s.label, s.followed, s.followed_back) for s in ledger.sources() if s.followed > 0]
     spend = records.spend(day.replace(day=1), day)
     today = spend.get(day)

@@ -27,15 +27,17 @@ from flockpilot.domain.errors import (
     XError,
 )
 from flockpilot.domain.plan import DayPlan, PlannedSlot, plan_day
-from flockpilot.domain.records import PostRecord
+from flockpilot.domain.records import MetricsDay, PostRecord
 from flockpilot.domain.slots import LEASE_SECONDS, MAX_FAILURES, Claim, LeaseLost, Slot, SlotStatus, SlotTaken
 from flockpilot.events import PostEvent
+from flockpilot.jobs.learn import FeedReader, check_feeds, daily_results, plan_inputs, plug
 from flockpilot.jobs.skeleton import Account, JobRun, RunSummary
 from flockpilot.ports import ContentStore, PlanStore
 from flockpilot.pricing import price
 from flockpilot.settings import Mode
 
 MAX_SUBSTITUTES = 2
+PLUG_SLOT = 99  # the day's one plug has a slot of its own: claimed, recovered and completed like the others
 RECOVERY_MARGIN = timedelta(minutes=2)  # clocks differ: look a little before the first claim
 RECOVERY_PAGES = 3
 _URL = re.compile(r"https?://\S+")
@@ -106,6 +108,7 @@ class PostDeps:
     account: Account
     content: ContentStore
     plans: PlanStore
+    read_feed: FeedReader | None = None  # the daily feed check (None: feeds are not read)
 
 
 def normalize(text: str) -> str:
@@ -114,14 +117,28 @@ def normalize(text: str) -> str:
 
 
 def todays_plan(deps: PostDeps, run: JobRun[PostSummary]) -> tuple[DayPlan, dict[int, Slot]]:
-    """The account day's plan (made and stored on the first run of the day) and its slots."""
-    settings = deps.account.settings
+    """The account day's plan and its slots. The first run of the day first learns (the
+    week's results, new feed articles), then makes and stores the plan."""
+    settings, records = deps.account.settings, deps.account.records
     plan, slots = deps.plans.plan_and_slots(run.day)
     if plan is None:
+        record = records.load_day(MetricsDay, run.day) or MetricsDay(day=run.day)
+        try:
+            daily_results(run, deps.content, deps.plans, record)
+        except (CredentialsRevoked, NotPermitted, BudgetExhausted):
+            raise
+        except XError as exc:  # the plan is made from what was learned before
+            run.summary.mark_partial(f"could not read your posts' results: {exc}")
+        check_feeds(run, deps.content, deps.read_feed, record)
+        records.save_day(record, run.now)
+        run.summary.warnings += record.verdicts
+        items = deps.content.list_content()
+        inputs = plan_inputs(run, items, deps.plans)
         plan = deps.plans.put_plan_if_absent(
-            plan_day(day=run.day, tz=settings.zone, active=settings.window, rules=settings.mix,
-                     items=deps.content.list_content(), budget_usd=run.budget.allowance_usd * (1 - RECOVERY_RESERVE),
-                     now=run.now, seed=f"{deps.account.account_id}:{run.day.isoformat()}"),
+            plan_day(day=run.day, tz=settings.zone, active=settings.window, rules=settings.mix, items=items,
+                     budget_usd=run.budget.allowance_usd * (1 - RECOVERY_RESERVE), now=run.now,
+                     seed=f"{deps.account.account_id}:{run.day.isoformat()}", rank=inputs.rank,
+                     hour_weights=inputs.hour_weights),
             run.now)
     return plan, slots
 
@@ -147,7 +164,8 @@ class _Publisher:
         planned = self.library.get(slot.item_id)
         if planned is not None and planned.available(now) and planned.item_id not in tried:
             yield planned
-        same_class = LIGHT_KINDS if slot.kind in LIGHT_KINDS else {slot.kind, ContentKind.ARTICLE}
+        same_class = (LIGHT_KINDS if slot.kind in LIGHT_KINDS else {slot.kind} if slot.kind is ContentKind.PLUG
+                      else {slot.kind, ContentKind.ARTICLE})
         spares = sorted(
             (i for i in self.library.values()
              if i.item_id not in self.used_today and i.item_id not in tried and i.kind in same_class and i.available(now)
@@ -170,19 +188,23 @@ class _Publisher:
         self.run.summary.would_post.append(self.entry(slot, item, None))
 
     def _complete(self, claim: Claim, slot: PlannedSlot, item: ContentItem, post_id: str | None, *,
-                  recovered: bool = False) -> None:
+                  recovered: bool = False, reply_to: str | None = None) -> None:
         now = self.run.now
         cost = 0.0 if recovered else price(item.price_kind)
         done = replace(claim.slot, status=SlotStatus.PUBLISHED, item_id=item.item_id, post_id=post_id, published_at=now,
                        error=None, cost_usd=claim.slot.cost_usd + cost, lease=None)
         posted = item.after_posting(now)
-        record = PostRecord(post_id=post_id, item_id=item.item_id, kind=item.kind.value, day=claim.day, slot=slot.index,
-                            published_at=now, cost_usd=price(item.price_kind), has_url=item.has_url) if post_id else None
-        self.deps.plans.complete_slot(claim, done, content=posted, post=record)
+        records = [PostRecord(post_id=post_id, item_id=item.item_id, kind=item.kind.value, day=claim.day, slot=slot.index,
+                              published_at=now, cost_usd=price(item.price_kind), has_url=item.has_url)] if post_id else []
+        if reply_to is not None:  # the post the plug went under: never plugged twice
+            target = next((p for p in self.deps.plans.posts(claim.day - timedelta(days=1), claim.day) if p.post_id == reply_to), None)
+            if target is not None:
+                records.append(replace(target, plugged=True))
+        self.deps.plans.complete_slot(claim, done, content=posted, posts=records)
         self.library[item.item_id] = posted
         self.run.summary.posted.append(self.entry(slot, item, post_id, recovered=recovered))
 
-    def recover(self, claim: Claim, slot: PlannedSlot) -> bool:
+    def recover(self, claim: Claim, slot: PlannedSlot, reply_to: str | None = None) -> bool:
         """After an unknown outcome, look on X for any item this slot tried since its first claim."""
         previous = claim.previous
         assert previous is not None
@@ -196,11 +218,11 @@ class _Publisher:
             return False
         token: str | None = None
         for _ in range(RECOVERY_PAGES):
-            page = self.run.x.own_posts(since=since, max_results=100, token=token)
+            page = self.run.x.own_posts(since=since, max_results=100, token=token, originals_only=reply_to is None)
             for post in page.items:
                 item = wanted.get(normalize(post.text))
-                if item is not None and post.reply_to is None:
-                    self._complete(claim, slot, item, post.id, recovered=True)
+                if item is not None:
+                    self._complete(claim, slot, item, post.id, recovered=True, reply_to=reply_to)
                     return True
             token = page.next_token
             if not token:
@@ -216,14 +238,14 @@ class _Publisher:
                        failures=claim.slot.failures + (1 if failed else 0))
         self.deps.plans.release_slot(claim, slot)
 
-    def publish(self, slot: PlannedSlot, state: Slot | None) -> None:
+    def publish(self, slot: PlannedSlot, state: Slot | None, reply_to: str | None = None) -> None:
         run, plans, summary = self.run, self.deps.plans, self.run.summary
         try:
             claim = plans.claim_slot(run.day, slot.index, now=run.now, lease_seconds=LEASE_SECONDS)
         except SlotTaken:
             return  # another invocation has it (double delivery): nothing to do
         try:
-            if claim.needs_recovery and self.recover(claim, slot):
+            if claim.needs_recovery and self.recover(claim, slot, reply_to):
                 return
         except Exception:
             self.release(claim, SlotStatus.UNKNOWN, error="could not check X for an earlier attempt")
@@ -235,7 +257,7 @@ class _Publisher:
                     run.x.repost(repost_target(item.text))
                     post_id = None
                 else:
-                    post_id = run.x.create_post(item.post_text, has_url=item.has_url).id
+                    post_id = run.x.create_post(item.post_text, has_url=item.has_url, reply_to=reply_to).id
             except DuplicateContent as exc:
                 claim = replace(claim, slot=replace(claim.slot, tried=tuple(t for t in claim.slot.tried if t != item.item_id)))
                 days = run.settings.duplicate_cooldown_days
@@ -269,14 +291,14 @@ class _Publisher:
                 summary.failed.append(FailedEntry(slot=slot.index, item_id=item.item_id, error=str(exc), retry=retry))
                 summary.mark_partial(f"slot {slot.index}: X refused the post: {exc}")
                 return
-            self._complete(claim, slot, item, post_id)
+            self._complete(claim, slot, item, post_id, reply_to=reply_to)
             return
         plans.complete_slot(claim, replace(claim.slot, status=SlotStatus.SKIPPED, error="no available item", lease=None))
         summary.skipped.append(SkippedEntry(slot=slot.index, reason="no available item"))
 
-    def skip_missed(self, slot: PlannedSlot, state: Slot | None, late: timedelta) -> None:
+    def skip_missed(self, slot: PlannedSlot, state: Slot | None, late: timedelta, reason: str | None = None) -> None:
         """A slot hours late is skipped, not burst; one that may have gone out is looked for first."""
-        reason = f"missed by {int(late.total_seconds() // 60)} min"
+        reason = reason or f"missed by {int(late.total_seconds() // 60)} min"
         try:
             claim = self.deps.plans.claim_slot(self.run.day, slot.index, now=self.run.now, lease_seconds=LEASE_SECONDS)
         except SlotTaken:
@@ -329,6 +351,11 @@ def run_post(deps: PostDeps, event: PostEvent) -> PostSummary:
                 else:
                     publisher.skip_missed(slot, state, late)
                 continue
+            if slot.kind is ContentKind.PITCH and (plug_state := states.get(PLUG_SLOT)) is not None \
+                    and plug_state.status is SlotStatus.PUBLISHED:
+                if not dry:
+                    publisher.skip_missed(slot, state, late, reason="the plug under a post that took off was today's pitch")
+                continue
             if taken >= limit:
                 if not event.publish_next:
                     summary.mark_partial(f"{len(due) - taken} due slot(s) left for the next run (at most {limit} a run)")
@@ -342,7 +369,32 @@ def run_post(deps: PostDeps, event: PostEvent) -> PostSummary:
                 except LeaseLost:
                     summary.warnings.append(f"slot {slot.index}: taken over by another run; it records the outcome")
 
+    def plug_blocked(plan: DayPlan | None, states: dict[int, Slot], now: datetime) -> bool:
+        """Today's plug is done or in flight, or today's pitch already went out (the plug counts as one)."""
+        if states.get(PLUG_SLOT) is not None and not states[PLUG_SLOT].claimable(now):
+            return True
+        return any(s.kind is ContentKind.PITCH and states.get(s.index) is not None
+                   and states[s.index].status is SlotStatus.PUBLISHED for s in (plan.slots if plan else ()))
+
+    def plug_under(run: JobRun[PostSummary], item: ContentItem, target: PostRecord) -> None:
+        """Reply under `target` with the plug item, on the day's plug slot: exactly once."""
+        plan, states = deps.plans.plan_and_slots(run.day)
+        if plug_blocked(plan, states, run.now):
+            return
+        slot = PlannedSlot(index=PLUG_SLOT, at=run.now, kind=ContentKind.PLUG, item_id=item.item_id, price_kind=item.price_kind,
+                           cost_usd=price(item.price_kind), preview=item.post_text[:80])
+        _Publisher(deps, run, plan or DayPlan(run.day, (), (), (), 0.0)).publish(slot, states.get(PLUG_SLOT), reply_to=target.post_id)
+
     def worth_keeping(s: PostSummary) -> bool:
         return bool(s.posted or s.failed or s.skipped or s.would_post or [w for w in s.warnings if "dry-run mode" not in w])
 
-    return run.execute(body, save=worth_keeping)
+    def body_with_plug(run: JobRun[PostSummary]) -> None:
+        body(run)
+        if not dry and settings.plug_min_likes > 0 and not plug_blocked(*deps.plans.plan_and_slots(run.day), run.now):
+            record = deps.account.records.load_day(MetricsDay, run.day) or MetricsDay(day=run.day)
+            checked = record.plug_checked_hour
+            plug(run, deps.content, deps.plans, record, lambda item, target: plug_under(run, item, target))
+            if record.plug_checked_hour != checked:
+                deps.account.records.save_day(record, run.now)
+
+    return run.execute(body_with_plug, save=worth_keeping)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, replace
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -19,10 +19,12 @@ from pynamodb.expressions.update import Action
 
 from flockpilot.adapters.dynamo.base import Row, attempt, condition_failed, pk_of, raw_query, transaction, utc
 from flockpilot.domain.content import ContentItem, ContentKind, ItemStatus, Learning
+from flockpilot.domain.feed import Feed, key_digest
 from flockpilot.domain.plan import DayPlan, DroppedItem, PlannedSlot
 from flockpilot.domain.records import PostRecord
 from flockpilot.domain.slots import Claim, LeaseLost, Slot, SlotStatus, SlotTaken
 from flockpilot.domain.x import PostMetrics
+from flockpilot.plain import plain
 
 
 class ContentRow(Row):
@@ -67,6 +69,14 @@ class SlotRow(Row):
 
 class PostRow(Row):
     body = JSONAttribute()
+
+
+class FeedRow(Row):
+    body = JSONAttribute()
+
+
+class FeedKeyRow(Row):
+    seen_at = UTCDateTimeAttribute()
 
 PLAN_RETENTION = timedelta(days=40)
 POST_RETENTION = timedelta(days=400)
@@ -179,8 +189,8 @@ class DynamoContentPlans:
         return replace(claim, slot=replace(claim.slot, tried=tried))
 
     def complete_slot(self, claim: Claim, slot: Slot, *, content: ContentItem | None = None,
-                      post: PostRecord | None = None) -> None:
-        """The slot's final outcome, its item's state and the post's record, together."""
+                      posts: Sequence[PostRecord] = ()) -> None:
+        """The slot's final outcome, its item's state and the posts' records, together."""
         key = self._slot_key(claim.day, claim.index)
         row = _slot_row(self.pk, key, replace(slot, lease=None), claim.slot.claimed_at or slot.claimed_at)
         try:
@@ -189,7 +199,7 @@ class DynamoContentPlans:
                 if content is not None:
                     tx.update(ContentRow(self.pk, f"CONTENT#{content.item_id}"), actions=self._content_actions(content),
                               condition=ContentRow.sk.exists())
-                if post is not None:
+                for post in posts:
                     tx.save(_post_row(self.pk, post))
         except TransactWriteError as exc:
             if condition_failed(exc):
@@ -209,6 +219,41 @@ class DynamoContentPlans:
 
     def save_post(self, post: PostRecord) -> None:
         _post_row(self.pk, post).save()
+
+    def save_result(self, post: PostRecord, item: ContentItem | None) -> None:
+        with transaction() as tx:
+            tx.save(_post_row(self.pk, post))
+            if item is not None:
+                tx.update(ContentRow(self.pk, f"CONTENT#{item.item_id}"), actions=self._content_actions(item),
+                          condition=ContentRow.sk.exists())
+
+    # --- feeds -------------------------------------------------------------------------
+    def add_feed(self, feed: Feed) -> bool:
+        row = FeedRow(self.pk, f"FEED#{feed.feed_id}", body=plain(feed))
+        return attempt(lambda: row.save(condition=FeedRow.sk.does_not_exist()))
+
+    def remove_feed(self, feed_id: str) -> bool:
+        return attempt(lambda: FeedRow(self.pk, f"FEED#{feed_id}").delete(condition=FeedRow.sk.exists()))
+
+    def feeds(self) -> list[Feed]:
+        return [Feed(**{**r.body, "added_at": datetime.fromisoformat(r.body["added_at"])})
+                for r in FeedRow.query(self.pk, FeedRow.sk.startswith("FEED#"))]
+
+    def save_feed(self, feed: Feed) -> None:
+        attempt(lambda: FeedRow(self.pk, f"FEED#{feed.feed_id}").update(actions=[FeedRow.body.set(plain(feed))],
+                                                                         condition=FeedRow.sk.exists()))
+
+    def seen_feed_keys(self, keys: Collection[str]) -> set[str]:
+        by_digest = {key_digest(k): k for k in keys}
+        if not by_digest:
+            return set()
+        rows = FeedKeyRow.batch_get([(self.pk, f"FEEDKEY#{d}") for d in by_digest], attributes_to_get=["sk"])
+        return {by_digest[r.sk.removeprefix("FEEDKEY#")] for r in rows}
+
+    def remember_feed_keys(self, keys: Collection[str], now: datetime) -> None:
+        with FeedKeyRow.batch_write() as batch:
+            for key in dict.fromkeys(keys):
+                batch.save(FeedKeyRow(self.pk, f"FEEDKEY#{key_digest(key)}", seen_at=now))
 
 
 def _slot_row(pk: str, key: str, slot: Slot, claimed_at: datetime | None) -> SlotRow:

@@ -1,0 +1,89 @@
+"""The week in figures: the posts that earned most, what was retired and why, the hours that
+work, link clicks per dollar, followers gained. For the digest and `flockpilot insights`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from flockpilot.domain.account import GrowthPoint
+from flockpilot.domain.content import ContentItem, ItemStatus
+from flockpilot.domain.learning import post_score
+from flockpilot.domain.records import PostRecord
+
+WEEK = 7
+
+
+@dataclass(frozen=True)
+class TopPost:
+    post_id: str
+    kind: str
+    text: str
+    published_on: date
+    impressions: int
+    engagements: int
+    link_clicks: int
+    rate: float
+    cost_usd: float
+
+
+@dataclass(frozen=True)
+class HourFigure:
+    hour: int
+    posts: int
+    rate: float
+
+
+@dataclass(frozen=True)
+class WeekInsights:
+    first_day: date
+    last_day: date
+    posts_measured: int
+    top_posts: tuple[TopPost, ...]
+    retired: tuple[tuple[str, str], ...]  # (item text, why)
+    best_hours: tuple[HourFigure, ...]
+    link_clicks: int
+    link_spend_usd: float
+    followers_gained: int | None
+
+    @property
+    def clicks_per_dollar(self) -> float | None:
+        return round(self.link_clicks / self.link_spend_usd, 1) if self.link_spend_usd else None
+
+
+def week_insights(day: date, posts: Sequence[PostRecord], items: Iterable[ContentItem], growth: Sequence[GrowthPoint],
+                  zone: ZoneInfo) -> WeekInsights:
+    """The figures of the 7 days up to `day` (the account's days)."""
+    first = day - timedelta(days=WEEK - 1)
+    library = {i.item_id: i for i in items}
+    week = [p for p in posts if first <= p.day <= day]
+    scored: list[TopPost] = []
+    hours: dict[int, list[float]] = {}
+    clicks = 0
+    link_spend = 0.0
+    for post in week:
+        if post.has_url:
+            link_spend += post.cost_usd
+        if post.metrics is None:
+            continue
+        if post.has_url:
+            clicks += post.metrics.link_clicks or 0
+        score = post_score(post.metrics, has_link=post.has_url)
+        if score is None or score.rate is None:
+            continue
+        item = library.get(post.item_id)
+        scored.append(TopPost(post.post_id, post.kind, item.post_text if item else post.item_id, post.day,
+                              post.metrics.impressions or 0, post.metrics.engagements, post.metrics.link_clicks or 0,
+                              round(score.rate, 4), post.cost_usd))
+        hour = post.published_at.astimezone(zone).hour
+        hours.setdefault(hour, []).append(score.rate)
+    top = tuple(sorted(scored, key=lambda t: (-t.rate, -t.impressions, t.post_id))[:3])
+    best = tuple(sorted((HourFigure(h, len(r), round(sum(r) / len(r), 4)) for h, r in hours.items()),
+                        key=lambda f: (-f.rate, f.hour))[:3])
+    retired = tuple((i.post_text[:80], i.learning.retired_reason or "underperformed") for i in library.values()
+                    if i.status is ItemStatus.RETIRED and i.learning.retired_on and first.isoformat() <= i.learning.retired_on)
+    in_week = [g for g in growth if first - timedelta(days=1) <= g.day <= day]
+    gained = in_week[-1].followers - in_week[0].followers if len(in_week) >= 2 else None
+    return WeekInsights(first, day, len(scored), top, retired, best, clicks, round(link_spend, 6), gained)

@@ -1,0 +1,166 @@
+"""Learning from results: which item, which hour, which post earned a plug, and the week's
+figures. Pure rules over post records and item tallies; the jobs feed them what X said.
+
+A post's score is engagements (likes, reposts, replies, quotes, bookmarks, profile clicks)
+per impression, a link click counting three engagements for posts that carry a link (clicks are what an article is for). Items and hours are chosen by
+Thompson sampling on Beta posteriors around the account's own rate: what works is chosen
+more, what is new or unlucky still gets tried, and nothing freezes.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from statistics import median
+from zoneinfo import ZoneInfo
+
+from flockpilot.domain.content import LINK_KINDS, ContentItem, ContentKind, ItemStatus, Learning
+from flockpilot.domain.records import PostRecord
+from flockpilot.domain.x import PostMetrics
+
+LINK_CLICK_WEIGHT = 3  # a click on an article's link counts as three engagements
+PRIOR_IMPRESSIONS = 200.0  # how much the account's own rate weighs on a new item's guess
+DEFAULT_RATE = 0.02  # the account's rate before any result is in
+MIN_POSTS_TO_JUDGE = 3  # an item is judged only after this many measured posts
+POOR_SHARE = 0.5  # below half the account's median item rate is underperforming
+MAX_RESTS = 2  # rested twice, still poor the third time: retired
+HOUR_FLOOR = 0.15  # every active hour keeps at least this share of the best hour's weight
+RESULTS_DAYS = 7  # posts whose results are read each day
+HOURS_DAYS = 28  # posts whose results shape the hours
+PLUG_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Score:
+    successes: float  # weighted engagements
+    trials: float  # impressions
+
+    @property
+    def rate(self) -> float | None:
+        return self.successes / self.trials if self.trials else None
+
+
+def post_score(metrics: PostMetrics, *, has_link: bool) -> Score | None:
+    """Weighted engagements over impressions; None when X gave no impressions."""
+    if not metrics.impressions:
+        return None
+    clicks = (metrics.link_clicks or 0) if has_link else 0
+    successes = metrics.engagements + (metrics.profile_clicks or 0) + LINK_CLICK_WEIGHT * clicks
+    return Score(float(min(successes, metrics.impressions)), float(metrics.impressions))
+
+
+def add_result(learning: Learning, before: PostMetrics | None, after: PostMetrics, *, has_link: bool, cost_usd: float) -> Learning:
+    """The item's tally with one post's newest figures in place of its previous ones."""
+    new, old = post_score(after, has_link=has_link), post_score(before, has_link=has_link) if before else None
+    if new is None:
+        return learning
+    first = old is None
+    return replace(
+        learning,
+        measured=learning.measured + (1 if first else 0),
+        impressions=learning.impressions + (after.impressions or 0) - ((before.impressions or 0) if before and old else 0),
+        engagements=learning.engagements + int(new.successes) - (int(old.successes) if old else 0),
+        link_clicks=learning.link_clicks + (after.link_clicks or 0) - ((before.link_clicks or 0) if before and old else 0),
+        cost_usd=round(learning.cost_usd + (cost_usd if first else 0.0), 6),
+    )
+
+
+def item_rate(learning: Learning) -> float | None:
+    return learning.engagements / learning.impressions if learning.impressions else None
+
+
+def account_rate(items: Iterable[ContentItem]) -> float:
+    """The account's own rate: all measured engagements over all measured impressions."""
+    engagements = impressions = 0
+    for item in items:
+        engagements += item.learning.engagements
+        impressions += item.learning.impressions
+    return engagements / impressions if impressions else DEFAULT_RATE
+
+
+def draw(learning: Learning, prior_rate: float, rng: random.Random) -> float:
+    """One Thompson draw of an item's rate: Beta around the account's rate, sharpened by the
+    item's own results (an item with none is drawn from the prior: it still gets tried)."""
+    prior_rate = min(max(prior_rate, 1e-4), 0.5)
+    alpha = PRIOR_IMPRESSIONS * prior_rate + learning.engagements
+    beta = PRIOR_IMPRESSIONS * (1 - prior_rate) + max(0, learning.impressions - learning.engagements)
+    return rng.betavariate(alpha, beta)
+
+
+def rank_items(items: Sequence[ContentItem], prior_rate: float, rng: random.Random) -> list[ContentItem]:
+    """Evergreen items by a Thompson draw of their rate, best first; one-offs (posted once)
+    keep their turn, oldest first, ahead of evergreen repeats."""
+    one_offs = sorted((i for i in items if not i.evergreen), key=lambda i: (i.added_at, i.item_id))
+    evergreen = sorted((i for i in items if i.evergreen), key=lambda i: (-draw(i.learning, prior_rate, rng), i.item_id))
+    return one_offs + evergreen
+
+
+@dataclass(frozen=True)
+class Verdict:
+    item: ContentItem
+    action: str  # keep | rest | retire
+    reason: str
+
+
+def judge(item: ContentItem, benchmark: float, now: datetime, day: date) -> Verdict:
+    """An evergreen item measured enough times and still under half the benchmark rate is
+    rested (twice as long each time); back from a rest, its next result is judged with all
+    before it, and after MAX_RESTS rests a still-poor item is retired, with the reason."""
+    rate = item_rate(item.learning)
+    if (not item.evergreen or item.status is not ItemStatus.QUEUED or item.learning.measured < MIN_POSTS_TO_JUDGE
+            or item.learning.measured <= item.learning.judged_measured or rate is None):
+        return Verdict(item, "keep", "")  # too few results, or none new since its last rest
+    if rate >= POOR_SHARE * benchmark:
+        return Verdict(item, "keep", "")
+    figures = (f"{rate:.2%} engagement per impression over {item.learning.measured} posts, "
+               f"against {benchmark:.2%} for your typical item")
+    if item.learning.rests >= MAX_RESTS:
+        reason = f"retired: {figures}"
+        learning = replace(item.learning, retired_reason=reason, retired_on=day.isoformat())
+        return Verdict(replace(item, status=ItemStatus.RETIRED, learning=learning, last_error=None), "retire", reason)
+    rests = item.learning.rests + 1
+    days = item.cooldown_days * 2 ** rests
+    reason = f"rested {days} days: {figures}"
+    until = max(now, item.cooldown_until or now) + timedelta(days=days)
+    learning = replace(item.learning, rests=rests, judged_measured=item.learning.measured)
+    return Verdict(replace(item, cooldown_until=until, learning=learning), "rest", reason)
+
+
+def benchmark_rate(items: Iterable[ContentItem]) -> float:
+    """The typical item's rate: the median over items measured enough times."""
+    rates = [r for i in items if i.learning.measured >= MIN_POSTS_TO_JUDGE and (r := item_rate(i.learning)) is not None]
+    return median(rates) if rates else DEFAULT_RATE
+
+
+def hour_weights(posts: Iterable[PostRecord], zone: ZoneInfo, hours: Sequence[int], prior_rate: float,
+                 rng: random.Random) -> dict[int, float]:
+    """A Thompson draw of each local hour's rate from the posts published in it; an hour
+    with no posts is drawn from the account's rate (it gets explored), and no hour falls
+    below HOUR_FLOOR of the best, so the plan keeps trying the whole window."""
+    successes: dict[int, float] = dict.fromkeys(hours, 0.0)
+    trials: dict[int, float] = dict.fromkeys(hours, 0.0)
+    for post in posts:
+        score = post_score(post.metrics, has_link=post.has_url) if post.metrics else None
+        hour = post.published_at.astimezone(zone).hour
+        if score is not None and hour in trials:
+            successes[hour] += score.successes
+            trials[hour] += score.trials
+    prior_rate = min(max(prior_rate, 1e-4), 0.5)
+    weights = {h: rng.betavariate(PRIOR_IMPRESSIONS * prior_rate + successes[h],
+                                  PRIOR_IMPRESSIONS * (1 - prior_rate) + max(0.0, trials[h] - successes[h])) for h in hours}
+    best = max(weights.values(), default=1.0) or 1.0
+    return {h: max(w, HOUR_FLOOR * best) for h, w in weights.items()}
+
+
+def plug_target(posts: Sequence[PostRecord], *, min_likes: int, now: datetime, pitch_kinds: frozenset[str]) -> PostRecord | None:
+    """The post that earned the plug: published within 24 hours, past `min_likes`, not a
+    pitch itself, not plugged yet; the most liked first."""
+    eligible = [p for p in posts if not p.plugged and p.kind not in pitch_kinds and p.metrics is not None
+                and p.metrics.likes >= min_likes and now - p.published_at <= PLUG_WINDOW]
+    return max(eligible, key=lambda p: (p.metrics.likes if p.metrics else 0, p.post_id), default=None)
+
+
+PITCH_KINDS = frozenset({ContentKind.PITCH.value, ContentKind.PLUG.value})
+LINK_KIND_NAMES = frozenset(k.value for k in LINK_KINDS)

@@ -1,0 +1,190 @@
+"""The learning loop inside the post job: read the week's results once a day (before the day
+is planned), judge items, rank items and hours for the plan, bring in new feed articles,
+and post the plug under a post that took off.
+
+Every X read here is an owned read of your own posts, metered like any other; every write
+to the store keeps a post's figures and its item's tally together.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from flockpilot.domain.content import ContentItem, ContentKind, ItemStatus
+from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPermitted, XError
+from flockpilot.domain.feed import Feed, FeedEntry, articles_from
+from flockpilot.domain.learning import (
+    HOURS_DAYS,
+    RESULTS_DAYS,
+    account_rate,
+    add_result,
+    benchmark_rate,
+    hour_weights,
+    judge,
+    rank_items,
+)
+from flockpilot.domain.plan import Ranker
+from flockpilot.domain.records import MetricsDay, PostRecord
+from flockpilot.domain.x import PostRef
+from flockpilot.jobs.skeleton import JobRun
+from flockpilot.ports import ContentStore, PlanStore
+
+FeedReader = Callable[[str], list[FeedEntry]]
+MAX_RESULT_PAGES = 10
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    rank: Ranker | None
+    hour_weights: Mapping[int, float] | None
+
+
+def read_posts(run: JobRun[Any], since: datetime, *, metrics: bool, originals_only: bool = True) -> dict[str, PostRef]:
+    """Your own posts since `since` (owned reads, 100 a page)."""
+    found: dict[str, PostRef] = {}
+    token: str | None = None
+    for _ in range(MAX_RESULT_PAGES):
+        page = run.x.own_posts(since=since, max_results=100, token=token, metrics=metrics, originals_only=originals_only)
+        found.update({p.id: p for p in page.items})
+        token = page.next_token
+        if not token:
+            break
+    return found
+
+
+def daily_results(run: JobRun[Any], content: ContentStore, plans: PlanStore, record: MetricsDay) -> None:
+    """Once a day: the figures of the week's posts, each item's tally, and the verdict on
+    items that keep underperforming (rested longer, then retired, with the reason)."""
+    if record.done:
+        return
+    posts = plans.posts(run.day - timedelta(days=RESULTS_DAYS), run.day)
+    if posts:
+        refs = read_posts(run, min(p.published_at for p in posts) - timedelta(minutes=1), metrics=True)
+        items = {i.item_id: i for i in content.list_content()}
+        for post in posts:
+            ref = refs.get(post.post_id)
+            if ref is None or ref.metrics is None or ref.metrics == post.metrics:
+                continue
+            item = items.get(post.item_id)
+            if item is not None:
+                item = replace(item, learning=add_result(item.learning, post.metrics, ref.metrics, has_link=post.has_url,
+                                                         cost_usd=post.cost_usd))
+                items[item.item_id] = item
+            plans.save_result(replace(post, metrics=ref.metrics, metrics_at=run.now), item)
+            record.read += 1
+        benchmark = benchmark_rate(items.values())
+        for item in list(items.values()):
+            verdict = judge(item, benchmark, run.now, run.day)
+            if verdict.action != "keep":
+                content.save_content(verdict.item)
+                record.verdicts.append(f"{item.kind.value} {item.item_id} ({item.post_text[:40]}): {verdict.reason}")
+    record.done = True
+
+
+def plan_inputs(run: JobRun[Any], items: Sequence[ContentItem], plans: PlanStore) -> PlanInputs:
+    """What the day's plan learns from: items ranked by a draw of their results, hours
+    weighted by what the last four weeks earned in each."""
+    if not run.settings.learn_from_results:
+        return PlanInputs(None, None)
+    rng = random.Random(f"{run.account.account_id}:{run.day.isoformat()}:learn")
+    prior = account_rate(items)
+    window = run.settings.window
+    hours = list(range(window.start.hour, window.end.hour + (1 if window.end.minute else 0)))
+    history = plans.posts(run.day - timedelta(days=HOURS_DAYS), run.day - timedelta(days=1))
+    weights = hour_weights(history, run.settings.zone, hours, prior, rng) if history else None
+    return PlanInputs(lambda pool: rank_items(pool, prior, rng), weights)
+
+
+def check_feeds(run: JobRun[Any], content: ContentStore, read_feed: FeedReader | None, record: MetricsDay) -> None:
+    """Once a day: new entries of the registered feeds become article items (nothing twice,
+    never an item the person removed). A broken feed is reported and changes nothing."""
+    if record.feeds_checked or read_feed is None:
+        return
+    for feed in content.feeds():
+        if feed.checked_on == run.day.isoformat():
+            continue
+        added, error = import_entries(content, feed.url, read_feed, run.now)
+        if error:
+            run.summary.mark_partial(f"feed {feed.url}: {error}")
+        content.save_feed(replace(feed, checked_on=run.day.isoformat(), added_total=feed.added_total + added,
+                                  last_error=error))
+        record.articles_added += added
+    record.feeds_checked = True
+
+
+def import_entries(content: ContentStore, source: str, read_feed: FeedReader, now: datetime) -> tuple[int, str | None]:
+    """Read one feed and add its new articles; (added, error)."""
+    from flockpilot.domain.errors import FlockpilotError
+
+    try:
+        entries = read_feed(source)
+    except FlockpilotError as exc:
+        return 0, str(exc)
+    result = import_feed_entries(content, entries, now)
+    return result["added"], None
+
+
+def import_feed_entries(content: ContentStore, entries: Sequence[FeedEntry], now: datetime) -> dict[str, int]:
+    """Articles from entries, deduplicated against every key ever recorded; {added, skipped,
+    rejected}. Keys are remembered only once their item is stored."""
+    from flockpilot.domain.feed import entry_key, normalize_link
+
+    keys = {k for e in entries for k in (entry_key(e), normalize_link(e.link) if e.link else None) if k}
+    seen = content.seen_feed_keys(keys)
+    draft = articles_from(entries, known_entry_ids=seen, known_links=seen, removed_item_ids=(), now=now)
+    removed = content.removed([a.item.item_id for a in draft.added])
+    result = articles_from(entries, known_entry_ids=seen, known_links=seen, removed_item_ids=removed, now=now)
+    added = 0
+    for article in result.added:
+        if content.add_content(article.item):
+            added += 1
+        content.remember_feed_keys([article.entry_key, article.link_key], now)
+    counts = result.counts()
+    counts["skipped"] += counts["added"] - added
+    counts["added"] = added
+    return counts
+
+
+def register_feed(content: ContentStore, url: str, read_feed: FeedReader, now: datetime) -> tuple[Feed, int]:
+    """Check the feed can be read (a broken or hostile feed is refused, nothing written),
+    then register it; returns the feed and how many entries it holds now."""
+    entries = read_feed(url)
+    feed = Feed(url=url, added_at=now)
+    content.add_feed(feed)
+    return feed, len(entries)
+
+
+def plug(run: JobRun[Any], content: ContentStore, plans: PlanStore, record: MetricsDay,
+         publish_plug: Callable[[ContentItem, PostRecord], None]) -> None:
+    """Hourly while the plug is on: your posts of the last 24 hours and their likes (owned
+    reads); the first past the threshold, not a pitch, gets your plug as a reply, once."""
+    from flockpilot.domain.learning import PITCH_KINDS, PLUG_WINDOW, plug_target
+
+    settings = run.settings
+    hour = run.now.astimezone(settings.zone).hour
+    if settings.plug_min_likes <= 0 or record.plug_checked_hour == hour:
+        return
+    plug_items = [i for i in content.list_content() if i.kind is ContentKind.PLUG and i.status is ItemStatus.QUEUED]
+    if not plug_items:
+        return
+    recent = [p for p in plans.posts(run.day - timedelta(days=1), run.day) if run.now - p.published_at <= PLUG_WINDOW]
+    if not recent or all(p.plugged for p in recent):
+        record.plug_checked_hour = hour
+        return
+    try:
+        refs = read_posts(run, min(p.published_at for p in recent) - timedelta(minutes=1), metrics=True)
+    except (CredentialsRevoked, NotPermitted, BudgetExhausted):
+        raise
+    except XError as exc:
+        run.summary.mark_partial(f"could not read today's results for the plug: {exc}")
+        return
+    record.plug_checked_hour = hour
+    fresh = [replace(p, metrics=refs[p.post_id].metrics) if p.post_id in refs and refs[p.post_id].metrics else p for p in recent]
+    target = plug_target(fresh, min_likes=settings.plug_min_likes, now=run.now, pitch_kinds=PITCH_KINDS)
+    if target is not None:
+        item = sorted(plug_items, key=lambda i: (i.last_posted_at or i.added_at, i.item_id))[0]
+        publish_plug(item, target)
