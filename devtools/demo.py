@@ -1,24 +1,63 @@
-"""`make demo`: one day of Flockpilot on your machine; nothing leaves loopback.
+"""`make demo`: a day of Flockpilot on your machine; nothing leaves loopback.
 
 Starts DynamoDB Local, the X sandbox and moto (SES, Secrets Manager); loads
-examples/content.csv; shows the day's plan; runs the post job every 10 minutes of a
-simulated day (as the schedule would); then the follow job (suggest mode), the prune job
+examples/content.csv and the articles of examples/feed.xml; posts through yesterday (quietly)
+so today has results to learn from; shows today's plan; runs the post job every 10 minutes
+of a simulated day (as the schedule would), which reads yesterday's results, and replies
+with the plug under a post that took off; then the follow job (suggest mode), the prune job
 (the account has ten days of Flockpilot history) and the Lambda handler with a console test
-event; and ends by writing the day's digest to outbox/ and sending it to moto's SES.
+event; and ends by writing the day's digest (with "Your week") to outbox/, sending it to
+moto's SES, and printing `flockpilot insights`.
+
+The sandbox's audience is a model: posts earn from their kind, their hour and a little luck,
+and one quip takes off.
 """
 
 from __future__ import annotations
 
 import json
+import zlib
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 from devtools.localstack import running
 from devtools.xsandbox.seed import OWNER_ID, demo_world
-from devtools.xsandbox.world import User
+from devtools.xsandbox.world import Post, User
 
 ROOT = Path(__file__).resolve().parents[1]
 PEERS = ("1700000000000000100", "1700000000000000101", "1700000000000000102")
+TAKES_OFF = "A loaf that didn't rise is still toast."
+
+
+def usd(cost: dict[str, object]) -> float:
+    value = cost.get("usd", 0.0)
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def audience(zone: Any = UTC) -> Callable[[Post, datetime], dict[str, int]]:
+    """Plausible figures for a small bakery account: a few hundred impressions a post, more
+    at lunch and in the evening, articles clicked, quotes liked a little less, one quip a hit."""
+
+    def model(post: Post, at: datetime) -> dict[str, int]:
+        if post.author_id != OWNER_ID or post.in_reply_to_id:
+            return {}
+        ripe = min(1.0, max(0.0, (at - post.created_at).total_seconds() / 7200))  # figures grow over two hours
+        hour = post.created_at.astimezone(zone).hour
+        lift = 1.6 if hour in (12, 13, 19, 20) else 0.7 if hour < 10 else 1.0
+        luck = 0.75 + (zlib.crc32(post.id.encode()) % 50) / 100
+        impressions = int(320 * lift * luck * ripe)
+        rate = 0.045 if post.text.startswith('"') else 0.06
+        likes = int(impressions * rate)
+        if post.text.startswith(TAKES_OFF):
+            likes, impressions = int(90 * ripe), int(2400 * ripe)
+        link = "https://" in post.text
+        return {"impressions": impressions, "likes": likes, "reposts": likes // 8, "replies": likes // 12,
+                "bookmarks": likes // 10, "user_profile_clicks": impressions // 60,
+                "url_link_clicks": int(impressions * 0.025) if link else 0}
+
+    return model
 
 
 class SimulatedClock:
@@ -35,8 +74,10 @@ class SimulatedClock:
 def main() -> None:
     from flockpilot import cli
     from flockpilot.adapters.dynamo.ledger import DynamoLedger
+    from flockpilot.adapters.dynamo.records import DynamoRecords
     from flockpilot.domain.follow import Source, SourceKind
     from flockpilot.domain.people import Person, PersonStatus
+    from flockpilot.domain.records import MetricsDay
     from flockpilot.events import DigestEvent, FollowEvent, PostEvent, PruneEvent
     from flockpilot.invoke import invoke_handler
     from flockpilot.jobs.digest import run_digest
@@ -45,11 +86,13 @@ def main() -> None:
     from flockpilot.jobs.prune import run_prune
     from flockpilot.runtime import digest_deps, follow_deps, post_deps, prune_deps, wire
 
-    world, creds = demo_world()
-    settings = {"OUTBOX_DIR": str(ROOT / "outbox"), "MODE": "live", "TIME_ZONE": "UTC", "ACTIVE_HOURS": "08:00-22:00",
-                "POSTS_PER_DAY": "10", "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
     today = datetime.now(UTC).date()
-    clock = SimulatedClock(datetime.combine(today, time(7, 50), tzinfo=UTC))
+    clock = SimulatedClock(datetime.combine(today - timedelta(days=1), time(7, 50), tzinfo=UTC))
+    world, creds = demo_world(clock=clock.now)
+    world.metrics_model = audience()
+    settings = {"OUTBOX_DIR": str(ROOT / "outbox"), "MODE": "live", "TIME_ZONE": "UTC", "ACTIVE_HOURS": "08:00-22:00",
+                "POSTS_PER_DAY": "10", "PLUG_MIN_LIKES": "40", "POWERTOOLS_LOG_LEVEL": "WARNING",
+                "POWERTOOLS_METRICS_DISABLED": "true"}
     with running(world, creds, settings):
         ledger = DynamoLedger(OWNER_ID)
         for peer in PEERS:
@@ -69,22 +112,48 @@ def main() -> None:
 
         print("== loading examples/content.csv into the content library")
         cli.main(["content", "import", str(ROOT / "examples" / "content.csv")])
+        print("== your blog's articles, once, from examples/feed.xml (`flockpilot feeds add URL` checks a feed daily)")
+        cli.main(["content", "import-feed", str(ROOT / "examples" / "feed.xml"), "--json"])
         print()
-        print("== today's plan")
-        cli.main(["plan"])
+        print("== yesterday, quietly: the post job every 10 minutes, so today has results to learn from")
+        yesterday = []
+        while clock.current.time() < time(22, 10):
+            yesterday.append(run_post(post_deps(wire(clock=clock)), PostEvent(trigger="schedule")))
+            clock.current += timedelta(minutes=10)
+        spent = sum(usd(s.cost) for s in yesterday)
+        print(f"   {sum(len(s.posted) for s in yesterday)} posts, ${spent:.3f}")
+        for p in (p for s in yesterday for p in s.posted if p.kind == "plug"):
+            target = next((w for w in world.posts.values() if w.author_id == OWNER_ID and w.text.startswith(TAKES_OFF)), None)
+            print(f"   the plug went out once, under \"{target.text if target else '?'}\" when it passed 40 likes: "
+                  f"{p.text[:60]}…")
+        clock.current = datetime.combine(today, time(7, 50), tzinfo=UTC)
         print()
         print("== a simulated day: the scheduled post job every 10 minutes, 07:50 to 22:10 UTC")
         total_usd, total_requests = 0.0, 0
+        bill_before = world.bill()
+        first = True
         while clock.current.time() < time(22, 10):
             summary = run_post(post_deps(wire(clock=clock)), PostEvent(trigger="schedule"))
+            if first:
+                results = DynamoRecords(OWNER_ID).load_day(MetricsDay, summary.day)
+                print(f"  {clock.current:%H:%M} first run of the day: read yesterday's results "
+                      f"({results.read if results else 0} posts, ${float(summary.cost['usd']):.3f}), then planned the day:")  # type: ignore[arg-type]
+                for line in summary.warnings:
+                    print(f"         {line}")
+                cli.main(["plan"])
+                first = False
             for p in summary.posted:
-                print(f"  {clock.current:%H:%M} published slot {p.slot} ({p.kind}, ${p.cost_usd:.3f}): {p.text[:70]}")
+                what = "replied with the plug under a post past 40 likes" if p.kind == "plug" else f"published slot {p.slot}"
+                print(f"  {clock.current:%H:%M} {what} ({p.kind}, ${p.cost_usd:.3f}): {p.text[:70]}")
             for f in summary.failed:
                 print(f"  {clock.current:%H:%M} FAILED slot {f.slot}: {f.error}")
+            for sk in summary.skipped:
+                print(f"  {clock.current:%H:%M} skipped slot {sk.slot}: {sk.reason}")
             total_usd += float(summary.cost["usd"])  # type: ignore[arg-type]
             total_requests += int(summary.cost["requests"])  # type: ignore[call-overload]
             clock.current += timedelta(minutes=10)
         bill = world.bill()
+        bill = {"usd": bill["usd"] - bill_before["usd"], "requests": bill["requests"] - bill_before["requests"]}
         print(f"== the day's posting cost ${total_usd:.3f} in {total_requests} X API requests (Flockpilot's meter); "
               f"the sandbox billed ${bill['usd']:.3f} for {bill['requests']}")
         print()
@@ -132,6 +201,10 @@ def main() -> None:
         print("   every X request and response today was checked against X's OpenAPI spec: no violations")
         for path in digest.outbox:
             print(f"   wrote {Path(path).relative_to(ROOT)}")
+        print()
+        print("== flockpilot insights: the week's figures, as the digest shows them")
+        cli._now = clock.now  # the CLI on the demo's clock
+        cli.main(["insights"])
 
 
 if __name__ == "__main__":

@@ -229,7 +229,7 @@ class SandboxApp:
         headers: dict[str, str] = {}
         try:
             user_id = self.authenticate(request)
-            fault = world.take_fault(operation)
+            fault = world.take_fault(operation, request.get_data(as_text=True))
             self.check_request(request, method, spec_route)
             limit, remaining, reset, allowed = world.take_rate(user_id, operation)
             headers = {
@@ -649,7 +649,10 @@ class SandboxApp:
             if reply_to is not None and reply_to not in self.world.posts:
                 raise problem(403, "disallowed-resource", "Forbidden", REPLY_MISSING_DETAIL,
                               resource_type="post", resource_id=reply_to)
-            if any(p.text == text and p.reposted_id is None for p in self.world.posts.by_author(user_id)):
+            window = self.world.duplicate_window
+            since = self.world.clock() - window if window is not None else None
+            if any(p.text == text and p.reposted_id is None and (since is None or p.created_at >= since)
+                   for p in self.world.posts.by_author(user_id)):
                 raise problem(403, "disallowed-resource", "Forbidden", DUPLICATE_DETAIL, resource_type="post")
             post = self.world.add_post(user_id, text, in_reply_to_id=reply_to)
         return 201, {"data": {"id": post.id, "text": post.text}}, ("post_create_url" if _has_url(text) else "post_create"), 1

@@ -10,7 +10,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, MutableMapping, ValuesView
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from devtools.xsandbox.graph import Edges, FollowGraph, Following
@@ -140,6 +140,7 @@ class Fault:
     | commit_then_reset (do the write, then drop the connection without answering).
     delay_seconds: how long to wait before answering (timeout kinds; default 2 s) or before
     dropping the connection (reset kinds; default 0). Fractions work: 0.05 is 50 ms.
+    body_contains: only requests whose body holds this text (e.g. one post's words).
     """
 
     kind: str
@@ -147,6 +148,7 @@ class Fault:
     times: int = 1
     delay_seconds: float | None = None
     reset_in_seconds: int = 60
+    body_contains: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -254,6 +256,10 @@ class World:
     `metrics_model`, when set, computes a post's metrics at read time from the post and the
     world's clock: it returns figures named like PostMetrics' fields (any subset; the rest
     come from the post's stored metrics, see set_metrics).
+
+    `duplicate_window`: X refuses a post whose text equals one of the author's own posts.
+    X does not publish for how long; None (the default) refuses a repeat forever, the
+    strictest reading; a timedelta refuses only repeats of posts that recent.
     """
 
     def __init__(self, *, clock: Any = None, follow_permitted: bool = False, metrics_model: MetricsModel | None = None) -> None:
@@ -266,6 +272,7 @@ class World:
         self.following: Following = self.graph.following
         self.posts = PostTable()
         self.metrics_model: MetricsModel | None = metrics_model
+        self.duplicate_window: timedelta | None = None
         self.reposts: set[tuple[str, str]] = set()
         self.dm_events: list[DmEvent] = []
         self.tokens: dict[str, str] = {}  # access token -> user id
@@ -432,10 +439,10 @@ class World:
         with self.lock:
             self.faults.append(fault)
 
-    def take_fault(self, operation: str) -> Fault | None:
+    def take_fault(self, operation: str, body: str = "") -> Fault | None:
         with self.lock:
             for fault in self.faults:
-                if fault.operation in ("*", operation):
+                if fault.operation in ("*", operation) and (fault.body_contains is None or fault.body_contains in body):
                     fault.times -= 1
                     if fault.times <= 0:
                         self.faults.remove(fault)

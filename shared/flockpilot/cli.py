@@ -120,7 +120,9 @@ def cmd_content_import_feed(args: argparse.Namespace) -> int:
     from flockpilot.runtime import read_feed
 
     entries = read_feed(args.source)  # a broken or hostile feed stops here: nothing written
-    counts = import_feed_entries(_stores().content_plans, entries, _now())
+    counts, rejected = import_feed_entries(_stores().content_plans, entries, _now())
+    for why in rejected:
+        print(f"warning: {why}", file=sys.stderr)
     _print(counts, args.json, f"{args.source}: {counts['added']} added, {counts['skipped']} skipped (already known or "
                               f"removed), {counts['rejected']} rejected (no link, or cannot fit a post)")
     return 0

@@ -115,3 +115,78 @@ def test_digest_preview_writes_the_html_and_sends_nothing(env: dict[str, str], t
     assert "<!DOCTYPE html>" in out.read_text() and out.with_suffix(".txt").exists()
     assert "nothing sent" in capsys.readouterr().out
     assert len(sent_messages(moto_endpoint)) == before
+
+
+# --- feeds and insights (issue: the learning loop) -------------------------------------------
+
+def blog(entries: list[tuple[str, str]]) -> str:
+    items = "".join(f"<item><guid>urn:b:{n}</guid><title>{t}</title><link>{link}</link></item>" for n, (t, link) in enumerate(entries))
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Blog</title>{items}</channel></rss>'
+
+
+def test_import_feed_adds_once_skips_duplicates_and_names_rejected_entries(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed = tmp_path / "blog.xml"
+    feed.write_text(blog([("Proofing in winter", "https://bakery.com/proofing"), ("Rye", "https://bakery.com/rye"),
+                          ("Rye again", "https://bakery.com/rye?utm_source=rss"), ("Nowhere", "https://bakery.invalid/x")]))
+    assert main(["content", "import-feed", str(feed), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {"added": 2, "skipped": 1, "rejected": 1}
+    assert "Nowhere" in err and "bakery.invalid" in err  # the rejected entry, named with the reason
+    assert main(["content", "import-feed", str(feed), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"added": 0, "skipped": 3, "rejected": 1}
+    items = DynamoContentPlans(OWNER_ID).list_content()
+    assert sorted(i.url or "" for i in items) == ["https://bakery.com/proofing", "https://bakery.com/rye"]
+    assert all(i.kind == "article" for i in items)
+
+
+@pytest.mark.parametrize("name", ["not-well-formed.xml", "billion-laughs.xml", "external-entity.xml", "page.html"])
+def test_a_hostile_feed_is_refused_with_a_clear_error_and_nothing_written(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    source = Path(__file__).resolve().parents[1] / "data" / "feeds" / name
+    assert main(["content", "import-feed", str(source), "--json"]) == EXIT_FAILED
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("error: ") and "Traceback" not in err
+    assert DynamoContentPlans(OWNER_ID).list_content() == []
+    assert main(["feeds", "add", source.as_uri()]) != 0  # not http(s): refused before any read
+    assert DynamoContentPlans(OWNER_ID).feeds() == []
+
+
+def test_feeds_add_list_remove_over_http(env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    (tmp_path / "feed.xml").write_text(blog([("Proofing in winter", "https://bakery.com/proofing")]))
+    (tmp_path / "broken.xml").write_text("<rss><channel><item>")
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        assert main(["feeds", "add", f"{base}/broken.xml"]) == EXIT_FAILED
+        assert "error:" in capsys.readouterr().err
+        assert main(["feeds", "add", f"{base}/feed.xml"]) == 0
+        assert "registered (1 entries now)" in capsys.readouterr().out
+        assert main(["feeds", "list"]) == 0
+        listed = capsys.readouterr().out
+        assert f"{base}/feed.xml" in listed and "not checked yet" in listed and "broken" not in listed
+        assert main(["feeds", "remove", f"{base}/feed.xml"]) == 0
+        assert DynamoContentPlans(OWNER_ID).feeds() == []
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_insights_json_and_text(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["insights", "--json"]) == 0
+    week = json.loads(capsys.readouterr().out)
+    assert week["posts_measured"] == 0 and week["top_posts"] == [] and week["retired"] == []
+    assert main(["insights"]) == 0
+    assert "No results yet" in capsys.readouterr().out

@@ -27,8 +27,8 @@ def where(problems: list[CsvProblem]) -> list[tuple[int, str | None]]:
 def test_the_example_library_parses_cleanly() -> None:
     result = parse_content_csv(EXAMPLE.read_bytes(), now=NOW)
     assert result.problems == []
-    assert len(result.items) == 12 and {i.kind for i in result.items} == {ContentKind.QUIP, ContentKind.QUOTE, ContentKind.ARTICLE,
-                                                                           ContentKind.PITCH}
+    assert len(result.items) == 25 and {i.kind for i in result.items} == {ContentKind.QUIP, ContentKind.QUOTE, ContentKind.ARTICLE,
+                                                                           ContentKind.PITCH, ContentKind.PLUG}
     quote = next(i for i in result.items if i.kind is ContentKind.QUOTE)
     assert quote.text.startswith('"Good bread') and quote.evergreen and quote.cooldown_days == 30 and quote.tags == ("quotes",)
     assert all(i.added_at == NOW for i in result.items)

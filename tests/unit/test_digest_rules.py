@@ -25,6 +25,7 @@ from flockpilot.domain.digest import (
     safe_text,
 )
 from flockpilot.domain.digest_email import DigestReport, render_html, render_text
+from flockpilot.domain.insights import HourFigure, TopPost, WeekInsights
 
 NOW = datetime(2026, 11, 25, 7, tzinfo=UTC)
 
@@ -193,11 +194,33 @@ HOSTILE = [
 ]
 
 
+def hostile_week() -> WeekInsights:
+    top = tuple(TopPost(f"19{n}", "quip", text, date(2026, 11, 20 + n), 1000 + n, 40, 3, 0.043, 0.015)
+                for n, text in enumerate(HOSTILE[:3]))
+    return WeekInsights(date(2026, 11, 19), date(2026, 11, 25), 21, top, ((HOSTILE[3], HOSTILE[0] + HOSTILE[5]),),
+                        (HourFigure(9, 4, 1.6), HourFigure(12, 3, 1.2)), 42, 1.2, 17)
+
+
 def hostile_report() -> DigestReport:
     convs = [conv(t, name=t[:60]) for t in HOSTILE]
     entries = rank(convs, keywords=(), template="Hi {first_name}", invite="", now=NOW)
     return DigestReport(handle="flock_demo", day=date(2026, 11, 25), time_zone="UTC", dry_run=True, entries=entries,
-                        growth=[GrowthPoint(date(2026, 11, d), 100 + d, 90 + d) for d in range(1, 26)], warnings=["<b>x</b>"])
+                        growth=[GrowthPoint(date(2026, 11, d), 100 + d, 90 + d) for d in range(1, 26)], warnings=["<b>x</b>"],
+                        week=hostile_week())
+
+
+def test_the_week_shows_top_posts_retired_items_hours_clicks_per_dollar_and_growth() -> None:
+    text = render_text(hostile_report())
+    week = text.split("YOUR WEEK", 1)[1].split("ACCOUNT", 1)[0]
+    assert "19 Nov to 25 Nov: 21 posts measured, +17 followers" in week
+    assert week.count("Top ") == 3 and "(quip; 4.3% engagement, 1,000 impressions, 3 link clicks, cost $0.015)" in week
+    assert 'Top 3: "><a href="javascript:alert(1)">click</a> (quip;' in week  # plain text in the text email
+    assert "Best hours (your time): 09:00 (1.6x your typical post, 4 posts), 12:00 (1.2x your typical post, 3 posts)" in week
+    assert "Link clicks: 42 for $1.20 of link posts (35.0 per dollar)" in week
+    assert "Retired: line one Bcc: victim@example.com: <script>" in week and "\r" not in week  # one line
+    assert "[9" in week.split("Retired:", 1)[1]  # a huge reason is cut, visibly
+    html = render_html(hostile_report())
+    assert html.count("&lt;script&gt;") >= 2 and "<script" not in html  # hostile item texts stay text
 
 
 def test_hostile_messages_are_escaped_and_never_linked() -> None:

@@ -3,6 +3,7 @@ remote images, no SVG) and as plain text. Everything from strangers is escaped h
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from html import escape
@@ -10,6 +11,8 @@ from html import escape
 from flockpilot.domain.account import GrowthPoint
 from flockpilot.domain.digest import IGNORE, MAYBE, WORTH, DigestEntry, safe_name, safe_text
 from flockpilot.domain.insights import WeekInsights
+
+_LINK = re.compile(r"https?://\S+")
 
 INK, MUTED, ACCENT, FOLLOWERS_BAR, FOLLOWING_BAR = "#0f1419", "#536471", "#1d9bf0", "#1d9bf0", "#cfd9de"
 
@@ -138,6 +141,15 @@ def _entry_html(e: DigestEntry, tz_name: str) -> str:
     return "".join(lines)
 
 
+def _brief(text: str, limit: int) -> str:
+    """A post's words without its link, cut at a word with an ellipsis (the figures say the rest)."""
+    words = safe_name(_LINK.sub("", text), 10 * limit)
+    if len(words) <= limit:
+        return words
+    cut = words[:limit].rsplit(" ", 1)[0] if " " in words[:limit] else words[:limit]
+    return cut.rstrip(" ,.;:-") + "…"
+
+
 def week_lines(w: WeekInsights | None) -> list[str]:
     """The week's figures as lines of text (the HTML and text emails both show these)."""
     if w is None or (not w.posts_measured and not w.retired and w.followers_gained is None):
@@ -145,14 +157,16 @@ def week_lines(w: WeekInsights | None) -> list[str]:
     lines = [f"{w.first_day:%d %b} to {w.last_day:%d %b}: {w.posts_measured} posts measured"
              + (f", {w.followers_gained:+d} followers" if w.followers_gained is not None else "")]
     for n, t in enumerate(w.top_posts, start=1):
-        lines.append(f"Top {n}: {safe_text(t.text, 80)} ({t.rate:.1%} engagement, {t.impressions:,} impressions"
+        lines.append(f"Top {n}: {_brief(t.text, 70)} ({t.kind}; {t.rate:.1%} engagement, {t.impressions:,} impressions"
                      + (f", {t.link_clicks} link clicks" if t.link_clicks else "") + f", cost ${t.cost_usd:.3f})")
     if w.best_hours:
-        lines.append("Best hours: " + ", ".join(f"{h.hour:02d}:00 ({h.rate:.1%}, {h.posts} posts)" for h in w.best_hours))
+        lines.append("Best hours (your time): " + ", ".join(f"{h.hour:02d}:00 ({h.factor:.1f}x your typical post, "
+                                                            f"{h.posts} post{'s' if h.posts != 1 else ''})"
+                                                            for h in w.best_hours))
     if w.link_spend_usd:
         per_dollar = f"{w.clicks_per_dollar:.1f}" if w.clicks_per_dollar is not None else "-"
         lines.append(f"Link clicks: {w.link_clicks} for ${w.link_spend_usd:.2f} of link posts ({per_dollar} per dollar)")
-    lines += [f"Retired: {safe_text(text, 60)}: {safe_text(why, 200)}" for text, why in w.retired]
+    lines += [f"Retired: {_brief(text, 60)}: {safe_text(why, 200)}" for text, why in w.retired]
     return lines
 
 

@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 
 from flockpilot.domain.account import GrowthPoint
 from flockpilot.domain.content import ContentItem, ItemStatus
-from flockpilot.domain.learning import post_score
+from flockpilot.domain.learning import hour_factors, post_score
 from flockpilot.domain.records import PostRecord
 
 WEEK = 7
+MIN_HOUR_POSTS = 2  # an hour is named among the best only with at least this many posts in the week
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,9 @@ class TopPost:
 
 @dataclass(frozen=True)
 class HourFigure:
-    hour: int
+    hour: int  # local hour (the account's time zone)
     posts: int
-    rate: float
+    factor: float  # how this hour's posts did against your typical post of their kind (1.0: typical)
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def week_insights(day: date, posts: Sequence[PostRecord], items: Iterable[Conten
     library = {i.item_id: i for i in items}
     week = [p for p in posts if first <= p.day <= day]
     scored: list[TopPost] = []
-    hours: dict[int, list[float]] = {}
+    counts: dict[int, int] = {}
     clicks = 0
     link_spend = 0.0
     for post in week:
@@ -78,10 +79,12 @@ def week_insights(day: date, posts: Sequence[PostRecord], items: Iterable[Conten
                               post.metrics.impressions or 0, post.metrics.engagements, post.metrics.link_clicks or 0,
                               round(score.rate, 4), post.cost_usd))
         hour = post.published_at.astimezone(zone).hour
-        hours.setdefault(hour, []).append(score.rate)
+        counts[hour] = counts.get(hour, 0) + 1
     top = tuple(sorted(scored, key=lambda t: (-t.rate, -t.impressions, t.post_id))[:3])
-    best = tuple(sorted((HourFigure(h, len(r), round(sum(r) / len(r), 4)) for h, r in hours.items()),
-                        key=lambda f: (-f.rate, f.hour))[:3])
+    factors = hour_factors(week, zone)
+    best = tuple(sorted((HourFigure(h, counts[h], round(f, 2)) for h, f in factors.items()
+                         if f > 1.0 and counts.get(h, 0) >= MIN_HOUR_POSTS),
+                        key=lambda f: (-f.factor, f.hour))[:3])
     retired = tuple((i.post_text[:80], i.learning.retired_reason or "underperformed") for i in library.values()
                     if i.status is ItemStatus.RETIRED and i.learning.retired_on and first.isoformat() <= i.learning.retired_on)
     in_week = [g for g in growth if first - timedelta(days=1) <= g.day <= day]

@@ -9,6 +9,7 @@ more, what is new or unlucky still gets tried, and nothing freezes.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -23,12 +24,12 @@ from flockpilot.domain.x import PostMetrics
 LINK_CLICK_WEIGHT = 3  # a click on an article's link counts as three engagements
 PRIOR_IMPRESSIONS = 200.0  # how much the account's own rate weighs on a new item's guess
 DEFAULT_RATE = 0.02  # the account's rate before any result is in
-MIN_POSTS_TO_JUDGE = 3  # an item is judged only after this many measured posts
 POOR_SHARE = 0.5  # below half the account's median item rate is underperforming
-MAX_RESTS = 2  # rested twice, still poor the third time: retired
+MAX_RESTS = 1  # rested once (a cooldown twice as long), still poor when back: retired
 HOUR_FLOOR = 0.15  # every active hour keeps at least this share of the best hour's weight
 RESULTS_DAYS = 7  # posts whose results are read each day
 HOURS_DAYS = 28  # posts whose results shape the hours
+JUDGE_DAYS = 56  # posts whose results judge and rank the items
 PLUG_WINDOW = timedelta(hours=24)
 
 
@@ -71,6 +72,69 @@ def item_rate(learning: Learning) -> float | None:
     return learning.engagements / learning.impressions if learning.impressions else None
 
 
+@dataclass(frozen=True)
+class Tally:
+    """An item's recent results with each post's hour taken out: `successes` are what its
+    posts would have earned at a typical hour (so an item is not blamed for a bad hour)."""
+
+    measured: int = 0
+    impressions: float = 0.0
+    successes: float = 0.0
+
+    @property
+    def rate(self) -> float | None:
+        return self.successes / self.impressions if self.impressions else None
+
+
+HOUR_PSEUDO_POSTS = 3.0  # an hour's factor starts at 1 and needs a few posts to move
+
+
+def hour_factors(posts: Iterable[PostRecord], zone: ZoneInfo) -> dict[int, float]:
+    """How much better or worse each local hour does than the account's typical post, as a
+    factor (1.0: typical), each post compared with posts of its own class (with or without
+    a link); smoothed towards 1 until an hour has a few posts."""
+    scored = [(p, sc) for p in posts if p.metrics and (sc := post_score(p.metrics, has_link=p.has_url)) and sc.rate is not None]
+    class_rate: dict[bool, float] = {}
+    for flag in (False, True):
+        mine = [sc for p, sc in scored if p.has_url == flag]
+        trials = sum(sc.trials for sc in mine)
+        class_rate[flag] = sum(sc.successes for sc in mine) / trials if trials else 0.0
+    sums: dict[int, float] = {}
+    counts: dict[int, int] = {}
+    for post, sc in scored:
+        if not class_rate[post.has_url] or sc.rate is None:
+            continue
+        hour = post.published_at.astimezone(zone).hour
+        sums[hour] = sums.get(hour, 0.0) + sc.rate / class_rate[post.has_url]
+        counts[hour] = counts.get(hour, 0) + 1
+    return {h: (sums[h] + HOUR_PSEUDO_POSTS) / (counts[h] + HOUR_PSEUDO_POSTS) for h in sums}
+
+
+def tallies(posts: Iterable[PostRecord], zone: ZoneInfo, factors: dict[int, float]) -> dict[str, Tally]:
+    """Each item's hour-adjusted results over `posts` (those with figures)."""
+    out: dict[str, Tally] = {}
+    for post in posts:
+        sc = post_score(post.metrics, has_link=post.has_url) if post.metrics else None
+        if sc is None:
+            continue
+        factor = max(factors.get(post.published_at.astimezone(zone).hour, 1.0), 0.05)
+        t = out.get(post.item_id, Tally())
+        out[post.item_id] = Tally(t.measured + 1, t.impressions + sc.trials, t.successes + min(sc.successes / factor, sc.trials))
+    return out
+
+
+def class_rates(found: dict[str, Tally], items: Iterable[ContentItem]) -> dict[bool, float]:
+    """The account's own rate for posts without and with a link (the default before any result)."""
+    successes = {False: 0.0, True: 0.0}
+    trials = {False: 0.0, True: 0.0}
+    for item in items:
+        t = found.get(item.item_id)
+        if t is not None:
+            successes[item.has_url] += t.successes
+            trials[item.has_url] += t.impressions
+    return {flag: successes[flag] / trials[flag] if trials[flag] else DEFAULT_RATE for flag in (False, True)}
+
+
 def account_rate(items: Iterable[ContentItem]) -> float:
     """The account's own rate: all measured engagements over all measured impressions."""
     engagements = impressions = 0
@@ -80,20 +144,25 @@ def account_rate(items: Iterable[ContentItem]) -> float:
     return engagements / impressions if impressions else DEFAULT_RATE
 
 
-def draw(learning: Learning, prior_rate: float, rng: random.Random) -> float:
+def _beta(tally: Tally, prior_rate: float) -> tuple[float, float]:
+    prior_rate = min(max(prior_rate, 1e-4), 0.5)
+    return (PRIOR_IMPRESSIONS * prior_rate + tally.successes,
+            PRIOR_IMPRESSIONS * (1 - prior_rate) + max(0.0, tally.impressions - tally.successes))
+
+
+def draw(tally: Tally, prior_rate: float, rng: random.Random) -> float:
     """One Thompson draw of an item's rate: Beta around the account's rate, sharpened by the
     item's own results (an item with none is drawn from the prior: it still gets tried)."""
-    prior_rate = min(max(prior_rate, 1e-4), 0.5)
-    alpha = PRIOR_IMPRESSIONS * prior_rate + learning.engagements
-    beta = PRIOR_IMPRESSIONS * (1 - prior_rate) + max(0, learning.impressions - learning.engagements)
-    return rng.betavariate(alpha, beta)
+    return rng.betavariate(*_beta(tally, prior_rate))
 
 
-def rank_items(items: Sequence[ContentItem], prior_rate: float, rng: random.Random) -> list[ContentItem]:
-    """Evergreen items by a Thompson draw of their rate, best first; one-offs (posted once)
-    keep their turn, oldest first, ahead of evergreen repeats."""
+def rank_items(items: Sequence[ContentItem], found: dict[str, Tally], priors: dict[bool, float],
+               rng: random.Random) -> list[ContentItem]:
+    """Evergreen items by a Thompson draw of their hour-adjusted rate, best first; one-offs
+    (posted once) keep their turn, oldest first, ahead of evergreen repeats."""
     one_offs = sorted((i for i in items if not i.evergreen), key=lambda i: (i.added_at, i.item_id))
-    evergreen = sorted((i for i in items if i.evergreen), key=lambda i: (-draw(i.learning, prior_rate, rng), i.item_id))
+    evergreen = sorted((i for i in items if i.evergreen),
+                       key=lambda i: (-draw(found.get(i.item_id, Tally()), priors[i.has_url], rng), i.item_id))
     return one_offs + evergreen
 
 
@@ -104,18 +173,31 @@ class Verdict:
     reason: str
 
 
-def judge(item: ContentItem, benchmark: float, now: datetime, day: date) -> Verdict:
-    """An evergreen item measured enough times and still under half the benchmark rate is
-    rested (twice as long each time); back from a rest, its next result is judged with all
-    before it, and after MAX_RESTS rests a still-poor item is retired, with the reason."""
-    rate = item_rate(item.learning)
-    if (not item.evergreen or item.status is not ItemStatus.QUEUED or item.learning.measured < MIN_POSTS_TO_JUDGE
-            or item.learning.measured <= item.learning.judged_measured or rate is None):
-        return Verdict(item, "keep", "")  # too few results, or none new since its last rest
-    if rate >= POOR_SHARE * benchmark:
+def upper_rate(tally: Tally, prior_rate: float) -> float | None:
+    """An optimistic bound on an item's rate (the Beta posterior's mean plus two standard
+    deviations): when even this is poor, the item is poor, not unlucky."""
+    if not tally.impressions:
+        return None
+    alpha, beta = _beta(tally, prior_rate)
+    mean = alpha / (alpha + beta)
+    return mean + 2 * math.sqrt(mean * (1 - mean) / (alpha + beta + 1))
+
+
+def judge(item: ContentItem, tally: Tally | None, benchmark: float, now: datetime, day: date) -> Verdict:
+    """An evergreen item whose optimistic hour-adjusted rate is under half the benchmark is
+    rested (twice its cooldown); back from the rest, a still-poor result retires it, with
+    the reason. One unlucky post with few impressions is not enough: the bound stays near
+    the account's rate; a post at a bad hour is not held against the item."""
+    rate = tally.rate if tally is not None else None
+    upper = upper_rate(tally, benchmark) if tally is not None else None
+    if (not item.evergreen or item.status is not ItemStatus.QUEUED or rate is None or upper is None
+            or item.learning.measured <= item.learning.judged_measured):
+        return Verdict(item, "keep", "")  # no results, or none new since its last rest
+    if upper >= POOR_SHARE * benchmark:
         return Verdict(item, "keep", "")
-    figures = (f"{rate:.2%} engagement per impression over {item.learning.measured} posts, "
-               f"against {benchmark:.2%} for your typical item")
+    assert tally is not None
+    posts = "1 post" if tally.measured == 1 else f"{tally.measured} posts"
+    figures = f"{rate:.2%} engagement per impression over {posts} (hour-adjusted), against {benchmark:.2%} for your typical item"
     if item.learning.rests >= MAX_RESTS:
         reason = f"retired: {figures}"
         learning = replace(item.learning, retired_reason=reason, retired_on=day.isoformat())
@@ -128,9 +210,11 @@ def judge(item: ContentItem, benchmark: float, now: datetime, day: date) -> Verd
     return Verdict(replace(item, cooldown_until=until, learning=learning), "rest", reason)
 
 
-def benchmark_rate(items: Iterable[ContentItem]) -> float:
-    """The typical item's rate: the median over items measured enough times."""
-    rates = [r for i in items if i.learning.measured >= MIN_POSTS_TO_JUDGE and (r := item_rate(i.learning)) is not None]
+def benchmark_rate(found: dict[str, Tally], items: Iterable[ContentItem], *, has_url: bool) -> float:
+    """The typical item's hour-adjusted rate: the median over measured items with a link or
+    without one (a link's clicks weigh on its score, so posts with links are only compared
+    with each other); the account's default before any result."""
+    rates = [r for i in items if i.has_url == has_url and (t := found.get(i.item_id)) and (r := t.rate) is not None]
     return median(rates) if rates else DEFAULT_RATE
 
 

@@ -19,13 +19,17 @@ from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPer
 from flockpilot.domain.feed import Feed, FeedEntry, articles_from
 from flockpilot.domain.learning import (
     HOURS_DAYS,
+    JUDGE_DAYS,
     RESULTS_DAYS,
     account_rate,
     add_result,
     benchmark_rate,
+    class_rates,
+    hour_factors,
     hour_weights,
     judge,
     rank_items,
+    tallies,
 )
 from flockpilot.domain.plan import Ranker
 from flockpilot.domain.records import MetricsDay, PostRecord
@@ -35,6 +39,7 @@ from flockpilot.ports import ContentStore, PlanStore
 
 FeedReader = Callable[[str], list[FeedEntry]]
 MAX_RESULT_PAGES = 10
+PLUG_CHECK_HOURS = 2  # how often the plug looks for a post that took off (about $0.01 a look at 10 posts a day)
 
 
 @dataclass(frozen=True)
@@ -76,61 +81,70 @@ def daily_results(run: JobRun[Any], content: ContentStore, plans: PlanStore, rec
                 items[item.item_id] = item
             plans.save_result(replace(post, metrics=ref.metrics, metrics_at=run.now), item)
             record.read += 1
-        benchmark = benchmark_rate(items.values())
-        for item in list(items.values()):
-            verdict = judge(item, benchmark, run.now, run.day)
-            if verdict.action != "keep":
-                content.save_content(verdict.item)
-                record.verdicts.append(f"{item.kind.value} {item.item_id} ({item.post_text[:40]}): {verdict.reason}")
+        if run.settings.learn_from_results:
+            window = plans.posts(run.day - timedelta(days=JUDGE_DAYS), run.day)
+            found = tallies(window, run.settings.zone, hour_factors(window, run.settings.zone))
+            benchmarks = {flag: benchmark_rate(found, items.values(), has_url=flag) for flag in (False, True)}
+            for item in list(items.values()):
+                verdict = judge(item, found.get(item.item_id), benchmarks[item.has_url], run.now, run.day)
+                if verdict.action != "keep":
+                    content.save_content(verdict.item)
+                    record.verdicts.append(f"{item.kind.value} {item.item_id} ({item.post_text[:40]}): {verdict.reason}")
     record.done = True
 
 
 def plan_inputs(run: JobRun[Any], items: Sequence[ContentItem], plans: PlanStore) -> PlanInputs:
-    """What the day's plan learns from: items ranked by a draw of their results, hours
-    weighted by what the last four weeks earned in each."""
+    """What the day's plan learns from: items ranked by a draw of their hour-adjusted
+    results, hours weighted by what the last four weeks earned in each."""
     if not run.settings.learn_from_results:
         return PlanInputs(None, None)
     rng = random.Random(f"{run.account.account_id}:{run.day.isoformat()}:learn")
-    prior = account_rate(items)
-    window = run.settings.window
+    zone, window = run.settings.zone, run.settings.window
+    posts = plans.posts(run.day - timedelta(days=JUDGE_DAYS), run.day - timedelta(days=1))
+    found = tallies(posts, zone, hour_factors(posts, zone))
+    priors = class_rates(found, items)
     hours = list(range(window.start.hour, window.end.hour + (1 if window.end.minute else 0)))
-    history = plans.posts(run.day - timedelta(days=HOURS_DAYS), run.day - timedelta(days=1))
-    weights = hour_weights(history, run.settings.zone, hours, prior, rng) if history else None
-    return PlanInputs(lambda pool: rank_items(pool, prior, rng), weights)
+    recent = [p for p in posts if p.day >= run.day - timedelta(days=HOURS_DAYS)]
+    weights = hour_weights(recent, zone, hours, account_rate(items), rng) if recent else None
+    return PlanInputs(lambda pool: rank_items(pool, found, priors, rng), weights)
 
 
 def check_feeds(run: JobRun[Any], content: ContentStore, read_feed: FeedReader | None, record: MetricsDay) -> None:
     """Once a day: new entries of the registered feeds become article items (nothing twice,
-    never an item the person removed). A broken feed is reported and changes nothing."""
+    never an item the person removed). A broken feed is reported and changes nothing; an
+    entry that cannot become a post is named in the run's warnings."""
     if record.feeds_checked or read_feed is None:
         return
     for feed in content.feeds():
         if feed.checked_on == run.day.isoformat():
             continue
-        added, error = import_entries(content, feed.url, read_feed, run.now)
+        added, error, rejected = import_entries(content, feed.url, read_feed, run.now)
         if error:
             run.summary.mark_partial(f"feed {feed.url}: {error}")
+        run.summary.warnings += [f"feed {feed.url}: {why}" for why in rejected]
         content.save_feed(replace(feed, checked_on=run.day.isoformat(), added_total=feed.added_total + added,
                                   last_error=error))
         record.articles_added += added
     record.feeds_checked = True
 
 
-def import_entries(content: ContentStore, source: str, read_feed: FeedReader, now: datetime) -> tuple[int, str | None]:
-    """Read one feed and add its new articles; (added, error)."""
+def import_entries(content: ContentStore, source: str, read_feed: FeedReader, now: datetime
+                   ) -> tuple[int, str | None, list[str]]:
+    """Read one feed and add its new articles: (added, the error that stopped it, why each
+    rejected entry was)."""
     from flockpilot.domain.errors import FlockpilotError
 
     try:
         entries = read_feed(source)
     except FlockpilotError as exc:
-        return 0, str(exc)
-    result = import_feed_entries(content, entries, now)
-    return result["added"], None
+        return 0, str(exc), []
+    result, rejected = import_feed_entries(content, entries, now)
+    return result["added"], None, rejected
 
 
-def import_feed_entries(content: ContentStore, entries: Sequence[FeedEntry], now: datetime) -> dict[str, int]:
-    """Articles from entries, deduplicated against every key ever recorded; {added, skipped,
-    rejected}. Keys are remembered only once their item is stored."""
+def import_feed_entries(content: ContentStore, entries: Sequence[FeedEntry], now: datetime) -> tuple[dict[str, int], list[str]]:
+    """Articles from entries, deduplicated against every key ever recorded: ({added, skipped,
+    rejected}, why each rejected entry was). Keys are remembered only once their item is stored."""
     from flockpilot.domain.feed import entry_key, normalize_link
 
     keys = {k for e in entries for k in (entry_key(e), normalize_link(e.link) if e.link else None) if k}
@@ -146,7 +160,7 @@ def import_feed_entries(content: ContentStore, entries: Sequence[FeedEntry], now
     counts = result.counts()
     counts["skipped"] += counts["added"] - added
     counts["added"] = added
-    return counts
+    return counts, [f"entry {r.entry.title or r.entry.link or r.entry.entry_id!r} not added: {r.detail}" for r in result.rejected]
 
 
 def register_feed(content: ContentStore, url: str, read_feed: FeedReader, now: datetime) -> tuple[Feed, int]:
@@ -160,14 +174,15 @@ def register_feed(content: ContentStore, url: str, read_feed: FeedReader, now: d
 
 def plug(run: JobRun[Any], content: ContentStore, plans: PlanStore, record: MetricsDay,
          publish_plug: Callable[[ContentItem, PostRecord], None]) -> None:
-    """Hourly while the plug is on: your posts of the last 24 hours and their likes (owned
-    reads); the first past the threshold, not a pitch, gets your plug as a reply, once."""
+    """Every PLUG_CHECK_HOURS while the plug is on and today's pitch is not out: your posts of
+    the last 24 hours and their likes (owned reads); the first past the threshold, not a
+    pitch, gets your plug as a reply, once."""
     from flockpilot.domain.learning import PITCH_KINDS, PLUG_WINDOW, plug_target
 
     settings = run.settings
     hour = run.now.astimezone(settings.zone).hour
-    if settings.plug_min_likes <= 0 or record.plug_checked_hour == hour:
-        return
+    if settings.plug_min_likes <= 0 or (record.plug_checked_hour >= 0 and 0 <= hour - record.plug_checked_hour < PLUG_CHECK_HOURS):
+        return  # each look is a paid read of the day's posts: one every PLUG_CHECK_HOURS
     plug_items = [i for i in content.list_content() if i.kind is ContentKind.PLUG and i.status is ItemStatus.QUEUED]
     if not plug_items:
         return
