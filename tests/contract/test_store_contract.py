@@ -56,6 +56,15 @@ def test_an_item_added_twice_is_stored_once(store: Any) -> None:
     assert [i.item_id for i in store.list_content()] == [item.item_id]
 
 
+def test_an_item_added_with_history_round_trips_every_field(store: Any) -> None:
+    item = new_item(kind="quip", text="Crust is a promise", now=NOW, evergreen=True, cooldown_days=7, tags=("humour",))
+    full = replace(item.after_posting(NOW), status=ItemStatus.RETIRED, last_error="x said no",
+                   learning=Learning(measured=3, impressions=3000, engagements=20, link_clicks=0, cost_usd=0.045, rests=1,
+                                     judged_measured=2, retired_reason="retired: poor", retired_on="2026-11-25"))
+    assert store.add_content(full) is True
+    assert store.get_content(item.item_id) == full
+
+
 def test_saving_an_items_state_keeps_its_text_and_its_learning(store: Any) -> None:
     item = new_item(kind="article", text="How to shape", url="https://example.com/s", now=NOW, evergreen=True)
     store.add_content(item)

@@ -190,3 +190,26 @@ def test_insights_json_and_text(env: dict[str, str], capsys: pytest.CaptureFixtu
     assert week["posts_measured"] == 0 and week["top_posts"] == [] and week["retired"] == []
     assert main(["insights"]) == 0
     assert "No results yet" in capsys.readouterr().out
+
+
+def test_content_list_shows_results_and_why_an_item_was_retired(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from flockpilot.domain.content import ItemStatus, Learning, new_item
+
+    plans = DynamoContentPlans(OWNER_ID)
+    now = datetime.now(UTC)
+    good = new_item(kind="quip", text="Crust is a promise", now=now, evergreen=True, cooldown_days=7)
+    poor = new_item(kind="quip", text="Bread puns, again", now=now, evergreen=True, cooldown_days=7)
+    plans.add_content(replace(good, learning=Learning(measured=4, impressions=4000, engagements=200)))
+    reason = "retired: 0.60% engagement per impression over 2 posts (hour-adjusted), against 4.00% for your typical item"
+    plans.add_content(replace(poor, status=ItemStatus.RETIRED,
+                              learning=Learning(measured=2, impressions=2000, engagements=12, rests=1, retired_reason=reason)))
+    assert main(["content", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "5.0% over 4" in out and "0.6% over 2" in out and reason in out
+    assert main(["content", "list", "--json"]) == 0
+    listed = {i["text"]: i for i in json.loads(capsys.readouterr().out)}
+    assert listed["Bread puns, again"]["status"] == "retired"
+    assert listed["Bread puns, again"]["learning"]["retired_reason"] == reason

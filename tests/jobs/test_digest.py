@@ -142,3 +142,25 @@ def test_the_day_means_the_accounts_day(h: Harness) -> None:
     assert h.digest().status == "sent"
     h.clock.advance(hours=23)
     assert h.digest().status == "already-sent"
+
+
+def test_follow_suggestions_show_what_a_person_decides_by(h: Harness) -> None:
+    from tests.jobs.test_follow import with_sources
+
+    with_sources(h)
+    h.env.update(DIGEST_EMAIL="owner@example.com", SENDER_EMAIL="flockpilot@example.com")
+    h.at_local(9)
+    follow = h.follow(trigger="schedule")
+    assert follow.shortlisted
+    h.at_local(18)
+    h.digest(trigger="schedule")
+    _, html, text = h.mail.sent[0]
+    first = follow.shortlisted[0]
+    user = h.world.users[next(uid for uid, u in h.world.users.items() if u.username == first.username)]
+    block = text.split(f"@{first.username}:", 1)[1].split("\n- @", 1)[0]
+    assert user.name in block and user.description.splitlines()[0][:40] in block  # name, the bio's first line
+    followers, following = h.world.follower_count(user.id), h.world.following_count(user.id)
+    assert f"{followers:,} followers, {following:,} following" in block
+    assert "last post" in block or "posted today" in block
+    assert first.why[0] in block  # next to the reason
+    assert f"{followers:,} followers, {following:,} following" in html

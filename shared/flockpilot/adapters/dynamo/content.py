@@ -94,7 +94,8 @@ class DynamoContentPlans:
         row = ContentRow(self.pk, f"CONTENT#{item.item_id}", item_id=item.item_id, kind=item.kind.value, text=item.text,
                          url=item.url, tags=list(item.tags), evergreen=item.evergreen, cooldown_days=item.cooldown_days,
                          weighted_length=item.weighted_length, has_url=item.has_url, added_at=item.added_at,
-                         status=item.status.value)
+                         status=item.status.value, times_posted=item.times_posted, last_posted_at=item.last_posted_at,
+                         cooldown_until=item.cooldown_until, last_error=item.last_error, learning=item.learning.to_json())
         return attempt(lambda: row.save(condition=ContentRow.sk.does_not_exist()))
 
     def _content_actions(self, item: ContentItem) -> list[Action]:
