@@ -11,9 +11,10 @@ attempt; it is tried again once X's limit resets.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from flockpilot.domain.budget import RECOVERY_RESERVE
 from flockpilot.domain.content import LIGHT_KINDS, ContentItem, ContentKind, repost_target
@@ -30,11 +31,13 @@ from flockpilot.domain.plan import DayPlan, PlannedSlot, plan_day
 from flockpilot.domain.records import MetricsDay, PostRecord
 from flockpilot.domain.slots import LEASE_SECONDS, MAX_FAILURES, Claim, LeaseLost, Slot, SlotStatus, SlotTaken
 from flockpilot.events import PostEvent
-from flockpilot.jobs.learn import FeedReader, check_feeds, daily_results, plan_inputs, plug
 from flockpilot.jobs.skeleton import Account, JobRun, RunSummary
 from flockpilot.ports import ContentStore, PlanStore
 from flockpilot.pricing import price
 from flockpilot.settings import Mode
+
+if TYPE_CHECKING:
+    from flockpilot.domain.feed import FeedEntry
 
 MAX_SUBSTITUTES = 2
 PLUG_SLOT = 99  # the day's one plug has a slot of its own: claimed, recovered and completed like the others
@@ -108,7 +111,7 @@ class PostDeps:
     account: Account
     content: ContentStore
     plans: PlanStore
-    read_feed: FeedReader | None = None  # the daily feed check (None: feeds are not read)
+    read_feed: Callable[[str], list[FeedEntry]] | None = None  # the daily feed check (None: feeds are not read)
 
 
 def normalize(text: str) -> str:
@@ -122,6 +125,8 @@ def todays_plan(deps: PostDeps, run: JobRun[PostSummary]) -> tuple[DayPlan, dict
     settings, records = deps.account.settings, deps.account.records
     plan, slots = deps.plans.plan_and_slots(run.day)
     if plan is None:
+        from flockpilot.jobs.learn import check_feeds, daily_results, plan_inputs  # the day's first run only
+
         record = records.load_day(MetricsDay, run.day) or MetricsDay(day=run.day)
         try:
             daily_results(run, deps.content, deps.plans, record)
@@ -325,9 +330,12 @@ def run_post(deps: PostDeps, event: PostEvent) -> PostSummary:
     run = JobRun("post", deps.account, lambda now, day: PostSummary(
         account=deps.account.account_id, day=day, started_at=now, mode="dry-run" if dry else "live"))
 
+    seen: dict[str, Any] = {}
+
     def body(run: JobRun[PostSummary]) -> None:
         summary = run.summary
         plan, states = todays_plan(deps, run)
+        seen.update(plan=plan, states=states)
         summary.plan_slots, summary.plan_cost_usd, summary.plan_budget_usd = len(plan.slots), plan.cost_usd, plan.budget_usd
         summary.plan_notes = list(plan.notes)
         summary.dropped = [DroppedEntry(kind=d.kind.value, item_id=d.item_id, cost_usd=d.cost_usd, reason=d.reason)
@@ -390,7 +398,10 @@ def run_post(deps: PostDeps, event: PostEvent) -> PostSummary:
 
     def body_with_plug(run: JobRun[PostSummary]) -> None:
         body(run)
-        if not dry and settings.plug_min_likes > 0 and not plug_blocked(*deps.plans.plan_and_slots(run.day), run.now):
+        if (not dry and settings.plug_min_likes > 0 and "plan" in seen and not plug_blocked(seen["plan"], seen["states"], run.now)
+                and not any(p.kind == ContentKind.PITCH.value for p in run.summary.posted)):
+            from flockpilot.jobs.learn import plug
+
             record = deps.account.records.load_day(MetricsDay, run.day) or MetricsDay(day=run.day)
             checked = record.plug_checked_hour
             plug(run, deps.content, deps.plans, record, lambda item, target: plug_under(run, item, target))

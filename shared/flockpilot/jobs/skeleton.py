@@ -105,10 +105,23 @@ class JobRun(Generic[S]):
         self.account = account
         self.now = account.clock.now()
         self.day = account_day(self.now, account.settings.zone)
-        self.budget = day_budget(account.records, job, account.settings.monthly_budget_usd, self.day)
-        self.meter = self.budget.meter()
         self.summary = make_summary(self.now, self.day)
         self._x: XApi | None = None
+        self._budget: DayBudget | None = None
+        self._meter: CostMeter | None = None
+
+    @property
+    def budget(self) -> DayBudget:
+        """The job's money for the day, read on first use (a run with nothing to do reads nothing)."""
+        if self._budget is None:
+            self._budget = day_budget(self.account.records, self.job, self.account.settings.monthly_budget_usd, self.day)
+        return self._budget
+
+    @property
+    def meter(self) -> CostMeter:
+        if self._meter is None:
+            self._meter = self.budget.meter()
+        return self._meter
 
     @property
     def x(self) -> XApi:
@@ -122,9 +135,10 @@ class JobRun(Generic[S]):
 
     def finish(self, *, save: bool = True) -> S:
         """Record what the run spent and, unless it did nothing worth keeping, its summary."""
-        self.summary.cost = self.meter.snapshot()
+        meter = self._meter or CostMeter(limit_usd=0.0)  # never metered: nothing was spent
+        self.summary.cost = meter.snapshot()
         records = self.account.records
-        records.add_spend(self.day, self.job, self.meter.usd, self.meter.requests)
+        records.add_spend(self.day, self.job, meter.usd, meter.requests)
         if save:
             records.save_run(self.job, self.day, self.now, self.summary.to_json())
         return self.summary
