@@ -268,6 +268,11 @@ def test_a_pass_too_big_for_a_day_reports_progress_and_days_left() -> None:
     verify = first.reconciliation["verify"]
     assert isinstance(verify, dict) and verify["state"] == "in progress" and verify["verified_today"] == 10
     assert verify["days_to_finish"] == 2 and "33% done" in str(verify["note"])
+    h.env.update(DIGEST_EMAIL="owner@example.com", SENDER_EMAIL="flockpilot@example.com")
+    h.digest(trigger="schedule")  # the digest shows the pass's progress
+    _, html, text = h.mail.sent[-1]
+    assert "followers check 33% done, pass finishes in ~2 days" in text.split("ACCOUNT", 1)[1]
+    assert "followers check 33% done" in html
     days = 1
     while h.prune().reconciliation["verify"]["state"] != "finished":  # type: ignore[index]
         h.clock.advance(days=1)

@@ -50,6 +50,7 @@ class DigestReport:
     followers: int | None = None
     following: int | None = None
     band: str = ""
+    checks: str = ""  # how far the rolling check of who follows back has got (from the last prune run)
     growth: list[GrowthPoint] = field(default_factory=list)
     sources: list[tuple[str, int, int]] = field(default_factory=list)  # label, followed, followed back
     spend_today_usd: float = 0.0
@@ -221,6 +222,8 @@ def render_html(r: DigestReport) -> str:
     rows.append(_h("Account"))
     if r.followers is not None:
         rows.append(_p(f"<b>{r.followers:,}</b> followers &middot; <b>{(r.following or 0):,}</b> following &middot; {escape(r.band)}"))
+    if r.checks:
+        rows.append(_p(_e(r.checks, 200), muted=True))
     rows.append(_chart(r.growth))
     if r.sources:
         table = "".join(
@@ -284,6 +287,8 @@ def render_text(r: DigestReport) -> str:
     out += ["", "ACCOUNT"]
     if r.followers is not None:
         out.append(f"  {r.followers:,} followers, {(r.following or 0):,} following; {r.band}")
+    if r.checks:
+        out.append(f"  {safe_text(r.checks, 200)}")
     if r.growth:
         out.append(f"  followers {r.growth[0].followers} -> {r.growth[-1].followers} since {r.growth[0].day:%d %b}")
     out += [f"  {safe_text(label, 30)}: {back}/{followed} followed back" for label, followed, back in r.sources]

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from flockpilot.domain.account import account_day
 from flockpilot.domain.digest import DEFAULT_INVITE, DEFAULT_TEMPLATE, Correspondent, Message, rank
@@ -60,6 +61,16 @@ class DigestDeps:
     outbox_dir: Path | None = None
     template: str = DEFAULT_TEMPLATE
     invite: str = DEFAULT_INVITE
+
+
+def reconciliation_note(last_prune: dict[str, Any] | None) -> str:
+    """The rolling followers check's progress, as the last prune run reported it."""
+    recon = (last_prune or {}).get("reconciliation") or {}
+    verify = recon.get("verify") if isinstance(recon, dict) else None
+    if not isinstance(verify, dict):
+        return ""
+    note = verify.get("note")
+    return str(note) if note else ""
 
 
 def card_line(card: Card, now: datetime) -> str:
@@ -140,6 +151,7 @@ def build_report(deps: DigestDeps, run: JobRun[DigestSummary], *, read_x: bool) 
         report.band = f"inside the band ({room} follows of room)" if room >= 0 else f"above the band by {-room}: prune first"
         if not profile.fresh(now, settings.zone):
             report.warnings.append(f"account figures are from {profile.seen_at:%d %b %H:%M} UTC")
+    report.checks = reconciliation_note(records.last_run("prune"))
     report.entries = rank(deps.inbox.pending_conversations(), keywords=settings.keywords, template=deps.template,
                           invite=deps.invite, now=now)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from flockpilot.domain.account import AccountProfile, DayCounts, GrowthPoint
@@ -23,7 +24,8 @@ from flockpilot.ports import Ledger
 
 FIRST_PAGE = 20  # the very first sync: one page, then later syncs start from there
 NEXT_PAGE = 5  # later syncs: most days bring a few; pages double (5, 10, 20 ... 320)
-MAX_PAGES = 7  # a burst beyond 635 new ones waits for the next day's sync
+MAX_PAGES = 7  # a burst beyond these pages waits for the next day's sync
+MAX_PAGE = 1000  # X's largest page of followers or following
 MAX_MY_FOLLOWER_SOURCES = 30
 VERIFY_DAYS_DEFAULT = 30
 
@@ -35,15 +37,26 @@ class NewIds:
     complete: bool = True
 
 
-def read_newest(known: list[str], read_page: Callable[[int, str | None], Page[XUser]]) -> NewIds:
-    """Read a list from the newest until a known id (or MAX_PAGES)."""
+def first_page_size(known: list[str], expected_new: int | None) -> int:
+    """How many to ask for first. X bills every id a page returns, and a sync must see one
+    id it knows to stop: yesterday's count of new ones plus one is the cheapest guess."""
+    if not known:
+        return FIRST_PAGE
+    if expected_new is None:
+        return NEXT_PAGE
+    return max(1, min(MAX_PAGE, expected_new + 1))
+
+
+def read_newest(known: list[str], read_page: Callable[[int, str | None], Page[XUser]], *,
+                expected_new: int | None = None) -> NewIds:
+    """Read a list from the newest until a known id (or MAX_PAGES), pages doubling."""
     known_set = set(known)
     result = NewIds()
     token: str | None = None
-    size = NEXT_PAGE if known else FIRST_PAGE
+    size = first_page_size(known, expected_new)
     for _ in range(MAX_PAGES):
         page = read_page(size, token)
-        size *= 2
+        size = min(MAX_PAGE, size * 2)
         for user in page.items:
             if user.id in known_set:
                 return result
@@ -81,8 +94,12 @@ def daily_sync(run: JobRun[Any], ledger: Ledger, *, verify_days: int = VERIFY_DA
     record = SyncDay(day=run.day)
     x = run.x
     known = {name: ledger.frontier(name) for name in ("following", "followers")}
-    following = read_newest(known["following"], lambda n, t: x.own_following_page(max_results=n, token=t))
-    followers = read_newest(known["followers"], lambda n, t: x.followers_page(x.user_id, max_results=n, token=t))
+    yesterday = records.load_day(SyncDay, run.day - timedelta(days=1))
+    done = yesterday is not None and yesterday.done and yesterday.complete
+    following = read_newest(known["following"], lambda n, t: x.own_following_page(max_results=n, token=t),
+                            expected_new=yesterday.new_following if done and yesterday else None)
+    followers = read_newest(known["followers"], lambda n, t: x.followers_page(x.user_id, max_results=n, token=t),
+                            expected_new=yesterday.new_followers if done and yesterday else None)
 
     people = ledger.people_by_id(following.ids)
     for user_id, person in people.items():
