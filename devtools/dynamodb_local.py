@@ -46,7 +46,7 @@ class DynamoDBLocal:
             self.process.kill()
 
 
-def start(port: int | None = None, timeout: float = 30.0) -> DynamoDBLocal:
+def start(port: int | None = None, timeout: float = 90.0) -> DynamoDBLocal:
     """Launch DynamoDB Local in memory and wait until it accepts connections."""
     java = shutil.which("java")
     if java is None:
