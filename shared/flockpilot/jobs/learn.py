@@ -12,11 +12,10 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flockpilot.domain.content import ContentItem, ContentKind, ItemStatus
 from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPermitted, XError
-from flockpilot.domain.feed import Feed, FeedEntry, articles_from
 from flockpilot.domain.learning import (
     HOURS_DAYS,
     JUDGE_DAYS,
@@ -37,7 +36,10 @@ from flockpilot.domain.x import PostRef
 from flockpilot.jobs.skeleton import JobRun
 from flockpilot.ports import ContentStore, PlanStore
 
-FeedReader = Callable[[str], list[FeedEntry]]
+if TYPE_CHECKING:
+    from flockpilot.domain.feed import Feed, FeedEntry
+
+FeedReader = Callable[[str], "list[FeedEntry]"]
 MAX_RESULT_PAGES = 10
 PLUG_CHECK_HOURS = 2  # how often the plug looks for a post that took off (about $0.01 a look at 10 posts a day)
 
@@ -145,7 +147,7 @@ def import_entries(content: ContentStore, source: str, read_feed: FeedReader, no
 def import_feed_entries(content: ContentStore, entries: Sequence[FeedEntry], now: datetime) -> tuple[dict[str, int], list[str]]:
     """Articles from entries, deduplicated against every key ever recorded: ({added, skipped,
     rejected}, why each rejected entry was). Keys are remembered only once their item is stored."""
-    from flockpilot.domain.feed import entry_key, normalize_link
+    from flockpilot.domain.feed import articles_from, entry_key, normalize_link
 
     keys = {k for e in entries for k in (entry_key(e), normalize_link(e.link) if e.link else None) if k}
     seen = content.seen_feed_keys(keys)
@@ -166,6 +168,8 @@ def import_feed_entries(content: ContentStore, entries: Sequence[FeedEntry], now
 def register_feed(content: ContentStore, url: str, read_feed: FeedReader, now: datetime) -> tuple[Feed, int]:
     """Check the feed can be read (a broken or hostile feed is refused, nothing written),
     then register it; returns the feed and how many entries it holds now."""
+    from flockpilot.domain.feed import Feed
+
     entries = read_feed(url)
     feed = Feed(url=url, added_at=now)
     content.add_feed(feed)

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import asdict, replace
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from pynamodb.attributes import BooleanAttribute, JSONAttribute, ListAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import TransactWriteError
@@ -19,12 +19,14 @@ from pynamodb.expressions.update import Action
 
 from flockpilot.adapters.dynamo.base import Row, attempt, condition_failed, pk_of, raw_query, transaction, utc
 from flockpilot.domain.content import ContentItem, ContentKind, ItemStatus, Learning
-from flockpilot.domain.feed import Feed, key_digest
 from flockpilot.domain.plan import DayPlan, DroppedItem, PlannedSlot
 from flockpilot.domain.records import PostRecord
 from flockpilot.domain.slots import Claim, LeaseLost, Slot, SlotStatus, SlotTaken
 from flockpilot.domain.x import PostMetrics
 from flockpilot.plain import plain
+
+if TYPE_CHECKING:
+    from flockpilot.domain.feed import Feed
 
 
 class ContentRow(Row):
@@ -237,6 +239,8 @@ class DynamoContentPlans:
         return attempt(lambda: FeedRow(self.pk, f"FEED#{feed_id}").delete(condition=FeedRow.sk.exists()))
 
     def feeds(self) -> list[Feed]:
+        from flockpilot.domain.feed import Feed  # feeds (and X's text rules) load only when feeds are read
+
         return [Feed(**{**r.body, "added_at": datetime.fromisoformat(r.body["added_at"])})
                 for r in FeedRow.query(self.pk, FeedRow.sk.startswith("FEED#"))]
 
@@ -245,6 +249,8 @@ class DynamoContentPlans:
                                                                          condition=FeedRow.sk.exists()))
 
     def seen_feed_keys(self, keys: Collection[str]) -> set[str]:
+        from flockpilot.domain.feed import key_digest
+
         by_digest = {key_digest(k): k for k in keys}
         if not by_digest:
             return set()
@@ -252,6 +258,8 @@ class DynamoContentPlans:
         return {by_digest[r.sk.removeprefix("FEEDKEY#")] for r in rows}
 
     def remember_feed_keys(self, keys: Collection[str], now: datetime) -> None:
+        from flockpilot.domain.feed import key_digest
+
         with FeedKeyRow.batch_write() as batch:
             for key in dict.fromkeys(keys):
                 batch.save(FeedKeyRow(self.pk, f"FEEDKEY#{key_digest(key)}", seen_at=now))
