@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from devtools.simulate.driver import SimConfig

@@ -26,8 +26,9 @@ def _pyplot() -> Any:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({"svg.fonttype": "none", "font.size": 11, "axes.titlesize": 12, "axes.spines.top": False,
-                         "axes.spines.right": False, "figure.dpi": 100, "svg.hashsalt": "flockpilot-sim"})
+    plt.rcParams.update({"svg.fonttype": "none", "font.size": 12, "axes.titlesize": 13, "legend.fontsize": 10,
+                         "xtick.labelsize": 11, "ytick.labelsize": 11, "axes.spines.top": False, "axes.spines.right": False,
+                         "figure.dpi": 100, "svg.hashsalt": "flockpilot-sim"})
     return plt
 
 
@@ -54,7 +55,7 @@ def draw_growth(ax: Any, body: dict[str, Any]) -> None:
     ax.axvline(BAND_FROM_DAY, color="#bbb", lw=1, ls=":")
     ax.set_xlabel("day")
     ax.set_title("Followers, following and the 10% band")
-    ax.legend(frameon=False, fontsize=9, loc="upper left")
+    ax.legend(frameon=False, loc="upper left")
     ax.grid(alpha=0.3)
 
 
@@ -73,13 +74,13 @@ def draw_cost(ax: Any, body: dict[str, Any]) -> None:
     ax.set_xlabel("day")
     ax.set_ylabel("USD")
     ax.set_title("X API cost per day, by function")
-    ax.legend(frameon=False, fontsize=8, ncol=2, loc="upper left")
+    ax.legend(frameon=False, fontsize=9, ncol=2, loc="upper left")
     ax.set_ylim(0, max(max(bottom), max(d["allowance_usd"] for d in days)) * 1.35 or 1)
     ax.grid(axis="y", alpha=0.3)
 
 
 def single(draw: Any, body: dict[str, Any]) -> Any:
-    fig, ax = _pyplot().subplots(figsize=(6.4, 3.8))
+    fig, ax = _pyplot().subplots(figsize=(5.2, 4.0))
     draw(ax, body)
     return fig
 
@@ -87,7 +88,7 @@ def single(draw: Any, body: dict[str, Any]) -> Any:
 def sources_figure(body: dict[str, Any]) -> Any:
     plt = _pyplot()
     rows = [r for r in body["sources"] if r["followed_in_world"]]
-    fig, ax = plt.subplots(figsize=(6.4, 1.2 + 0.7 * max(1, len(rows))))
+    fig, ax = plt.subplots(figsize=(5.2, 1.8 + 0.8 * max(1, len(rows))))
     labels = [f"{r['label']} ({r['followed_in_world']})" for r in rows]
     y = list(range(len(rows)))
     series = (("true_rate", "true (hidden chance of those followed)", "#6a9f58", -0.27),
@@ -95,11 +96,11 @@ def sources_figure(body: dict[str, Any]) -> Any:
               ("estimated_rate", "Flockpilot's estimate", "#e08a2c", 0.27))
     for key, label, colour, offset in series:
         ax.barh([i + offset for i in y], [r[key] or 0.0 for r in rows], height=0.26, color=colour, label=label)
-    ax.set_yticks(y, labels, fontsize=9)
+    ax.set_yticks(y, labels)
     ax.invert_yaxis()
     ax.set_xlabel("follow-back rate (people followed in brackets)")
     ax.set_title("Follow-back rate per source")
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    ax.legend(frameon=False, fontsize=9, loc="upper center", bbox_to_anchor=(0.4, -0.18), ncol=1)
     ax.grid(axis="x", alpha=0.3)
     return fig
 
@@ -107,12 +108,12 @@ def sources_figure(body: dict[str, Any]) -> Any:
 def posts_figure(body: dict[str, Any]) -> Any:
     plt = _pyplot()
     results = body["post_results"]
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.4, 6.0))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(5.2, 6.4))
     kinds = list(results["by_kind"])
     top.bar(kinds, [results["by_kind"][k]["engagement_rate"] * 100 for k in kinds], color="#3b6ea5")
     for i, k in enumerate(kinds):
         top.annotate(f"{results['by_kind'][k]['posts']} posts", (i, results["by_kind"][k]["engagement_rate"] * 100),
-                     ha="center", va="bottom", fontsize=8)
+                     ha="center", va="bottom", fontsize=10)
     top.set_ylabel("engagement %")
     top.set_title("Post results by kind")
     hours = sorted(results["by_hour"], key=int)
@@ -198,7 +199,8 @@ ${s['cost_per_30_days_usd']:.2f} per 30 days; by month: {months}</td></tr>
 <h2>Sources</h2>{sources}
 <h2>Findings</h2>{findings}
 <h2>Warnings the jobs raised ({s['warnings']})</h2>{warnings}
-<p style="font-size:.8em;color:#777">{s['invocations']} handler invocations in {s['wall_seconds']} s.</p>
+<p style="font-size:.8em;color:#777">{s['invocations']} handler invocations in {s['wall_seconds']} s; mean per invocation:
+{e(', '.join(f"{job} {ms} ms" for job, ms in s['handler_ms_by_function'].items()))}. The jobs' own log: jobs.log beside this file.</p>
 </main></body></html>
 """
 
@@ -207,27 +209,29 @@ def readme_text(body: dict[str, Any], chart: Path) -> str:
     """The README's "What to expect" section, from a run (the lead pastes it into README.md)."""
     s, p = body["summary"], body["params"]
     months = "; ".join(f"{m}: ${v:.2f}" for m, v in s["cost_by_month_usd"].items())
+    by_job = {job: sum(d["cost_by_function"].get(job, 0.0) for d in body["days"]) for job in JOBS}
+    split = ", ".join(f"{job} ${usd:.2f}" for job, usd in sorted(by_job.items(), key=lambda kv: -kv[1]))
     rel = chart.relative_to(ROOT) if chart.is_relative_to(ROOT) else chart
+    held = p["days"] - s["band_violations"]
     return f"""## What to expect
 
-A {p['days']}-day simulation (`make simulate`) of an account that starts with {p['followers']} followers and follows
-{p['following']}, in {p['mode']} mode (you act on {p['act_share']:.0%} of the digest's suggestions the next morning) with the
-default ${p['budget']:g} monthly budget:
+A {p['days']}-day flight in the simulator (`make simulate`): an account with {p['followers']} followers that follows
+{p['following']}, {p['mode']} mode (you act on {p['act_share']:.0%} of the digest's suggestions the next morning), the
+default ${p['budget']:g} monthly budget, {p['posts_per_day']} posts a day.
 
-![Followers, following and the 10% band; daily cost by function]({rel})
+![Followers, following and the 10% band; X API cost per day by function]({rel})
 
-- **Followers**: {s['start_followers']} &rarr; {s['final_followers']} ({s['followers_gained']:+d}): {s['organic_followers']} came from
-  posts, {s['follow_backs']} followed back, {s['churned']} left. Following ended at {s['final_following']}; the band held on
-  {p['days'] - s['band_violations']} of {p['days']} days ({s[f'band_violations_from_day_{BAND_FROM_DAY}']} days outside it from day
-  {BAND_FROM_DAY} on).
-- **Cost**: ${s['total_cost_usd']:.2f} of X API calls over the {p['days']} days, ${s['cost_per_day_usd']:.2f} a day, about
-  **${s['cost_per_30_days_usd']:.2f} a month** ({months}); posting with links is most of it.
-- **Safety**: {s['limit_violations']} actions beyond X's published limits or our caps, {s['double_actions']} double actions,
-  {s['budget_overruns']} days over their budget allowance.
+- **Followers** {s['start_followers']} -> {s['final_followers']} ({s['followers_gained']:+d}): {s['organic_followers']} came from
+  your posts, {s['follow_backs']} followed back, {s['churned']} left. Following ended at {s['final_following']}, inside the
+  10% band on {held} of {p['days']} days.
+- **Cost** ${s['total_cost_usd']:.2f} of X API calls in {p['days']} days: ${s['cost_per_day_usd']:.2f} a day, about
+  **${s['cost_per_30_days_usd']:.2f} a month** ({months}). By function: {split}.
+- **Safety** {s['limit_violations']} actions beyond X's published limits or our caps, {s['double_actions']} double
+  actions, {s['budget_overruns']} days over their allowance.
 
-The world is a model, not X: follow-back rates, reach, churn and engagement are plausible guesses (see
-`devtools/simulate/README.md`), so read the figures as orders of magnitude and the safety counts as what the jobs
-do under that model. Run `make simulate` to see the full report (`sim/report.html`).
+The world is a model, not X: follow-back rates, reach, churn and engagement are plausible guesses
+(`devtools/simulate/README.md` lists them), so read the figures as orders of magnitude and the safety
+counts as what the jobs do under that model. `make simulate` writes the full report to `sim/report.html`.
 """
 
 

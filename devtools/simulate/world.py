@@ -16,7 +16,7 @@ from __future__ import annotations
 import heapq
 import math
 import random
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -582,8 +582,3 @@ class SimApp(SandboxApp):
 
 
 WRITES = frozenset({"createPosts", "followUser", "unfollowUser", "repostPost", "deletePosts", "unrepostPost"})
-
-
-def iter_days(start: date, days: int) -> Iterator[date]:
-    for n in range(days):
-        yield start + timedelta(days=n)
