@@ -54,6 +54,9 @@ lint: setup ## ruff, and mypy strict on the layer, the handlers, devtools and be
 bench: setup ## import time, shipped size, X API cost of a day
 	$(BIN)/python -m bench.run
 
+simulate: setup ## fly the real jobs for 90 simulated days against a synthetic X: sim/report.html, sim/simulation.json
+	$(BIN)/python -m devtools.simulate --out sim/
+
 package: setup ## build the layer for Lambda (python3.13, arm64) and print its size
 	$(BIN)/python -m devtools.package
 
