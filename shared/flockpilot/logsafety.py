@@ -62,15 +62,22 @@ def _guarded_names() -> tuple[str, ...]:
     return tuple(sorted({*_BODY_LOGGERS, *(name for package in _BODY_PACKAGES for name in _modules(package))}))
 
 
+_installed_for = [-1]  # how many loggers existed when the filter was last put on every one
+
+
 def install_log_redaction() -> None:
     """Put the filter on every logger that can carry a secret or a body (see the module
     docstring). Idempotent and cheap after the first call; imports none of the libraries.
     Call it before the first AWS or X call, e.g. at the top of each handler and CLI command."""
     existing = logging.root.manager.loggerDict
+    if len(existing) == _installed_for[0]:
+        return  # no logger was made since the last call: every one is covered already
     names = set(_guarded_names())
     # Loggers a library made for modules not on disk under its package (rare) are covered too.
-    names.update(name for name in existing if name.startswith(tuple(f"{p}." for p in _BODY_PACKAGES)))
+    prefixes = tuple(f"{p}." for p in _BODY_PACKAGES)
+    names.update(name for name in existing if name.startswith(prefixes))
     for name in names:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
+    _installed_for[0] = len(existing)  # getLogger above may have added some: counted after

@@ -34,11 +34,12 @@ def test_budget_never_leaves_the_band_nor_passes_any_cap(
 
 def test_budget_examples() -> None:
     assert follow_budget(followers=1000, following=1050, tolerance=0.1, daily_cap=30, already_today=0, affordable=99).count == 30
-    assert follow_budget(followers=1000, following=1090, tolerance=0.1, daily_cap=30, already_today=0, affordable=99).count == 10
+    near = follow_budget(followers=1000, following=1090, tolerance=0.1, daily_cap=30, already_today=0, affordable=99)
+    assert near.count == 7 and "3 kept free" in near.reason  # 10 places left, 3 kept for followers who leave
     band = follow_budget(followers=1000, following=1200, tolerance=0.1, daily_cap=30, already_today=0, affordable=99)
     assert band.count == 0 and "band" in band.reason
-    strict = follow_budget(followers=5010, following=5000, tolerance=0.1, daily_cap=30, already_today=0, affordable=99)
-    assert strict.count == 10  # past 5,000 following the band has no tolerance
+    strict = follow_budget(followers=5030, following=5000, tolerance=0.1, daily_cap=30, already_today=0, affordable=99)
+    assert strict.count == 14  # past 5,000 following the band has no tolerance: 30 places, 16 kept free
     assert follow_budget(followers=10, following=0, tolerance=0.1, daily_cap=30, already_today=0, affordable=3).count == 3
 
 

@@ -17,6 +17,9 @@ STRICT_BAND_ABOVE = 5000  # X: past 5,000 following, more follows depend on the 
 X_DAILY_FOLLOW_LIMIT = 400  # X's own daily follow limit; every cap is clamped to it
 
 
+CHURN_PER_DAY = 0.003  # a day's share of followers who leave: the band keeps room for them
+
+
 def band_limit(followers: int, following: int, tolerance: float) -> int:
     """The most you may follow: floor(followers x (1 + tolerance)); past 5,000 following the
     band is strict (no tolerance), as X ties more follows to the ratio there."""
@@ -36,18 +39,26 @@ class FollowBudget:
     reason: str
 
 
+def band_headroom(followers: int) -> int:
+    """Places in the band left free for the followers who leave before prune's next
+    decision: at least one, about CHURN_PER_DAY of the followers."""
+    return max(1, math.ceil(followers * CHURN_PER_DAY))
+
+
 def follow_budget(
     *, followers: int, following: int, tolerance: float, daily_cap: int, already_today: int, affordable: int
 ) -> FollowBudget:
-    """Today's follows: min(daily cap, room left in the band, what the dollars allow)."""
+    """Today's follows: min(daily cap, room left in the band less a day's expected follower
+    losses, what the dollars allow)."""
     cap = min(max(daily_cap, 0), X_DAILY_FOLLOW_LIMIT) - already_today
     limit = band_limit(followers, following, tolerance)
     room = limit - following
-    count = max(0, min(cap, room, affordable))
+    count = max(0, min(cap, room - band_headroom(followers), affordable))
     if count == cap and cap <= min(room, affordable):
         reason = f"daily cap {daily_cap} ({already_today} already today)"
-    elif count == room or room <= 0:
-        reason = f"band: following {following} may reach {limit} ({followers} followers)"
+    elif count == room - band_headroom(followers) or room <= band_headroom(followers):
+        reason = (f"band: following {following} may reach {limit} ({followers} followers), "
+                  f"{band_headroom(followers)} kept free for followers who leave")
     else:
         reason = f"budget: the day's follow money covers {affordable} more"
     return FollowBudget(count=count, band_room=room, reason=reason)

@@ -71,6 +71,7 @@ class PruneDay(DayRecord):
     promoted: bool = True  # suggest mode: False until every decision is on the prune list
     action_times: list[str] = field(default_factory=list)
     churn: dict[str, Any] = field(default_factory=dict)
+    reconciled: bool = False  # today's slice of reconciliation is done (later runs skip it)
 
     @property
     def ids(self) -> list[str]:

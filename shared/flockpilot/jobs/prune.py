@@ -103,6 +103,16 @@ def run_prune(deps: PruneDeps, event: PruneEvent) -> PruneSummary:
                                                       or s.follow_backs or s.warnings or s.reconciliation))
 
 
+def slice_done(report: dict[str, object]) -> bool:
+    """Today's reconciliation is done unless it stopped early for a reason a later run of the
+    day can get past (X failing, Lambda's time, a rate-limit window)."""
+    if "stopped" in report and "money" not in str(report["stopped"]):
+        return False
+    following = report.get("following")
+    state = str(following.get("state", "")) if isinstance(following, dict) else ""
+    return not state.startswith(("paused: Lambda", "paused: rate", "in progress"))
+
+
 class _PruneRun:
     def __init__(self, deps: PruneDeps, run: JobRun[PruneSummary], event: PruneEvent, mode: FollowMode, dry: bool) -> None:
         self.deps, self.run, self.event, self.mode, self.dry = deps, run, event, mode, dry
@@ -114,15 +124,19 @@ class _PruneRun:
 
     def body(self, run: JobRun[PruneSummary]) -> None:
         self.record = self.records.load_day(PruneDay, run.day) or PruneDay(day=run.day, dry=self.dry)
-        if not self.dry:
-            self.resolve_pending()
+        if not self.dry and (self.mode is FollowMode.API or not self.record.decided):
+            self.resolve_pending()  # unfollows in flight exist only in api mode (looked for daily after a switch)
         if not self.record.decided or self.event.max is not None:
             self.decide()
         self.promote()
         if self.mode is FollowMode.API and self.record.api:
             self.unfollow_paced()
-        if self.event.reconcile is not False:
-            reconcile_step(run, self.ledger, force=bool(self.event.reconcile), remaining_seconds=self.deps.remaining_seconds)
+        if self.event.reconcile is not False and (not self.record.reconciled or self.event.reconcile):
+            report = reconcile_step(run, self.ledger, force=bool(self.event.reconcile),
+                                    remaining_seconds=self.deps.remaining_seconds)
+            if slice_done(report):
+                self.record.reconciled = True
+                self.records.save_day(self.record, run.now)
 
     # --- the day's decision ------------------------------------------------------------
     def decide(self) -> None:
@@ -210,7 +224,9 @@ class _PruneRun:
         """Follow-back checks for everyone due, oldest first, as far as today's money goes.
         Returns the people still followed who do not follow back (prune candidates)."""
         run, summary, ledger = self.run, self.run.summary, self.ledger
-        affordable = math.floor((run.meter.remaining_usd() or 0.0) / price("user_read") + 1e-9)
+        # In api mode, money for the unfollows that bring you back inside the band is set aside first.
+        restore = price("interaction_delete") * max(0, summary.band_excess) if self.mode is FollowMode.API and not self.dry else 0.0
+        affordable = math.floor(max(0.0, (run.meter.remaining_usd() or 0.0) - restore) / price("user_read") + 1e-9)
         due = ledger.queue(PersonQueue.CHECK, due_by=run.now, limit=min(affordable, 1000) + 1)
         if len(due) > affordable:
             summary.mark_partial("follow-back checks beyond today's prune money wait for tomorrow")
