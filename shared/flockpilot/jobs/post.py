@@ -154,19 +154,36 @@ class _Publisher:
         self.run = run
         self.plan = plan
         self._library: dict[str, ContentItem] | None = None
+        self.known: dict[str, ContentItem] = {}  # items read or written by this run
         self.used_today = {s.item_id for s in plan.slots}
 
     @property
     def library(self) -> dict[str, ContentItem]:
+        """The whole library: read only when a substitute is needed (most runs never do)."""
         if self._library is None:
-            self._library = {i.item_id: i for i in self.deps.content.list_content()}
+            self._library = {i.item_id: i for i in self.deps.content.list_content()} | self.known
         return self._library
+
+    def item(self, item_id: str) -> ContentItem | None:
+        if item_id in self.known:
+            return self.known[item_id]
+        if self._library is not None:
+            return self._library.get(item_id)
+        found = self.deps.content.get_content(item_id)
+        if found is not None:
+            self.known[item_id] = found
+        return found
+
+    def remember(self, item: ContentItem) -> None:
+        self.known[item.item_id] = item
+        if self._library is not None:
+            self._library[item.item_id] = item
 
     def candidates(self, slot: PlannedSlot, tried: tuple[str, ...]) -> Iterator[ContentItem]:
         """The planned item, then up to MAX_SUBSTITUTES of the same kind or class, no dearer,
         none already used today or tried for this slot."""
         now = self.run.now
-        planned = self.library.get(slot.item_id)
+        planned = self.item(slot.item_id)
         if planned is not None and planned.available(now) and planned.item_id not in tried:
             yield planned
         same_class = (LIGHT_KINDS if slot.kind in LIGHT_KINDS else {slot.kind} if slot.kind is ContentKind.PLUG
@@ -206,7 +223,7 @@ class _Publisher:
             if target is not None:
                 records.append(replace(target, plugged=True))
         self.deps.plans.complete_slot(claim, done, content=posted, posts=records)
-        self.library[item.item_id] = posted
+        self.remember(posted)
         self.run.summary.posted.append(self.entry(slot, item, post_id, recovered=recovered))
 
     def recover(self, claim: Claim, slot: PlannedSlot, reply_to: str | None = None) -> bool:
@@ -216,7 +233,7 @@ class _Publisher:
         since = (previous.first_claimed_at or previous.claimed_at or self.run.now) - RECOVERY_MARGIN
         wanted: dict[str, ContentItem] = {}
         for item_id in previous.tried:
-            item = self.library.get(item_id) or self.deps.content.get_content(item_id)
+            item = self.item(item_id)
             if item is not None and item.kind is not ContentKind.REPOST:  # a repost repeated is harmless
                 wanted[normalize(item.post_text)] = item
         if not wanted:
@@ -268,7 +285,7 @@ class _Publisher:
                 days = run.settings.duplicate_cooldown_days
                 rested = item.rested(run.now, days, str(exc))
                 self.deps.content.save_content(rested)
-                self.library[item.item_id] = rested
+                self.remember(rested)
                 summary.warnings.append(f"slot {slot.index}: X refused {item.item_id} as duplicate content; it rests {days} days")
                 continue
             except OutcomeUnknown as exc:
