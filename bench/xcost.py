@@ -284,7 +284,6 @@ def run(table: Table) -> None:
         excess["candidates"] += carried / len(steady)
         above = [f"{term} +${usd:.3f}" for term, usd in excess.items() if usd > 0.0005]
         table.add(f"X $ per steady day, follow+prune, {size:,} followers",
-                  f"${measured / len(steady):.3f}/day vs bound ${bound / len(steady):.3f} = {measured / bound:.2f}x "
-                  f"(bill ${raw / len(steady):.3f}/day {carried / len(steady):+.3f} reserve carried)"
-                  + (f"; over: {', '.join(above)}" if above else ""),
+                  f"{measured / bound:.2f}x: ${measured / len(steady):.3f} vs ${bound / len(steady):.3f}/day (bill ${raw / len(steady):.3f} "
+                  f"{carried / len(steady):+.3f} reserve)" + (f"; over: {', '.join(above)}" if above else ""),
                   "1.0x the lower bound", measured <= bound + 0.0005 * len(steady))
