@@ -5,20 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from flockpilot.events import DigestEvent
 from flockpilot.handling import handle
+from flockpilot.jobs.digest import DigestSummary, run_digest
 from flockpilot.observability import logger, metrics, tracer
+from flockpilot.runtime import digest_deps, import_function_code, wire
 
 if TYPE_CHECKING:
-    from flockpilot.jobs.digest import DigestSummary
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+import_function_code("digest")  # the adapters its runs use: code only (no setting, secret or client) while Lambda initialises
 
 
 def _run(request: DigestEvent, remaining: Callable[[], float]) -> DigestSummary:
-    from flockpilot.jobs.digest import run_digest
-    from flockpilot.runtime import digest_deps, wire
-
     return run_digest(digest_deps(wire(remaining_seconds=remaining)), request)
 
 

@@ -5,20 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from flockpilot.events import FollowEvent
 from flockpilot.handling import handle
+from flockpilot.jobs.follow import FollowSummary, run_follow
 from flockpilot.observability import logger, metrics, tracer
+from flockpilot.runtime import follow_deps, import_function_code, wire
 
 if TYPE_CHECKING:
-    from flockpilot.jobs.follow import FollowSummary
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+import_function_code("follow")  # the adapters its runs use: code only (no setting, secret or client) while Lambda initialises
 
 
 def _run(request: FollowEvent, remaining: Callable[[], float]) -> FollowSummary:
-    from flockpilot.jobs.follow import run_follow
-    from flockpilot.runtime import follow_deps, wire
-
     return run_follow(follow_deps(wire(remaining_seconds=remaining)), request)
 
 

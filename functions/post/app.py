@@ -5,20 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from flockpilot.events import PostEvent
 from flockpilot.handling import handle
+from flockpilot.jobs.post import PostSummary, run_post
 from flockpilot.observability import logger, metrics, tracer
+from flockpilot.runtime import import_function_code, post_deps, wire
 
 if TYPE_CHECKING:
-    from flockpilot.jobs.post import PostSummary
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+import_function_code("post")  # the adapters its runs use: code only (no setting, secret or client) while Lambda initialises
 
 
 def _run(request: PostEvent, remaining: Callable[[], float]) -> PostSummary:
-    from flockpilot.jobs.post import run_post
-    from flockpilot.runtime import post_deps, wire
-
     return run_post(post_deps(wire(remaining_seconds=remaining)), request)
 
 

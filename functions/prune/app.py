@@ -5,20 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from flockpilot.events import PruneEvent
 from flockpilot.handling import handle
+from flockpilot.jobs.prune import PruneSummary, run_prune
 from flockpilot.observability import logger, metrics, tracer
+from flockpilot.runtime import import_function_code, prune_deps, wire
 
 if TYPE_CHECKING:
-    from flockpilot.jobs.prune import PruneSummary
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+import_function_code("prune")  # the adapters its runs use: code only (no setting, secret or client) while Lambda initialises
 
 
 def _run(request: PruneEvent, remaining: Callable[[], float]) -> PruneSummary:
-    from flockpilot.jobs.prune import run_prune
-    from flockpilot.runtime import prune_deps, wire
-
     return run_prune(prune_deps(wire(remaining_seconds=remaining), remaining), request)
 
 

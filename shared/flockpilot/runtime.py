@@ -42,6 +42,32 @@ def _transport(creds: XCredentials, base_url: str | None, timeout: float) -> Sig
                            base_url=base_url, timeout=timeout)
 
 
+# What each function's first call would import: its job, the adapters it wires and the AWS SDK
+# modules they use. A handler imports these while Lambda initialises the function (code only:
+# no settings, secret or client is made before the first call), so the first call does only
+# the first call's work.
+FUNCTION_MODULES: dict[str, tuple[str, ...]] = {
+    "post": ("flockpilot.jobs.post", "flockpilot.adapters.dynamo.content", "flockpilot.adapters.dynamo.records",
+             "flockpilot.adapters.x"),
+    "follow": ("flockpilot.jobs.follow", "flockpilot.adapters.dynamo.ledger", "flockpilot.adapters.dynamo.records",
+               "flockpilot.adapters.x"),
+    "prune": ("flockpilot.jobs.prune", "flockpilot.adapters.dynamo.ledger", "flockpilot.adapters.dynamo.records",
+              "flockpilot.adapters.x"),
+    "digest": ("flockpilot.jobs.digest", "flockpilot.adapters.dynamo.ledger", "flockpilot.adapters.dynamo.records",
+               "flockpilot.adapters.dynamo.inbox", "flockpilot.adapters.dynamo.content", "flockpilot.adapters.x",
+               "flockpilot.adapters.mail"),
+}
+_COMMON_MODULES = ("flockpilot.adapters.secrets", "flockpilot.logsafety", "botocore.session", "botocore.config")
+
+
+def import_function_code(function: str) -> None:
+    """Import the code `function`'s runs use (see FUNCTION_MODULES); nothing else happens."""
+    import importlib
+
+    for name in (*FUNCTION_MODULES[function], *_COMMON_MODULES):
+        importlib.import_module(name)
+
+
 def x_factory(deployment: Deployment, creds: XCredentials, records: AccountRecords, clock: Clock,
               remaining_seconds: Callable[[], float] | None) -> Callable[[CostMeter], XApi]:
     """X clients for one run: metered, and gated by the rate-limit resets X gave earlier runs."""

@@ -43,3 +43,15 @@ def test_first_page_sizes() -> None:
     assert first_page_size(["k"], None) == NEXT_PAGE  # no record of yesterday
     assert first_page_size(["k"], 0) == 1
     assert first_page_size(["k"], 5000) == MAX_PAGE
+
+
+def test_a_frontier_you_unfollowed_does_not_send_the_sync_to_the_end_of_the_list() -> None:
+    frontier = [f"gone{i}" for i in range(20)]  # the newest you followed, all unfollowed since
+    older = [f"k{i}" for i in range(5000)]  # people the ledger knows you follow
+    asked, read_page = listing([f"n{i}" for i in range(30)] + older)
+    result = read_newest(frontier, read_page, expected_new=30,
+                         also_known=lambda ids: {i for i in ids if i.startswith("k")})
+    assert len(result.ids) == 30 and result.complete and sum(asked) == 31
+    asked_blind, read_blind = listing([f"n{i}" for i in range(30)] + older)
+    blind = read_newest(frontier, read_blind, expected_new=30)  # without the ledger: to the page limit
+    assert not blind.complete and sum(asked_blind) > 1000

@@ -201,7 +201,7 @@ class _FollowRun:
             users, newest = x.mentions(since_id=source.cursor, max_results=min(100, need * 3))
             cursor, exhausted = newest or source.cursor, False
         else:
-            size = max(10, min(1000, math.ceil(need / max(source.pass_rate, 0.05))))
+            size = max(1, min(1000, math.ceil(need / max(source.pass_rate, 0.05))))
             remaining = run.meter.remaining_usd()
             if remaining is not None:
                 size = min(size, math.floor(remaining / price("user_read") + 1e-9))

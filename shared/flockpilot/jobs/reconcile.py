@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from flockpilot.domain.account import DayCounts
-from flockpilot.domain.budget import verify_quota
+from flockpilot.domain.budget import JOB_SHARES, verify_quota
 from flockpilot.domain.cost import CostMeter
 from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPermitted, XError
 from flockpilot.domain.people import PersonQueue, PersonStatus
@@ -43,7 +43,7 @@ def reconcile_step(run: JobRun[Any], ledger: Ledger, *, force: bool = False,
     x = account.x_factory(meter)
     report: dict[str, object] = {}
     try:
-        report["verify"] = _verify(run, ledger, x, meter, share.spent_today_usd)
+        report["verify"] = _verify(run, ledger, x, meter, share.spent_today_usd, share.allowance_usd)
         if settings.prune_outside_inactive_days > 0:
             report["following"] = _read_following(run, ledger, x, meter, force=force, remaining_seconds=remaining_seconds)
     except (CredentialsRevoked, NotPermitted):
@@ -59,7 +59,8 @@ def reconcile_step(run: JobRun[Any], ledger: Ledger, *, force: bool = False,
     return report
 
 
-def _verify(run: JobRun[Any], ledger: Ledger, x: XApi, meter: CostMeter, spent_today_usd: float) -> dict[str, object]:
+def _verify(run: JobRun[Any], ledger: Ledger, x: XApi, meter: CostMeter, spent_today_usd: float,
+            share_usd: float) -> dict[str, object]:
     settings, now = run.account.settings, run.now
     state = ledger.recon("verify")
     cap = min(1000, math.floor((meter.remaining_usd() or 0.0) / price("user_read") + 1e-9))
@@ -102,18 +103,32 @@ def _verify(run: JobRun[Any], ledger: Ledger, x: XApi, meter: CostMeter, spent_t
     if not more:
         state.finished_at = now
     ledger.save_recon(state)
-    per_day = max(1, verify_quota(people=people, every_days=settings.reconcile_every_days, share_left_usd=float("inf"),
+    per_day = max(1, verify_quota(people=people, every_days=settings.reconcile_every_days, share_left_usd=share_usd,
                                   spent_today_usd=0.0, chosen_monthly_usd=settings.reconcile_monthly_usd, today=run.day,
-                                  lookup_price=price("user_read")))
+                                  lookup_price=price("user_read")))  # a day's slice, as the cadence and the day's share allow
     done_share = state.read / max(1, state.read + remaining)
     return {
         "state": "finished" if remaining == 0 else "in progress",
         "verified_today": checked, "verified_this_pass": state.read, "left": remaining, "people": people,
         "progress": round(done_share, 3),
         "days_to_finish": 0 if remaining == 0 else math.ceil(remaining / per_day),
-        "note": (f"followers check {done_share:.0%} done, pass finishes in ~{math.ceil(remaining / per_day)} days"
-                 if remaining else f"followers check done; next pass in {settings.reconcile_every_days} days"),
+        "note": _note(done_share, remaining, per_day, people, settings.reconcile_every_days),
     }
+
+
+def _note(done_share: float, remaining: int, per_day: int, people: int, every_days: int) -> str:
+    """The pass's progress for the digest; when the day's share makes a pass slower than the
+    chosen cadence, what a pass on time needs."""
+    if not remaining:
+        return f"followers check done; next pass in {every_days} days"
+    days = math.ceil(remaining / per_day)
+    note = f"followers check {done_share:.0%} done, pass finishes in ~{days} days"
+    if days > every_days:
+        monthly = math.ceil(people / every_days) * price("user_read") * 30
+        share = JOB_SHARES["reconcile"]
+        note += (f"; a pass every {every_days} days needs about ${monthly:.0f} a month, {share:.0%} of a "
+                 f"${monthly / share:.0f} monthly budget")
+    return note
 
 
 def _read_following(run: JobRun[Any], ledger: Ledger, x: XApi, meter: CostMeter, *, force: bool,

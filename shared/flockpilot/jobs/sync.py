@@ -27,6 +27,9 @@ NEXT_PAGE = 5  # later syncs: most days bring a few; pages double (5, 10, 20 ...
 MAX_PAGES = 7  # a burst beyond these pages waits for the next day's sync
 MAX_PAGE = 1000  # X's largest page of followers or following
 MAX_MY_FOLLOWER_SOURCES = 30
+# People the ledger knows you follow: a following sync that meets one has read everything newer.
+FOLLOWING = frozenset({PersonStatus.FOLLOWED, PersonStatus.FOLLOWED_BACK, PersonStatus.PRUNE_SUGGESTED,
+                       PersonStatus.UNFOLLOW_PENDING})
 VERIFY_DAYS_DEFAULT = 30
 
 
@@ -48,8 +51,10 @@ def first_page_size(known: list[str], expected_new: int | None) -> int:
 
 
 def read_newest(known: list[str], read_page: Callable[[int, str | None], Page[XUser]], *,
-                expected_new: int | None = None) -> NewIds:
-    """Read a list from the newest until a known id (or MAX_PAGES), pages doubling."""
+                expected_new: int | None = None, also_known: Callable[[list[str]], set[str]] | None = None) -> NewIds:
+    """Read a list from the newest until a known id (or MAX_PAGES), pages doubling. Known:
+    the stored frontier, and whatever `also_known` recognises in a page (so unfollowing the
+    newest ids of the frontier does not send a sync to the end of the list)."""
     known_set = set(known)
     result = NewIds()
     token: str | None = None
@@ -57,8 +62,9 @@ def read_newest(known: list[str], read_page: Callable[[int, str | None], Page[XU
     for _ in range(MAX_PAGES):
         page = read_page(size, token)
         size = min(MAX_PAGE, size * 2)
+        recognised = also_known([u.id for u in page.items]) if also_known is not None and known else set()
         for user in page.items:
-            if user.id in known_set:
+            if user.id in known_set or user.id in recognised:
                 return result
             result.ids.append(user.id)
             result.users[user.id] = user
@@ -97,7 +103,8 @@ def daily_sync(run: JobRun[Any], ledger: Ledger, *, verify_days: int = VERIFY_DA
     yesterday = records.load_day(SyncDay, run.day - timedelta(days=1))
     done = yesterday is not None and yesterday.done and yesterday.complete
     following = read_newest(known["following"], lambda n, t: x.own_following_page(max_results=n, token=t),
-                            expected_new=yesterday.new_following if done and yesterday else None)
+                            expected_new=yesterday.new_following if done and yesterday else None,
+                            also_known=lambda ids: {i for i, p in ledger.people_by_id(ids).items() if p.status in FOLLOWING})
     followers = read_newest(known["followers"], lambda n, t: x.followers_page(x.user_id, max_results=n, token=t),
                             expected_new=yesterday.new_followers if done and yesterday else None)
 
