@@ -52,6 +52,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class HttpResult:
+    """An HTTP answer: status, headers (lower-case names) and the JSON body."""
+
     status: int
     headers: dict[str, str]
     body: dict[str, Any]

@@ -36,6 +36,8 @@ class AccountProfile:
 
 @dataclass(frozen=True)
 class DaySpend:
+    """What the account's runs spent on X in one day, in all and by job."""
+
     usd: float = 0.0
     requests: int = 0
     by_job: tuple[tuple[str, float], ...] = ()
@@ -46,6 +48,8 @@ class DaySpend:
 
 @dataclass(frozen=True)
 class GrowthPoint:
+    """Followers and following as X said on one day."""
+
     day: date
     followers: int
     following: int

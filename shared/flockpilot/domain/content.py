@@ -76,6 +76,8 @@ def repost_target(reference: str) -> str:
 
 @dataclass(frozen=True)
 class ContentItem:
+    """One item of the library, with its posting state and its results."""
+
     item_id: str
     kind: ContentKind
     text: str

@@ -10,6 +10,8 @@ from flockpilot.pricing import price
 
 @dataclass
 class OperationCost:
+    """What one kind of X call cost a run."""
+
     requests: int = 0
     resources: int = 0
     usd: float = 0.0

@@ -118,6 +118,8 @@ def first_name(name: str, username: str) -> str:
 
 @dataclass(frozen=True)
 class Message:
+    """One direct message."""
+
     id: str
     sender_id: str
     text: str
@@ -127,6 +129,8 @@ class Message:
 
 @dataclass(frozen=True)
 class Correspondent:
+    """The person on the other side of a conversation."""
+
     id: str
     username: str
     name: str
@@ -139,6 +143,8 @@ class Correspondent:
 
 @dataclass(frozen=True)
 class Conversation:
+    """A DM conversation with its new messages and what we know of the person."""
+
     id: str
     other: Correspondent
     messages: tuple[Message, ...]  # oldest first
@@ -146,6 +152,8 @@ class Conversation:
 
 @dataclass(frozen=True)
 class DigestEntry:
+    """A conversation as the digest shows it: its rank, why, and a reply draft."""
+
     conversation: Conversation
     bucket: str
     score: int

@@ -19,6 +19,8 @@ INK, MUTED, ACCENT, FOLLOWERS_BAR, FOLLOWING_BAR = "#0f1419", "#536471", "#1d9bf
 
 @dataclass(frozen=True)
 class LinkItem:
+    """A follow or prune suggestion in the email: who, the link to act, why."""
+
     username: str
     profile_url: str
     action_url: str
@@ -29,6 +31,8 @@ class LinkItem:
 
 @dataclass(frozen=True)
 class PostLine:
+    """A post published today or coming next."""
+
     at: datetime
     kind: str
     text: str
@@ -37,6 +41,8 @@ class PostLine:
 
 @dataclass
 class DigestReport:
+    """Everything the day's email shows."""
+
     handle: str
     day: date
     time_zone: str

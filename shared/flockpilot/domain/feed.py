@@ -96,6 +96,8 @@ class FeedArticle:
 
 @dataclass(frozen=True)
 class SkippedEntry:
+    """A feed entry not added, and why."""
+
     entry: FeedEntry
     reason: SkipReason
 

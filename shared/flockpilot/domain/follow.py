@@ -34,6 +34,8 @@ def band_room(followers: int, following: int, tolerance: float) -> int:
 
 @dataclass(frozen=True)
 class FollowBudget:
+    """Today's follows, and which limit set the number."""
+
     count: int
     band_room: int
     reason: str
@@ -66,6 +68,8 @@ def follow_budget(
 
 @dataclass(frozen=True)
 class FilterRules:
+    """Who is worth suggesting: each rule a setting."""
+
     skip_protected: bool = True
     skip_default_avatar: bool = True
     skip_empty_bio: bool = True
@@ -83,6 +87,8 @@ class FilterRules:
 
 @dataclass(frozen=True)
 class Verdict:
+    """What the filters said about one candidate."""
+
     passed: bool
     reasons: tuple[str, ...]  # what failed, with figures: for the record
     keys: tuple[str, ...] = ()  # which filters failed, without figures: for counting

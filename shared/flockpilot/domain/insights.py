@@ -19,6 +19,8 @@ MIN_HOUR_POSTS = 2  # an hour is named among the best only with at least this ma
 
 @dataclass(frozen=True)
 class TopPost:
+    """One of the week's best posts with its figures."""
+
     post_id: str
     kind: str
     text: str
@@ -32,6 +34,8 @@ class TopPost:
 
 @dataclass(frozen=True)
 class HourFigure:
+    """How one local hour's posts did."""
+
     hour: int  # local hour (the account's time zone)
     posts: int
     factor: float  # how this hour's posts did against your typical post of their kind (1.0: typical)
@@ -39,6 +43,8 @@ class HourFigure:
 
 @dataclass(frozen=True)
 class WeekInsights:
+    """The week in figures."""
+
     first_day: date
     last_day: date
     posts_measured: int

@@ -35,6 +35,8 @@ PLUG_WINDOW = timedelta(hours=24)
 
 @dataclass(frozen=True)
 class Score:
+    """A post's weighted engagements over its impressions."""
+
     successes: float  # weighted engagements
     trials: float  # impressions
 
@@ -168,6 +170,8 @@ def rank_items(items: Sequence[ContentItem], found: dict[str, Tally], priors: di
 
 @dataclass(frozen=True)
 class Verdict:
+    """What judging an item's results decided: keep, rest or retire, and why."""
+
     item: ContentItem
     action: str  # keep | rest | retire
     reason: str

@@ -64,6 +64,8 @@ class Card:
 
 @dataclass(frozen=True)
 class Person:
+    """One person in the ledger: how we met them, what we did and what they did."""
+
     user_id: str
     username: str
     status: PersonStatus
@@ -167,6 +169,8 @@ def due_key(moment: datetime) -> str:
 
 @dataclass(frozen=True)
 class AllowEntry:
+    """Someone prune never touches, and why."""
+
     user_id: str
     username: str
     reason: str  # you | dm | mention

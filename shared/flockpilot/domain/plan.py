@@ -18,6 +18,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class ActiveHours:
+    """The local posting window."""
+
     start: time
     end: time
 
@@ -45,6 +47,8 @@ class ActiveHours:
 
 @dataclass(frozen=True)
 class MixRules:
+    """The day's mix: how many posts, what share links, how many pitches and reposts."""
+
     posts_per_day: int = 10
     link_share: float = 0.5
     pitch_cap: int = 1
@@ -54,6 +58,8 @@ class MixRules:
 
 @dataclass(frozen=True)
 class PlannedSlot:
+    """One planned post: when, what kind, which item, at what price."""
+
     index: int
     at: datetime
     kind: ContentKind
@@ -65,6 +71,8 @@ class PlannedSlot:
 
 @dataclass(frozen=True)
 class DroppedItem:
+    """An item left out of the day's plan, and why."""
+
     kind: ContentKind
     item_id: str
     cost_usd: float
@@ -73,6 +81,8 @@ class DroppedItem:
 
 @dataclass(frozen=True)
 class DayPlan:
+    """The account day's plan: its slots, what it costs and what it left out."""
+
     day: date
     slots: tuple[PlannedSlot, ...]
     dropped: tuple[DroppedItem, ...]

@@ -27,6 +27,8 @@ class Followed:
 
 @dataclass(frozen=True)
 class Decision:
+    """One unfollow decided today, and why."""
+
     person: Followed
     reason: str
 
@@ -78,6 +80,8 @@ def select_unfollows(
 
 @dataclass(frozen=True)
 class ChurnVerdict:
+    """Whether the churn guard pauses api unfollows, with its figures."""
+
     paused: bool
     reasons: tuple[str, ...]
     quick_undo_share: float

@@ -54,6 +54,8 @@ class SyncDay(DayRecord):
 
 @dataclass
 class FollowDay(DayRecord):
+    """The follow job's day: the list it built, and the api follows it made."""
+
     kind: ClassVar[str] = "FOLLOW"
     built: bool = False
     shortlisted: list[str] = field(default_factory=list)
@@ -64,6 +66,8 @@ class FollowDay(DayRecord):
 
 @dataclass
 class PruneDay(DayRecord):
+    """The prune job's day: its decisions, settled before anyone's status moves."""
+
     kind: ClassVar[str] = "PRUNE"
     decided: bool = False
     api: bool = False  # unfollow the list through the API (api mode, churn guard calm)

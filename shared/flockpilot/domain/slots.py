@@ -29,6 +29,8 @@ FINAL = frozenset({SlotStatus.PUBLISHED, SlotStatus.FAILED, SlotStatus.SKIPPED})
 
 @dataclass(frozen=True)
 class Slot:
+    """One planned slot's state in the store: claimed, published, skipped, or open again."""
+
     day: date
     index: int
     status: SlotStatus

@@ -73,6 +73,8 @@ class PostMetrics:
 
 @dataclass(frozen=True)
 class PostRef:
+    """One of your posts as X returned it."""
+
     id: str
     text: str
     created_at: datetime | None = None
@@ -82,6 +84,8 @@ class PostRef:
 
 @dataclass(frozen=True)
 class DmEvent:
+    """One direct-message event."""
+
     id: str
     conversation_id: str
     sender_id: str
@@ -91,12 +95,16 @@ class DmEvent:
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
+    """One page of a list, and the token of the next."""
+
     items: list[T] = field(default_factory=list)
     next_token: str | None = None
 
 
 @dataclass(frozen=True)
 class DmPage:
+    """One page of direct-message events, with the senders X included."""
+
     events: list[DmEvent]
     senders: dict[str, XUser]
     next_token: str | None
@@ -104,6 +112,8 @@ class DmPage:
 
 @dataclass(frozen=True)
 class RateWindow:
+    """An endpoint's rate-limit window as X's headers last said."""
+
     limit: int
     remaining: int
     reset_at: datetime

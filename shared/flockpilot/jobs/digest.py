@@ -37,6 +37,8 @@ ESSENTIALS_USD = price("user_read")  # users/me, when today's profile is not sto
 
 @dataclass(kw_only=True)
 class DigestSummary(RunSummary):
+    """What a digest run did."""
+
     job: str = "digest"
     status: str = "preview"  # sent | already-sent | preview | failed
     new_messages: int = 0
@@ -51,6 +53,8 @@ class DigestSummary(RunSummary):
 
 @dataclass
 class DigestDeps:
+    """What the digest job needs: the account, its stores and a way to send mail."""
+
     account: Account
     ledger: Ledger
     inbox: Inbox

@@ -46,6 +46,8 @@ API_FOLLOW_SHARE = 0.5  # in api mode, half of the day's follow money pays for t
 
 @dataclass(kw_only=True)
 class Suggestion:
+    """A person on today's follow list, with the link to follow and why."""
+
     user_id: str
     username: str
     score: float
@@ -57,6 +59,8 @@ class Suggestion:
 
 @dataclass(kw_only=True)
 class FollowSummary(RunSummary):
+    """What a follow run did."""
+
     job: str = "follow"
     followers: int | None = None
     following: int | None = None
@@ -75,6 +79,8 @@ class FollowSummary(RunSummary):
 
 @dataclass
 class FollowDeps:
+    """What the follow job needs: the account and its ledger."""
+
     account: Account
     ledger: Ledger
 

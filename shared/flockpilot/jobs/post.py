@@ -48,6 +48,8 @@ _URL = re.compile(r"https?://\S+")
 
 @dataclass(kw_only=True)
 class PostedEntry:
+    """A post (or repost) this run published, or found already published."""
+
     slot: int
     at: datetime
     kind: str
@@ -60,6 +62,8 @@ class PostedEntry:
 
 @dataclass(kw_only=True)
 class FailedEntry:
+    """A slot X refused this run, and whether a later run retries it."""
+
     slot: int
     item_id: str | None
     error: str
@@ -68,12 +72,16 @@ class FailedEntry:
 
 @dataclass(kw_only=True)
 class SkippedEntry:
+    """A slot passed over, and why."""
+
     slot: int
     reason: str
 
 
 @dataclass(kw_only=True)
 class UpcomingEntry:
+    """A slot still to come today."""
+
     slot: int
     at: datetime
     kind: str
@@ -83,6 +91,8 @@ class UpcomingEntry:
 
 @dataclass(kw_only=True)
 class DroppedEntry:
+    """An item the day's plan left out to fit the budget."""
+
     kind: str
     item_id: str
     cost_usd: float
@@ -108,6 +118,8 @@ class PostSummary(RunSummary):
 
 @dataclass
 class PostDeps:
+    """What the post job needs: the account, its library and its plans."""
+
     account: Account
     content: ContentStore
     plans: PlanStore

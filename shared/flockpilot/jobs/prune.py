@@ -48,6 +48,8 @@ LOOKUP_BATCH = 100
 
 @dataclass(kw_only=True)
 class PruneSuggestion:
+    """A person on today's prune list, with their profile link and why."""
+
     user_id: str
     username: str
     profile_url: str
@@ -56,6 +58,8 @@ class PruneSuggestion:
 
 @dataclass(kw_only=True)
 class PruneSummary(RunSummary):
+    """What a prune run did."""
+
     job: str = "prune"
     followers: int | None = None
     following: int | None = None
@@ -72,6 +76,8 @@ class PruneSummary(RunSummary):
 
 @dataclass
 class PruneDeps:
+    """What the prune job needs: the account, its ledger and Lambda's time left."""
+
     account: Account
     ledger: Ledger
     remaining_seconds: Callable[[], float] = lambda: float("inf")

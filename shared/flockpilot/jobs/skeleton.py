@@ -77,6 +77,8 @@ class Account:
 
 @dataclass(frozen=True)
 class DayBudget:
+    """A job's money for the account's day."""
+
     allowance_usd: float  # the job's share of today's allowance
     spent_today_usd: float  # what earlier runs of the job spent today
 

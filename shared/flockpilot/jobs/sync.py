@@ -35,6 +35,8 @@ VERIFY_DAYS_DEFAULT = 30
 
 @dataclass
 class NewIds:
+    """What a sync found new at the top of a list."""
+
     ids: list[str] = field(default_factory=list)
     users: dict[str, XUser] = field(default_factory=dict)
     complete: bool = True
