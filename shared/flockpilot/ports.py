@@ -149,6 +149,12 @@ class ContentStore(Protocol):
 class PlanStore(Protocol):
     """The day's plan and its slots; a slot's outcome and its item's state change together."""
 
+    @property
+    def scope(self) -> str:
+        """Names the data this store reads (the same for every instance over the same
+        account and table), so a process may remember what it read across invocations."""
+        ...
+
     def plan_and_slots(self, day: date) -> tuple[DayPlan | None, dict[int, Slot]]: ...
 
     def put_plan_if_absent(self, plan: DayPlan, now: datetime) -> DayPlan: ...

@@ -39,6 +39,8 @@ class MemoryStore:
 
     def __init__(self, account_id: str = "1700000000000000001") -> None:
         self.account_id = account_id
+        self.scope = f"memory:{uuid.uuid4().hex}"  # never reused, unlike id()
+        self.plan_reads = 0
         self.lock = threading.RLock()
         self._crash_in: int | None = None
         self.writes = 0
@@ -202,6 +204,7 @@ class MemoryStore:
     # --- PlanStore -----------------------------------------------------------------------
     def plan_and_slots(self, day: date) -> tuple[DayPlan | None, dict[int, Slot]]:
         with self.lock:
+            self.plan_reads += 1
             return self._plans.get(day), {i: s for (d, i), s in self._slots.items() if d == day}
 
     def put_plan_if_absent(self, plan: DayPlan, now: datetime) -> DayPlan:

@@ -280,3 +280,25 @@ def test_reposts_go_through_the_repost_endpoint(h: Harness) -> None:
     assert summary.posted[0].kind == "repost"
     assert (OWNER_ID, target.id) in h.world.reposts
     assert h.world.bill()["by_operation"]["repostPost"]["usd"] == pytest.approx(0.015)
+
+
+def test_a_tick_with_nothing_due_reads_nothing_but_its_settings(h: Harness) -> None:
+    h.stock()
+    h.at_local(7)
+    h.post()  # the day's plan is made
+    plan, _ = h.store.plan_and_slots(h.clock.now().astimezone(h.zone).date())
+    assert plan is not None
+    first = min(s.at for s in plan.slots)
+    reads = h.store.plan_reads
+    h.clock.current = first - timedelta(minutes=20)
+    h.post(trigger="schedule")  # nothing due yet: the plan this process read is enough
+    assert h.store.plan_reads == reads
+    h.clock.current = first + timedelta(minutes=1)
+    summary = h.post(trigger="schedule")  # a slot is due: read afresh, published once
+    assert h.store.plan_reads == reads + 1 and len(summary.posted) == 1
+    h.post(trigger="schedule")  # the cached read still shows the slot open: read again, nothing twice
+    assert len(h.own_posts()) == 1
+    h.clock.advance(minutes=10)
+    before = h.store.plan_reads
+    h.post(trigger="schedule")  # published and future slots only: quiet again
+    assert h.store.plan_reads == before

@@ -42,6 +42,7 @@ from flockpilot.settings import FollowMode, Mode
 
 API_FOLLOWS_PER_WINDOW = 45  # X allows 50 follows per 15 minutes; keep a margin
 API_FOLLOW_SHARE = 0.5  # in api mode, half of the day's follow money pays for the follows
+PAGES_PER_SOURCE = 3  # pages of one source a run may read when the first one falls short
 
 
 @dataclass(kw_only=True)
@@ -189,7 +190,12 @@ class _FollowRun:
                 break
             summary.sources_used.append(source.label)
             try:
-                found = self.read_source(source, need)
+                for _ in range(PAGES_PER_SOURCE):  # pages are sized to the need: a short one is followed by the next
+                    found, source = self.read_source(source, need)
+                    in_reserve += found
+                    need = wanted - in_reserve
+                    if need <= 0 or source.exhausted or source.kind is SourceKind.MENTIONS:
+                        break
             except BudgetExhausted as exc:
                 summary.mark_partial(f"the day's follow money is spent: no more candidates read today ({exc})")
                 break
@@ -198,9 +204,10 @@ class _FollowRun:
             except XError as exc:  # one source failing (rate limit, X down, gone) does not stop the others
                 summary.mark_partial(f"could not read {source.label}: {exc}")
                 continue
-            in_reserve += found
 
-    def read_source(self, source: Source, need: int) -> int:
+    def read_source(self, source: Source, need: int) -> tuple[int, Source]:
+        """One page of a source's followers (or your mentions) into the reserve: how many
+        good new candidates it gave, and the source with its cursor moved on."""
         run, summary, ledger, settings = self.run, self.run.summary, self.ledger, self.settings
         x = run.x
         if source.kind is SourceKind.MENTIONS:
@@ -234,7 +241,8 @@ class _FollowRun:
         if rejected:
             ledger.mark_seen(rejected, run.now)
         ledger.advance_source(source.source_id, cursor=cursor, exhausted=exhausted, read=len(users), suggested=found)
-        return found
+        return found, replace(source, cursor=cursor, exhausted=exhausted, read=source.read + len(users),
+                              suggested=source.suggested + found)
 
     def candidate(self, user: XUser, source: Source, value: float) -> Person:
         reasons = (f"score {value:.2f}: follow-back {source.rate:.0%} at {source.label}",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flockpilot.domain.budget import RECOVERY_RESERVE
@@ -29,7 +29,7 @@ from flockpilot.domain.errors import (
 )
 from flockpilot.domain.plan import DayPlan, PlannedSlot, plan_day
 from flockpilot.domain.records import MetricsDay, PostRecord
-from flockpilot.domain.slots import LEASE_SECONDS, MAX_FAILURES, Claim, LeaseLost, Slot, SlotStatus, SlotTaken
+from flockpilot.domain.slots import FINAL, LEASE_SECONDS, MAX_FAILURES, Claim, LeaseLost, Slot, SlotStatus, SlotTaken
 from flockpilot.events import PostEvent
 from flockpilot.jobs.skeleton import Account, JobRun, RunSummary
 from flockpilot.ports import ContentStore, PlanStore
@@ -131,10 +131,24 @@ def normalize(text: str) -> str:
     return " ".join(_URL.sub("", text).split()).casefold()
 
 
-def todays_plan(deps: PostDeps, run: JobRun[PostSummary]) -> tuple[DayPlan, dict[int, Slot]]:
+# The last plan and slots this process read, per store (a Lambda container runs many ticks).
+# A slot's final state never changes and a slot whose time has not come is not due, so when
+# every slot is one or the other a tick has nothing to do and need not read the plan again.
+_LAST_READ: dict[str, tuple[date, DayPlan, dict[int, Slot]]] = {}
+
+
+def _quiet(plan: DayPlan, slots: dict[int, Slot], now: datetime) -> bool:
+    return all(s.at > now or (slots.get(s.index) is not None and slots[s.index].status in FINAL) for s in plan.slots)
+
+
+def todays_plan(deps: PostDeps, run: JobRun[PostSummary], *, fresh: bool = False) -> tuple[DayPlan, dict[int, Slot]]:
     """The account day's plan and its slots. The first run of the day first learns (the
-    week's results, new feed articles), then makes and stores the plan."""
+    week's results, new feed articles), then makes and stores the plan. A tick with nothing
+    due reuses what this process read before (unless `fresh`)."""
     settings, records = deps.account.settings, deps.account.records
+    last = _LAST_READ.get(deps.plans.scope)
+    if not fresh and last is not None and last[0] == run.day and _quiet(last[1], last[2], run.now):
+        return last[1], last[2]
     plan, slots = deps.plans.plan_and_slots(run.day)
     if plan is None:
         from flockpilot.jobs.learn import check_feeds, daily_results, plan_inputs  # the day's first run only
@@ -157,6 +171,7 @@ def todays_plan(deps: PostDeps, run: JobRun[PostSummary]) -> tuple[DayPlan, dict
                      seed=f"{deps.account.account_id}:{run.day.isoformat()}", rank=inputs.rank,
                      hour_weights=inputs.hour_weights),
             run.now)
+    _LAST_READ[deps.plans.scope] = (run.day, plan, slots)
     return plan, slots
 
 
@@ -363,7 +378,7 @@ def run_post(deps: PostDeps, event: PostEvent) -> PostSummary:
 
     def body(run: JobRun[PostSummary]) -> None:
         summary = run.summary
-        plan, states = todays_plan(deps, run)
+        plan, states = todays_plan(deps, run, fresh=event.publish_next)
         seen.update(plan=plan, states=states)
         summary.plan_slots, summary.plan_cost_usd, summary.plan_budget_usd = len(plan.slots), plan.cost_usd, plan.budget_usd
         summary.plan_notes = list(plan.notes)

@@ -91,6 +91,10 @@ class DynamoContentPlans:
     def __init__(self, account_id: str) -> None:
         self.pk = pk_of(account_id)
 
+    @property
+    def scope(self) -> str:
+        return f"dynamodb:{Row.Meta.host or 'aws'}:{Row.Meta.region}:{Row.Meta.table_name}:{self.pk}"
+
     # --- content -----------------------------------------------------------------------
     def add_content(self, item: ContentItem) -> bool:
         row = ContentRow(self.pk, f"CONTENT#{item.item_id}", item_id=item.item_id, kind=item.kind.value, text=item.text,
