@@ -8,6 +8,7 @@ Sections (each can be run alone: `python -m bench.run coldstart dynamo`):
   xcost      follow+prune X dollars per steady-state day at 1k/10k/100k followers vs the
              lower bound computed from the world
   reconcile  a full reconciliation pass at 1k/10k/100k followers: cost and days, by running it
+  simulate   the 90-day simulator's default run on DynamoDB Local: wall time and safety counts
 
 X dollars are always the sandbox's bill (world.bill()), never Flockpilot's own meter.
 """
@@ -28,7 +29,7 @@ os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 
-SECTIONS = ("coldstart", "posting", "dynamo", "xcost", "reconcile")
+SECTIONS = ("coldstart", "posting", "dynamo", "xcost", "reconcile", "simulate")
 
 
 def main(argv: list[str]) -> int:
