@@ -24,7 +24,7 @@ def run(table: Table) -> None:
         flight = Simulation(config, Path(out), progress=None).run()
         seconds = time.perf_counter() - started
     found = audit(flight)
-    s = summary(flight, found)
+    s = summary(flight, found)["summary"]
     band = len(found.band_from(config.start, BAND_FROM_DAY))
     detail("simulate: the default run", [
         f"{config.days} days, {s['invocations']:,} handler invocations in {seconds:.1f} s (DynamoDB Local started, "

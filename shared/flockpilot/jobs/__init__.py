@@ -1,1 +1,1 @@
-"""Use-cases: each job wires the domain to the adapters for one run."""
+"""Use-cases: each job wires the domain to the ports (see ports.py) for one run; runtime.py picks the implementations."""
