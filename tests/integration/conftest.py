@@ -1,5 +1,5 @@
 """The X adapter over real HTTP: the sandbox on loopback (every request and response checked
-against X's spec), tweepy's OAuth 1.0a client, timeouts that really time out."""
+against X's spec), the X adapter's OAuth 1.0a signing, timeouts that really time out."""
 
 from __future__ import annotations
 
