@@ -95,6 +95,14 @@ def ship(build: Path) -> Shipped:
         if not (site / name).exists():
             raise FileNotFoundError(f"{name} is not in the venv ({site}); make setup installs it")
         (runtime / name).symlink_to(site / name)
+        if name.endswith(".py"):  # a single-file module's bytecode lives in site-packages/__pycache__:
+            # link it too, or every process compiles it from source (Lambda's runtime and AWS's
+            # Powertools layer ship their bytecode, like our layer)
+            cached = site / "__pycache__" / f"{name[:-3]}.{sys.implementation.cache_tag}.pyc"
+            if not cached.exists():
+                raise FileNotFoundError(f"{cached} is missing: reinstall {name[:-3]} (pip compiles it on install)")
+            (runtime / "__pycache__").mkdir(exist_ok=True)
+            (runtime / "__pycache__" / cached.name).symlink_to(cached)
     functions = {}
     for name in FUNCTIONS:
         target = build / "functions" / name
