@@ -41,6 +41,8 @@ class MemoryStore:
         self.account_id = account_id
         self.scope = f"memory:{uuid.uuid4().hex}"  # never reused, unlike id()
         self.plan_reads = 0
+        self.library_reads = 0  # list_content calls
+        self.post_reads = 0  # posts() calls
         self.lock = threading.RLock()
         self._crash_in: int | None = None
         self.writes = 0
@@ -179,6 +181,7 @@ class MemoryStore:
         return self._content.get(item_id)
 
     def list_content(self) -> list[ContentItem]:
+        self.library_reads += 1
         return list(self._content.values())
 
     def save_content(self, item: ContentItem) -> None:
@@ -260,6 +263,7 @@ class MemoryStore:
                 self._slots[(claim.day, claim.index)] = replace(slot, lease=None)
 
     def posts(self, first: date, last: date) -> list[PostRecord]:
+        self.post_reads += 1
         return sorted((p for p in self._posts.values() if first <= p.day <= last), key=lambda p: (p.day, p.post_id))
 
     def save_post(self, post: PostRecord) -> None:

@@ -111,6 +111,37 @@ def test_results_are_read_once_a_day_at_their_price_and_kept_with_the_item(h: Ha
     assert sum(i.learning.impressions for i in items.values()) == len(posted) * IMPRESSIONS
 
 
+def test_the_days_first_run_reads_the_library_and_the_posts_once(h: Harness, tmp_path: Path) -> None:
+    """The results read leaves the library (as its verdicts left it) and the judging window's
+    posts in hand; the plan uses them, unless a feed added to the library in between."""
+    audience(h, quality=lambda text: 1.0)
+    library(h, quips=12)
+    run_slots(h)
+    h.clock.advance(days=1)
+    h.at_local(7)
+    lists, posts = h.store.library_reads, h.store.post_reads
+    first = h.post()
+    assert first.outcome is RunOutcome.OK
+    record = h.store.load_day(MetricsDay, first.day)
+    assert record is not None and record.read == 10  # yesterday's posts were measured...
+    assert (h.store.library_reads - lists, h.store.post_reads - posts) == (1, 1)  # ...from one read of each
+    plan, _ = h.store.plan_and_slots(first.day)
+    assert plan is not None and len(plan.slots) == 10
+
+    feed = tmp_path / "blog.xml"
+    feed.write_text(atom([("Crumb shots", "https://bakery.com/crumb")]))
+    h.store.add_feed(Feed(url=str(feed), added_at=h.clock.now()))
+    h.clock.advance(days=1)
+    h.at_local(7)
+    lists = h.store.library_reads
+    second = post_with_feeds(h)
+    assert second.outcome is RunOutcome.OK
+    assert h.store.library_reads - lists == 2  # the feed added an article: the plan reads the library again
+    plan, _ = h.store.plan_and_slots(second.day)
+    current = {i.item_id for i in h.store.list_content()}
+    assert plan is not None and {s.item_id for s in plan.slots} <= current
+
+
 def test_a_failed_results_read_leaves_the_day_partial_and_the_plan_still_made(h: Harness) -> None:
     audience(h, quality=lambda text: 1.0)
     h.stock(pitch=False)

@@ -63,15 +63,31 @@ def read_posts(run: JobRun[Any], since: datetime, *, metrics: bool, originals_on
     return found
 
 
-def daily_results(run: JobRun[Any], content: ContentStore, plans: PlanStore, record: MetricsDay) -> None:
+@dataclass
+class Learned:
+    """What the day's results read leaves in hand, so planning the day does not read it again:
+    the library as the verdicts left it (None: not read) and the judging window's posts with
+    today's figures."""
+
+    items: dict[str, ContentItem] | None
+    window: list[PostRecord]
+
+
+def daily_results(run: JobRun[Any], content: ContentStore, plans: PlanStore, record: MetricsDay) -> Learned | None:
     """Once a day: the figures of the week's posts, each item's tally, and the verdict on
-    items that keep underperforming (rested longer, then retired, with the reason)."""
+    items that keep underperforming (rested longer, then retired, with the reason). None
+    when the day's results were already read (by an earlier run)."""
     if record.done:
-        return
-    posts = plans.posts(run.day - timedelta(days=RESULTS_DAYS), run.day)
+        return None
+    learn = run.settings.learn_from_results
+    window = plans.posts(run.day - timedelta(days=JUDGE_DAYS if learn else RESULTS_DAYS), run.day)
+    since = run.day - timedelta(days=RESULTS_DAYS)
+    posts = [p for p in window if p.day >= since]
+    items: dict[str, ContentItem] | None = None
     if posts:
         refs = read_posts(run, min(p.published_at for p in posts) - timedelta(minutes=1), metrics=True)
         items = {i.item_id: i for i in content.list_content()}
+        at = {p.post_id: n for n, p in enumerate(window)}
         for post in posts:
             ref = refs.get(post.post_id)
             if ref is None or ref.metrics is None or ref.metrics == post.metrics:
@@ -81,31 +97,38 @@ def daily_results(run: JobRun[Any], content: ContentStore, plans: PlanStore, rec
                 item = replace(item, learning=add_result(item.learning, post.metrics, ref.metrics, has_link=post.has_url,
                                                          cost_usd=post.cost_usd))
                 items[item.item_id] = item
-            plans.save_result(replace(post, metrics=ref.metrics, metrics_at=run.now), item)
+            updated = replace(post, metrics=ref.metrics, metrics_at=run.now)
+            plans.save_result(updated, item)
+            window[at[post.post_id]] = updated
             record.read += 1
-        if run.settings.learn_from_results:
-            window = plans.posts(run.day - timedelta(days=JUDGE_DAYS), run.day)
+        if learn:
             found = tallies(window, run.settings.zone, hour_factors(window, run.settings.zone))
             benchmarks = {flag: benchmark_rate(found, items.values(), has_url=flag) for flag in (False, True)}
             for item in list(items.values()):
                 verdict = judge(item, found.get(item.item_id), benchmarks[item.has_url], run.now, run.day)
                 if verdict.action != "keep":
                     content.save_content(verdict.item)
+                    items[item.item_id] = verdict.item
                     record.verdicts.append(f"{item.kind.value} {item.item_id} ({item.post_text[:40]}): {verdict.reason}")
     record.done = True
+    return Learned(items, window)
 
 
-def plan_inputs(run: JobRun[Any], items: Sequence[ContentItem], plans: PlanStore) -> PlanInputs:
+def plan_inputs(run: JobRun[Any], items: Sequence[ContentItem], plans: PlanStore,
+                window: Sequence[PostRecord] | None = None) -> PlanInputs:
     """What the day's plan learns from: items ranked by a draw of their hour-adjusted
-    results, hours weighted by what the last four weeks earned in each."""
+    results, hours weighted by what the last four weeks earned in each. `window`: the
+    judging window's posts if this run already read them (else they are read here)."""
     if not run.settings.learn_from_results:
         return PlanInputs(None, None)
     rng = random.Random(f"{run.account.account_id}:{run.day.isoformat()}:learn")
-    zone, window = run.settings.zone, run.settings.window
-    posts = plans.posts(run.day - timedelta(days=JUDGE_DAYS), run.day - timedelta(days=1))
+    zone, window_hours = run.settings.zone, run.settings.window
+    yesterday = run.day - timedelta(days=1)
+    posts = ([p for p in window if p.day <= yesterday] if window is not None
+             else plans.posts(run.day - timedelta(days=JUDGE_DAYS), yesterday))
     found = tallies(posts, zone, hour_factors(posts, zone))
     priors = class_rates(found, items)
-    hours = list(range(window.start.hour, window.end.hour + (1 if window.end.minute else 0)))
+    hours = list(range(window_hours.start.hour, window_hours.end.hour + (1 if window_hours.end.minute else 0)))
     recent = [p for p in posts if p.day >= run.day - timedelta(days=HOURS_DAYS)]
     weights = hour_weights(recent, zone, hours, account_rate(items), rng) if recent else None
     return PlanInputs(lambda pool: rank_items(pool, found, priors, rng), weights)

@@ -154,17 +154,21 @@ def todays_plan(deps: PostDeps, run: JobRun[PostSummary], *, fresh: bool = False
         from flockpilot.jobs.learn import check_feeds, daily_results, plan_inputs  # the day's first run only
 
         record = records.load_day(MetricsDay, run.day) or MetricsDay(day=run.day)
+        learned = None
         try:
-            daily_results(run, deps.content, deps.plans, record)
+            learned = daily_results(run, deps.content, deps.plans, record)
         except (CredentialsRevoked, NotPermitted, BudgetExhausted):
             raise
         except XError as exc:  # the plan is made from what was learned before
             run.summary.mark_partial(f"could not read your posts' results: {exc}")
+        articles = record.articles_added
         check_feeds(run, deps.content, deps.read_feed, record)
         records.save_day(record, run.now)
         run.summary.warnings += record.verdicts
-        items = deps.content.list_content()
-        inputs = plan_inputs(run, items, deps.plans)
+        # the library and the posts the results read left in hand, unless a feed added to it
+        kept = learned.items if learned is not None and record.articles_added == articles else None
+        items = list(kept.values()) if kept is not None else deps.content.list_content()
+        inputs = plan_inputs(run, items, deps.plans, learned.window if learned is not None else None)
         plan = deps.plans.put_plan_if_absent(
             plan_day(day=run.day, tz=settings.zone, active=settings.window, rules=settings.mix, items=items,
                      budget_usd=run.budget.allowance_usd * (1 - RECOVERY_RESERVE), now=run.now,
