@@ -172,8 +172,9 @@ class PlanStore(Protocol):
 
     def save_post(self, post: PostRecord) -> None: ...
 
-    def save_result(self, post: PostRecord, item: ContentItem | None) -> None:
-        """A post's newest figures and its item's tally, together (never one without the other)."""
+    def save_results(self, results: Sequence[tuple[PostRecord, ContentItem | None]]) -> None:
+        """Posts' newest figures and their items' tallies, in `domain.learning.result_batches`
+        writes: each post's figures with its item's tally (never one without the other)."""
         ...
 
 

@@ -408,6 +408,27 @@ def test_a_posts_figures_and_its_items_tally_are_saved_together(store: Any) -> N
     post = PostRecord("500", item.item_id, "quip", DAY, 0, NOW, 0.015, False)
     store.save_post(post)
     measured = replace(post, metrics=PostMetrics(likes=9, impressions=300), metrics_at=NOW)
-    store.save_result(measured, replace(item, learning=Learning(measured=1, impressions=300, engagements=9)))
+    store.save_results([(measured, replace(item, learning=Learning(measured=1, impressions=300, engagements=9)))])
     assert store.posts(DAY, DAY) == [measured]
     assert store.get_content(item.item_id).learning == Learning(measured=1, impressions=300, engagements=9)
+
+
+def test_a_days_results_beyond_one_transaction_are_all_saved_with_their_items(store: Any) -> None:
+    """130 measured posts of 3 items: more than DynamoDB's 100 writes a transaction."""
+    items = [new_item(kind="quip", text=f"measured {n}", now=NOW, evergreen=True) for n in range(3)]
+    for item in items:
+        store.add_content(item)
+    results = []
+    tally = {i.item_id: 0 for i in items}
+    for n in range(130):
+        item = items[n % 3]
+        post = PostRecord(str(1000 + n), item.item_id, "quip", DAY, n % 10, NOW, 0.015, False,
+                          metrics=PostMetrics(likes=1, impressions=10), metrics_at=NOW)
+        store.save_post(replace(post, metrics=None, metrics_at=None))
+        tally[item.item_id] += 1
+        results.append((post, replace(item, learning=Learning(measured=tally[item.item_id], impressions=10 * tally[item.item_id]))))
+    store.save_results(results)
+    saved = store.posts(DAY, DAY)
+    assert len(saved) == 130 and all(p.metrics == PostMetrics(likes=1, impressions=10) for p in saved)
+    for item in items:
+        assert store.get_content(item.item_id).learning.measured == tally[item.item_id]  # the last post's state won

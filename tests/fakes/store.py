@@ -21,6 +21,7 @@ from flockpilot.domain.content import ContentItem
 from flockpilot.domain.digest import Conversation, Correspondent, Message
 from flockpilot.domain.feed import Feed
 from flockpilot.domain.follow import Source
+from flockpilot.domain.learning import result_batches
 from flockpilot.domain.people import AllowEntry, Person, PersonQueue, PersonStatus, SourceCredit, due_key, stamp
 from flockpilot.domain.plan import DayPlan
 from flockpilot.domain.records import DayRecord, PostRecord, ReconState
@@ -270,11 +271,14 @@ class MemoryStore:
         with self._write():
             self._posts[post.post_id] = post
 
-    def save_result(self, post: PostRecord, item: ContentItem | None) -> None:
-        with self._write():  # one transaction: one write boundary
-            self._posts[post.post_id] = post
-            if item is not None and item.item_id in self._content:
-                self._content[item.item_id] = _state_of(self._content[item.item_id], item)
+    def save_results(self, results: Sequence[tuple[PostRecord, ContentItem | None]]) -> None:
+        for posts, items in result_batches(results):
+            with self._write():  # one transaction: one write boundary
+                for post in posts:
+                    self._posts[post.post_id] = post
+                for item in items:
+                    if item.item_id in self._content:
+                        self._content[item.item_id] = _state_of(self._content[item.item_id], item)
 
     def add_feed(self, feed: Feed) -> bool:
         with self.lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -106,6 +107,11 @@ def test_a_timed_out_post_is_an_unknown_outcome_not_a_retry(make_x: XFactory, wo
     world.inject(Fault("commit_then_timeout", "createPosts", delay_seconds=0.3))
     with pytest.raises(OutcomeUnknown):
         make_x(timeout=0.1).create_post("did it go out?", has_url=False)
+    # The client gave up after 0.1 s; the sandbox may still be answering (its first request in
+    # a process also compiles the spec's validators): wait until it has, then count.
+    deadline = time.monotonic() + 10
+    while not any(method == "POST" for method, _, _ in world.requests_log) and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert [p.text for p in world.posts.values()].count("did it go out?") == 1
 
 

@@ -142,6 +142,35 @@ def test_the_days_first_run_reads_the_library_and_the_posts_once(h: Harness, tmp
     assert plan is not None and {s.item_id for s in plan.slots} <= current
 
 
+def test_a_crash_at_any_write_of_the_days_first_run_counts_every_result_once() -> None:
+    """Crash before each write of the run that reads the results (they are saved with their
+    items' tallies), then run again: each post is counted once in its item's tally."""
+    crashed = 0
+    for writes in range(0, 40):
+        h = make_harness()
+        audience(h, quality=lambda text: 1.0)
+        library(h, quips=12)
+        run_slots(h)
+        h.clock.advance(days=1)
+        h.at_local(7)
+        h.store.crash_after(writes)
+        try:
+            h.post()
+        except BaseException as exc:  # noqa: BLE001 - the injected crash
+            assert "crashed" in str(exc)
+            crashed += 1
+            h.store.crash_after(None)
+            h.clock.advance(minutes=10)
+            assert h.post().outcome is RunOutcome.OK
+            measured = [p for p in h.store.posts(h.clock.now().date() - timedelta(days=2), h.clock.now().date())
+                        if p.metrics is not None]
+            assert len(measured) == 10, writes
+            assert sum(i.learning.measured for i in h.store.list_content()) == 10, writes
+            continue
+        break
+    assert crashed >= 2  # the sweep reached the results write and past it
+
+
 def test_a_failed_results_read_leaves_the_day_partial_and_the_plan_still_made(h: Harness) -> None:
     audience(h, quality=lambda text: 1.0)
     h.stock(pitch=False)

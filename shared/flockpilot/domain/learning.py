@@ -70,6 +70,31 @@ def add_result(learning: Learning, before: PostMetrics | None, after: PostMetric
     )
 
 
+MAX_WRITES = 100  # DynamoDB's limit of writes in one transaction
+
+
+def result_batches(results: Sequence[tuple[PostRecord, ContentItem | None]], limit: int = MAX_WRITES
+                   ) -> list[tuple[list[PostRecord], list[ContentItem]]]:
+    """The day's measured posts, in order, as few writes of at most `limit` as they fit in:
+    each batch holds its posts and, once each, their items as of the batch's last post, so
+    every write keeps each post's figures with its item's tally (an item's state in a batch
+    includes every earlier post's result, so a crash between batches loses nothing)."""
+    batches: list[tuple[list[PostRecord], list[ContentItem]]] = []
+    posts: list[PostRecord] = []
+    items: dict[str, ContentItem] = {}
+    for post, item in results:
+        needed = 1 + (item is not None and item.item_id not in items)
+        if posts and len(posts) + len(items) + needed > limit:
+            batches.append((posts, list(items.values())))
+            posts, items = [], {}
+        posts.append(post)
+        if item is not None:
+            items[item.item_id] = item
+    if posts:
+        batches.append((posts, list(items.values())))
+    return batches
+
+
 def item_rate(learning: Learning) -> float | None:
     return learning.engagements / learning.impressions if learning.impressions else None
 

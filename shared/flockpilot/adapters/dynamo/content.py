@@ -227,12 +227,16 @@ class DynamoContentPlans:
     def save_post(self, post: PostRecord) -> None:
         _post_row(self.pk, post).save()
 
-    def save_result(self, post: PostRecord, item: ContentItem | None) -> None:
-        with transaction() as tx:
-            tx.save(_post_row(self.pk, post))
-            if item is not None:
-                tx.update(ContentRow(self.pk, f"CONTENT#{item.item_id}"), actions=self._content_actions(item),
-                          condition=ContentRow.sk.exists())
+    def save_results(self, results: Sequence[tuple[PostRecord, ContentItem | None]]) -> None:
+        from flockpilot.domain.learning import result_batches
+
+        for posts, items in result_batches(results):
+            with transaction() as tx:
+                for post in posts:
+                    tx.save(_post_row(self.pk, post))
+                for item in items:
+                    tx.update(ContentRow(self.pk, f"CONTENT#{item.item_id}"), actions=self._content_actions(item),
+                              condition=ContentRow.sk.exists())
 
     # --- feeds -------------------------------------------------------------------------
     def add_feed(self, feed: Feed) -> bool:
