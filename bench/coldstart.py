@@ -326,6 +326,23 @@ def time_alone(shipped: Shipped, modules: list[str], environ: dict[str, str], bu
     return [time_once(path, environ) for _ in range(runs)]
 
 
+def floor(shipped: Shipped, recorded: dict[str, dict[str, Any]], environ: dict[str, str], build: Path,
+          runs: int = 9) -> tuple[list[float], list[float]]:
+    """The post function's floor before any Flockpilot code: `import boto3` and then every
+    module its first call loaded that is not Flockpilot's (PynamoDB, Powertools, oauthlib, the
+    stdlib they pull in), against `import boto3` alone, interleaved."""
+    deps = [m for m in recorded["post"]["modules"] if m != "app" and m.split(".")[0] != "flockpilot"]
+    path = build / "timer-post-floor.json"
+    path.write_text(json.dumps({"paths": shipped.paths("post"), "mode": "modules", "modules": ["boto3", *deps]}))
+    alone = build / "timer-post-boto3.json"
+    boto: list[float] = []
+    below: list[float] = []
+    for n in range(runs):
+        for config, into in ((alone, boto), (path, below)) if n % 2 == 0 else ((path, below), (alone, boto)):
+            into.append(time_once(config, environ))
+    return boto, below
+
+
 def handler_children(shipped: Shipped, environ: dict[str, str], build: Path, function: str) -> list[tuple[str, float]]:
     """What the handler module imports, by its direct imports' cumulative time (`-X importtime`,
     one run: inflated by the tracing itself, good for proportions). The handler module is
@@ -395,11 +412,13 @@ def run(table: Table, build: Path = ROOT / "build" / "bench", rounds: int = 0) -
     where = breakdown(shipped, recorded, timer_env, build)
     inside = handler_children(shipped, timer_env, build, "post")
     powertools = time_alone(shipped, ["aws_lambda_powertools", "aws_lambda_powertools.utilities.typing"], timer_env, build)
-    report(table, shipped, recorded, samples, where, inside, powertools)
+    under = floor(shipped, recorded, timer_env, build)
+    report(table, shipped, recorded, samples, where, inside, powertools, under)
 
 
 def report(table: Table, shipped: Shipped, recorded: dict[str, dict[str, Any]], samples: dict[str, dict[str, list[float]]],
-           where: dict[str, list[tuple[str, float]]], inside: list[tuple[str, float]], powertools: list[float]) -> None:
+           where: dict[str, list[tuple[str, float]]], inside: list[tuple[str, float]], powertools: list[float],
+           under: tuple[list[float], list[float]]) -> None:
     lines = [f"layer {shipped.layer} ({shipped.layer_bytes / 1e6:.2f} MB); runtime + Powertools packages linked from the venv: "
              f"{', '.join(RUNTIME_PACKAGES + POWERTOOLS_PACKAGES)}",
              "every process: python -I -B (no user site, no .pyc written), sys.path = function dir, layer, runtime, stdlib; "
@@ -428,6 +447,10 @@ def report(table: Table, shipped: Shipped, recorded: dict[str, dict[str, Any]], 
     lines.append("the post handler module's own imports (-X importtime, cumulative ms, inflated by the tracing): "
                  + ", ".join(f"{name} {ms:.0f}" for name, ms in inside if ms >= 1))
     lines.append(f"aws_lambda_powertools (Logger, Metrics, utilities.typing) alone, from AWS's layer: {spread(powertools)}")
+    boto, deps = (statistics.median(x) for x in under)
+    lines.append(f"post's floor before any Flockpilot code (import boto3, then every module its first call loaded that is not "
+                 f"Flockpilot's): {spread(under[1])} vs import boto3 {spread(under[0])}: {deps / boto:.2f}x, which leaves "
+                 f"Flockpilot's own modules {1.2 * boto - deps:.0f} ms of the 1.2x goal")
     detail("cold start: where the imports go (ms, median of 5 fresh processes; each step is a module of the recorder's list "
            "and whatever it pulled in that was not loaded yet)", lines)
     calls = []

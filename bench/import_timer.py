@@ -40,7 +40,10 @@ def main() -> None:
         importlib.import_module("boto3")
     elif mode == "modules":
         for name in modules:
-            importlib.import_module(name)
+            try:
+                importlib.import_module(name)
+            except Exception:  # an alias or a module made at run time: nothing to import
+                failed.append(name)
     else:
         importlib.import_module("app")
         if mode in ("full", "breakdown"):
