@@ -28,7 +28,7 @@ from flockpilot.events import PostEvent
 from flockpilot.jobs.post import PLUG_SLOT, PostDeps, PostSummary, run_post
 from flockpilot.jobs.skeleton import RunOutcome
 from flockpilot.pricing import price
-from tests.jobs.conftest import Harness, make_harness
+from tests.jobs.conftest import ZONES, Harness, make_harness
 
 IMPRESSIONS = 1000
 
@@ -142,12 +142,13 @@ def test_the_days_first_run_reads_the_library_and_the_posts_once(h: Harness, tmp
     assert plan is not None and {s.item_id for s in plan.slots} <= current
 
 
-def test_a_crash_at_any_write_of_the_days_first_run_counts_every_result_once() -> None:
+@pytest.mark.parametrize("zone", ZONES)
+def test_a_crash_at_any_write_of_the_days_first_run_counts_every_result_once(zone: str) -> None:
     """Crash before each write of the run that reads the results (they are saved with their
     items' tallies), then run again: each post is counted once in its item's tally."""
     crashed = 0
     for writes in range(0, 40):
-        h = make_harness()
+        h = make_harness(zone)
         audience(h, quality=lambda text: 1.0)
         library(h, quips=12)
         run_slots(h)
@@ -162,8 +163,8 @@ def test_a_crash_at_any_write_of_the_days_first_run_counts_every_result_once() -
             h.store.crash_after(None)
             h.clock.advance(minutes=10)
             assert h.post().outcome is RunOutcome.OK
-            measured = [p for p in h.store.posts(h.clock.now().date() - timedelta(days=2), h.clock.now().date())
-                        if p.metrics is not None]
+            today = h.clock.now().astimezone(h.zone).date()
+            measured = [p for p in h.store.posts(today - timedelta(days=2), today) if p.metrics is not None]
             assert len(measured) == 10, writes
             assert sum(i.learning.measured for i in h.store.list_content()) == 10, writes
             continue
