@@ -1,7 +1,8 @@
 """`flockpilot`: manage the content library and settings, preview the plan, run jobs locally.
 
 It talks to whatever the environment points at: your deployed table and secret
-(TABLE_NAME, X_SECRET_ID, AWS credentials) or the local stack of `make demo`.
+(TABLE_NAME, X_SECRET_ID, AWS credentials), or local services started the way
+devtools/demo.py starts them (`make demo` stops its own when it ends).
 Exit codes: 0 done, 1 the command ran and failed (or the text is invalid), 2 bad usage,
 3 bad configuration.
 """
@@ -50,10 +51,16 @@ def cmd_content_check(args: argparse.Namespace) -> int:
     from flockpilot.domain.text import MAX_WEIGHTED_LENGTH, measure
 
     m = measure(args.text)
+    result: dict[str, Any] = {"weighted_length": m.weighted_length, "valid": m.valid}
+    if not m.valid:  # why, for a person and for a script (the key is there only when invalid)
+        result["reason"] = ("text is empty" if not args.text.strip()
+                            else f"{m.weighted_length - MAX_WEIGHTED_LENGTH} over X's limit of {MAX_WEIGHTED_LENGTH}"
+                            if m.weighted_length > MAX_WEIGHTED_LENGTH
+                            else "has characters X refuses (e.g. U+FEFF, U+FFFE, U+FFFF)")
     _print(
-        {"weighted_length": m.weighted_length, "valid": m.valid},
+        result,
         args.json,
-        f"weighted length {m.weighted_length}/{MAX_WEIGHTED_LENGTH}: {'valid' if m.valid else 'TOO LONG or invalid'}"
+        f"weighted length {m.weighted_length}/{MAX_WEIGHTED_LENGTH}: {'valid' if m.valid else 'invalid, ' + result['reason']}"
         + (f"; counts as a link post ({', '.join(m.urls)})" if m.urls else ""),
     )
     return 0 if m.valid else EXIT_FAILED
@@ -218,6 +225,9 @@ def cmd_settings_set(args: argparse.Namespace) -> int:
 
 
 def cmd_settings_unset(args: argparse.Namespace) -> int:
+    from flockpilot.settings import known_setting
+
+    known_setting(args.key)  # an unknown name is refused like `settings set` refuses it
     _stores().records.set_override(args.key, None)
     print(f"{args.key} back to the deployment default")
     return 0
@@ -342,14 +352,25 @@ def cmd_digest_preview(args: argparse.Namespace) -> int:
     from flockpilot.runtime import digest_deps
 
     out = Path(args.out)
+    if out.is_dir():
+        print(f"error: --out {out} is a folder: give a file name such as {out / 'digest.html'}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"error: cannot create the folder for --out {out}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
     with tempfile.TemporaryDirectory() as tmp:
         deps = replace(digest_deps(_wiring()), outbox_dir=Path(tmp))
         summary = run_digest(deps, DigestEvent(dry_run=True))
-        out.parent.mkdir(parents=True, exist_ok=True)
         for written in summary.outbox:
             source = Path(written)
             target = out if source.suffix == ".html" else out.with_suffix(".txt")
-            target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+            try:
+                target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+            except OSError as exc:
+                print(f"error: cannot write {target}: {exc.strerror}", file=sys.stderr)
+                return EXIT_USAGE
     print(f"wrote {out} and {out.with_suffix('.txt')}: {summary.conversations} conversation(s), "
           f"{summary.worth_replying} worth replying; nothing sent")
     return 0
@@ -437,15 +458,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     # stdout carries the run summary only: logs go to stderr, and CloudWatch metrics
     # (printed as EMF lines in Lambda) mean nothing on this machine.
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    import warnings
+
+    warnings.filterwarnings("ignore", message="No application metrics to publish")  # a refused event adds none
+    event: dict[str, Any] = {}
+    if args.event:
+        path = Path(args.event)
+        if not path.is_file():
+            print(f"error: {path} does not exist or is not a file", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            event = json.loads(path.read_bytes().decode("utf-8-sig"))
+        except UnicodeDecodeError as exc:
+            print(f"error: {path} is not UTF-8 (byte {exc.start}): save it as UTF-8 JSON", file=sys.stderr)
+            return EXIT_USAGE
+        except json.JSONDecodeError as exc:
+            print(f"error: {path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", file=sys.stderr)
+            return EXIT_USAGE
+        if not isinstance(event, dict):
+            print(f"error: {path} must hold a JSON object (an event such as events/{args.function}.json), "
+                  f"not {type(event).__name__}", file=sys.stderr)
+            return EXIT_USAGE
+    if args.dry_run:
+        event.update({"mode": "dry-run"} if args.function in ("follow", "prune") else {"dry_run": True})
+    import flockpilot.observability  # noqa: F401 - makes the jobs' logger: point it at stderr only after
+
     for handler in logging.getLogger("flockpilot").handlers:
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(_Stderr())
-
-    event: dict[str, Any] = {}
-    if args.event:
-        event = json.loads(Path(args.event).read_text())
-    if args.dry_run:
-        event.update({"mode": "dry-run"} if args.function in ("follow", "prune") else {"dry_run": True})
     result = invoke_handler(args.function, event)
     print(json.dumps(result, indent=2, default=str))
     return 0 if result.get("status") == "ok" else EXIT_FAILED
@@ -468,7 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file")
     imp.set_defaults(func=cmd_content_import)
     lst = content.add_parser("list", help="list items")
-    lst.add_argument("--kind")
+    lst.add_argument("--kind", choices=["quip", "quote", "article", "pitch", "repost", "plug"])
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=cmd_content_list)
     rm = content.add_parser("remove", help="remove an item")

@@ -10,6 +10,7 @@ cold start imports no validation library.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from enum import StrEnum
@@ -58,6 +59,22 @@ def _hours(value: str) -> None:
         raise ValueError(str(exc)) from None
 
 
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")  # the template's DigestEmail pattern
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")  # BCP 47 as X reports it: en, pt, zh-cn, und
+
+
+def _email(value: str | None) -> None:
+    if value is not None and not _EMAIL.fullmatch(value.strip()):
+        raise ValueError("must be an email address such as you@example.com (verified in SES)")
+
+
+def _languages(value: str) -> None:
+    bad = [code for code in (c.strip() for c in value.split(",")) if code and not _LANGUAGE.fullmatch(code)]
+    if bad:
+        raise ValueError(f"{', '.join(repr(b) for b in bad)} {'is not a language code' if len(bad) == 1 else 'are not language codes'}"
+                         " (use codes such as en, fr, pt-br)")
+
+
 def _url(value: str | None) -> None:
     if value is not None and not value.startswith(("http://", "https://")):
         raise ValueError("must be an http(s) URL")
@@ -79,7 +96,7 @@ class AccountSettings:
     catch_up_minutes: int = setting(120, ge=10, le=720)
     duplicate_cooldown_days: int = setting(14, ge=1, le=365)
     monthly_budget_usd: float = setting(60.0, ge=0.0, le=10000.0)
-    digest_email: str | None = setting(None, description="where the daily digest and alerts go")
+    digest_email: str | None = setting(None, description="where the daily digest and alerts go", check=_email)
     plug_min_likes: int = setting(0, ge=0, le=1_000_000,
                                   description="0: off; N: reply once with your plug under a post past N likes within 24 hours")
     learn_from_results: bool = setting(True, description="choose items and hours from your posts' results")
@@ -103,7 +120,8 @@ class AccountSettings:
     follow_min_ratio: float = setting(0.2, ge=0.0, le=100.0)
     follow_max_ratio: float = setting(10.0, ge=0.0, le=1000.0)
     follow_active_days: int = setting(30, ge=1, le=3650)
-    follow_languages: str = setting("", description="comma-separated language codes, e.g. en,fr; empty: any")
+    follow_languages: str = setting("", description="comma-separated language codes, e.g. en,fr; empty: any",
+                                    check=_languages)
     follow_skip_protected: bool = setting(True)
     follow_skip_default_avatar: bool = setting(True)
     follow_skip_empty_bio: bool = setting(True)
@@ -322,6 +340,12 @@ def account_settings(
         labels[key] = f"account setting {key}"
     settings: AccountSettings = _build(AccountSettings, raw, labels)
     return settings
+
+
+def known_setting(key: str) -> None:
+    """Refuse a name that is not a setting (naming the ones that are)."""
+    if not any(f.name == key for f in fields(AccountSettings)):
+        raise InvalidSetting(f"{key}: unknown setting; {accepts(AccountSettings, '')}")
 
 
 def validate_override(key: str, value: str) -> Any:

@@ -16,7 +16,9 @@ def test_content_check_json_is_one_line_for_scripts(capsys: pytest.CaptureFixtur
     assert main(["content", "check", "Fresh bread https://example.com", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"weighted_length": 35, "valid": True}
     assert main(["content", "check", "x" * 281, "--json"]) == EXIT_FAILED
-    assert json.loads(capsys.readouterr().out) == {"weighted_length": 281, "valid": False}
+    assert json.loads(capsys.readouterr().out) == {"weighted_length": 281, "valid": False, "reason": "1 over X's limit of 280"}
+    assert main(["content", "check", " ", "--json"]) == EXIT_FAILED
+    assert json.loads(capsys.readouterr().out)["reason"] == "text is empty"
 
 
 def test_import_is_all_or_nothing_and_names_every_bad_row(
@@ -89,6 +91,50 @@ def test_run_post_dry_run_through_the_handler(env: dict[str, str], capsys: pytes
     assert result["mode"] == "dry-run" and result["would_post"][0]["text"] == "Quip for the CLI run"
 
 
+def test_run_prints_only_the_json_result_on_stdout(env: dict[str, str]) -> None:
+    """In a fresh process (as a user runs it): logs go to stderr, stdout parses as one JSON document."""
+    import os
+    import subprocess
+    import sys
+
+    main(["content", "add", "--kind", "quip", "--text", "Quip for a fresh process"])
+    command = [sys.executable, "-m", "flockpilot.cli", "run", "post", "--dry-run", "--event", "events/post-manual.json"]
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env}, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)  # nothing but the result
+    assert result["would_post"][0]["text"] == "Quip for a fresh process"
+    assert '"run finished"' in done.stderr  # the log is still there, on stderr
+
+
+@pytest.mark.parametrize(("content", "named"), [
+    (None, "does not exist"),
+    (b"{dry_run: true", "not valid JSON"),
+    (b"\xff\xfe{}", "not UTF-8"),
+    (b"[1, 2]", "JSON object"),
+])
+def test_run_refuses_a_bad_event_file_naming_the_problem(env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         content: bytes | None, named: str) -> None:
+    event = tmp_path / "event.json"
+    if content is not None:
+        event.write_bytes(content)
+    for extra in ([], ["--dry-run"]):
+        assert main(["run", "digest", "--event", str(event), *extra]) == 2
+        err = capsys.readouterr().err
+        assert named in err and "Traceback" not in err
+
+
+def test_settings_refuse_unknown_names_and_bad_addresses(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["settings", "unset", "nope"]) == EXIT_CONFIG
+    assert "unknown setting" in capsys.readouterr().err
+    assert main(["settings", "set", "digest_email", "notanemail"]) == EXIT_CONFIG
+    assert "email address" in capsys.readouterr().err
+    assert main(["settings", "set", "follow_languages", "en,xx-!!"]) == EXIT_CONFIG
+    assert "'xx-!!' is not a language code" in capsys.readouterr().err
+    assert main(["settings", "set", "follow_languages", "en,pt-br"]) == 0
+    assert main(["settings", "set", "digest_email", "me@example.com"]) == 0
+    assert main(["settings", "unset", "digest_email"]) == 0
+
+
 def test_sources_allow_and_status_work_against_the_table(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sources", "add", "@breadnerd"]) == 0
     assert "added: @breadnerd" in capsys.readouterr().out
@@ -115,6 +161,13 @@ def test_digest_preview_writes_the_html_and_sends_nothing(env: dict[str, str], t
     assert "<!DOCTYPE html>" in out.read_text() and out.with_suffix(".txt").exists()
     assert "nothing sent" in capsys.readouterr().out
     assert len(sent_messages(moto_endpoint)) == before
+    assert main(["digest", "preview", "--out", str(tmp_path)]) == 2  # a folder, not a file
+    err = capsys.readouterr().err
+    assert "is a folder" in err and "Traceback" not in err
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert main(["digest", "preview", "--out", str(blocker / "today.html")]) == 2  # its folder cannot be made
+    assert "cannot create the folder" in capsys.readouterr().err
 
 
 # --- feeds and insights (issue: the learning loop) -------------------------------------------

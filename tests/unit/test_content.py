@@ -59,3 +59,14 @@ def test_evergreen_item_rests_then_returns() -> None:
 def test_one_off_item_retires_after_posting() -> None:
     item = new_item(kind=ContentKind.QUOTE, text="Once", now=NOW)
     assert not item.after_posting(NOW).available(NOW + timedelta(days=365))
+
+
+@pytest.mark.parametrize("text", ["see https://localhost/x now", "two links https://example.com and https://bakery.invalid/y"])
+def test_a_link_in_the_text_x_would_not_link_is_refused_like_one_in_url(text: str) -> None:
+    with pytest.raises(ContentRejected, match="X would not link 'https://"):
+        new_item(kind="quip", text=text, now=NOW)
+
+
+def test_links_x_links_in_the_text_are_kept() -> None:
+    item = new_item(kind="quip", text="Fresh bread (https://example.com/today).", now=NOW)
+    assert item.has_url and item.price_kind == "post_create_url"

@@ -48,3 +48,16 @@ def test_posts_of_removed_items_and_an_empty_day() -> None:
     (batch,) = result_batches(results(3, []))
     assert len(batch[0]) == 3 and batch[1] == []
     assert [len(p) for p, _ in result_batches(results(250, []), limit=100)] == [100, 100, 50]
+
+
+def test_clicks_per_dollar_counts_only_measured_link_posts() -> None:
+    from zoneinfo import ZoneInfo
+
+    from flockpilot.domain.insights import week_insights
+    from flockpilot.domain.x import PostMetrics
+
+    measured = PostRecord("1", "a", "article", DAY, 0, NOW, 0.2, True,
+                          metrics=PostMetrics(impressions=400, likes=10, link_clicks=8), metrics_at=NOW)
+    today = PostRecord("2", "b", "article", DAY, 1, NOW, 0.2, True)  # no results yet: nothing to divide by
+    week = week_insights(DAY, [measured, today], [], [], ZoneInfo("UTC"))
+    assert (week.link_clicks, week.link_spend_usd, week.clicks_per_dollar) == (8, 0.2, 40.0)

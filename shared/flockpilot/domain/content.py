@@ -180,6 +180,10 @@ def new_item(
         if url is not None and not measure(url).has_url:
             raise ContentRejected(f"X would not link {url!r} (its host or domain is not one X recognises): "
                                   "the post would go out with a dead link")
+        for written in re.findall(r"https?://\S+", text):
+            if not measure(written).has_url:
+                raise ContentRejected(f"X would not link {written!r} in the text (its host or domain is not one X "
+                                      "recognises): the post would show it as plain text, not a link")
         weighted, has_url = m.weighted_length, m.has_url
     return ContentItem(
         item_id=item_id_for(kind, text, url),

@@ -71,12 +71,11 @@ def week_insights(day: date, posts: Sequence[PostRecord], items: Iterable[Conten
     clicks = 0
     link_spend = 0.0
     for post in week:
-        if post.has_url:
-            link_spend += post.cost_usd
-        if post.metrics is None:
+        if post.metrics is None:  # not measured yet: neither its clicks nor its cost count
             continue
         if post.has_url:
             clicks += post.metrics.link_clicks or 0
+            link_spend += post.cost_usd
         score = post_score(post.metrics, has_link=post.has_url)
         if score is None or score.rate is None:
             continue
