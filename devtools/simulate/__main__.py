@@ -48,7 +48,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("sim"), help="output folder (default sim/)")
     p.add_argument("--json", action="store_true", help="print the JSON summary on stdout")
     p.add_argument("--store", choices=("dynamodb", "memory"), default="dynamodb",
-                   help="DynamoDB Local (default, as deployed) or the in-memory store the tests use (faster)")
+                   help="DynamoDB Local (default, as deployed) or the in-memory store the tests use (faster; the same "
+                        "seed gives a different, equally likely flight: the world's draws follow the order the store "
+                        "returns things in)")
     p.add_argument("--act-share", type=_positive(float, "--act-share", 0, 1), default=0.8,
                    help="suggest mode: share of the digest's suggestions the person acts on (default 0.8)")
     p.add_argument("--start", type=_day, default=date(2026, 3, 1), help="first simulated day (default 2026-03-01)")
@@ -62,6 +64,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.following > args.followers * 3:
         parser().error(f"--following {args.following} is more than three times --followers {args.followers}: "
                        "not an account Flockpilot is for")
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        parser().error(f"--out {out} is a file: give a folder (it is made if missing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        parser().error(f"--out {out}: cannot make the folder ({exc.strerror})")
     from devtools.simulate.driver import Simulation
     from devtools.simulate.report import write_outputs
 

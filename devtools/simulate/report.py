@@ -140,11 +140,14 @@ def _rate(value: float | None) -> str:
 def render(body: dict[str, Any]) -> str:
     s, p = body["summary"], body["params"]
     e = html.escape
-    verdicts = [("Band held from day 14", s[f"band_violations_from_day_{BAND_FROM_DAY}"]), ("Limit violations", s["limit_violations"]),
+    band = s[f"band_violations_from_day_{BAND_FROM_DAY}"] if p["days"] >= BAND_FROM_DAY else None  # no day 14 in a shorter run
+    verdicts = [(f"Band held from day {BAND_FROM_DAY}", band), ("Limit violations", s["limit_violations"]),
                 ("Double actions", s["double_actions"]), ("Budget overruns", s["budget_overruns"]),
                 ("X spec violations", s["spec_violations"])]
-    verdict_rows = "".join(f"<tr><td>{e(name)}</td><td class={'ok' if n == 0 else 'bad'}>{'yes' if n == 0 and name.startswith('Band') else n}"
-                           f"{'' if n == 0 or not name.startswith('Band') else ' days outside'}</td></tr>" for name, n in verdicts)
+    verdict_rows = "".join(
+        f"<tr><td>{e(name)}</td><td>n/a: the run is shorter than {BAND_FROM_DAY} days</td></tr>" if n is None else
+        f"<tr><td>{e(name)}</td><td class={'ok' if n == 0 else 'bad'}>{'yes' if n == 0 and name.startswith('Band') else n}"
+        f"{'' if n == 0 or not name.startswith('Band') else ' days outside'}</td></tr>" for name, n in verdicts)
     figures = [
         ("Followers, following and the band", single(draw_growth, body),
          "Shaded days end above floor(followers x 1.1); the dotted line marks day 14."),

@@ -475,6 +475,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         except json.JSONDecodeError as exc:
             print(f"error: {path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", file=sys.stderr)
             return EXIT_USAGE
+        except ValueError as exc:  # e.g. a number of over 4,300 digits
+            print(f"error: {path} cannot be read as an event: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         if not isinstance(event, dict):
             print(f"error: {path} must hold a JSON object (an event such as events/{args.function}.json), "
                   f"not {type(event).__name__}", file=sys.stderr)

@@ -127,10 +127,17 @@ E = TypeVar("E", bound=ScheduledTick)
 
 def _shown(value: Any) -> str:
     """The offending value as it would be written in JSON, short and on one line."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        if value.bit_length() >= 14000:  # str() refuses numbers past 4,300 digits
+            return "a number of thousands of digits"
+        return f"a {len(str(abs(value)))}-digit number"
     try:
         text = json.dumps(value, ensure_ascii=True)
     except (TypeError, ValueError):
-        text = ascii(value)
+        try:
+            text = ascii(value)
+        except ValueError:
+            text = f"a {type(value).__name__}"
     return text if len(text) <= 40 else f"{text[:37]}..."
 
 

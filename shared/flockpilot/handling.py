@@ -42,7 +42,8 @@ def handle(
         request = parse_event(model, event)
     except EventRejected as exc:
         logger.error("event rejected", job=job, problems=str(exc))
-        return {"status": "rejected", "error": f"invalid event: {exc}"}
+        error = f"invalid event: {exc}"
+        return {"status": "rejected", "outcome": RunOutcome.FAILED.value, "reasons": [error], "error": error}
     try:
         summary = run(request, lambda: context.get_remaining_time_in_millis() / 1000)
     except FlockpilotError as exc:
@@ -51,7 +52,7 @@ def handle(
             raise
         logger.exception("run failed", job=job)
         metrics.add_metric(name="RunFailures", unit=MetricUnit.Count, value=1)
-        return {"status": "error", "outcome": RunOutcome.FAILED.value, "error": str(exc)}
+        return {"status": "error", "outcome": RunOutcome.FAILED.value, "reasons": [str(exc)], "error": str(exc)}
     figures = counts(summary)
     for name, value in figures.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

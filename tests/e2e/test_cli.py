@@ -111,6 +111,7 @@ def test_run_prints_only_the_json_result_on_stdout(env: dict[str, str]) -> None:
     (b"{dry_run: true", "not valid JSON"),
     (b"\xff\xfe{}", "not UTF-8"),
     (b"[1, 2]", "JSON object"),
+    (b'{"id": ' + b"9" * 5000 + b"}", "cannot be read as an event"),
 ])
 def test_run_refuses_a_bad_event_file_naming_the_problem(env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                          content: bytes | None, named: str) -> None:

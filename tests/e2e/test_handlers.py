@@ -15,6 +15,7 @@ from flockpilot.adapters.dynamo.records import DynamoRecords
 from flockpilot.domain.content import new_item
 from flockpilot.domain.follow import Source, SourceKind
 from flockpilot.invoke import LocalContext, invoke_handler
+from tests.conftest import REGION
 from tests.e2e.conftest import sent_messages
 
 
@@ -68,6 +69,24 @@ def test_a_missing_secret_is_reported_without_a_traceback(stocked: DynamoContent
     monkeypatch.setenv("X_SECRET_ID", "flockpilot/does-not-exist")
     result = invoke_handler("post", {"dry_run": True})
     assert result["status"] == "error" and "flockpilot/does-not-exist" in result["error"]
+    assert result["outcome"] == "failed" and result["reasons"] == [result["error"]]
+
+
+def test_the_secret_the_stack_creates_empty_says_to_fill_it(stocked: DynamoContentPlans, monkeypatch: pytest.MonkeyPatch,
+                                                            moto_endpoint: str) -> None:
+    import boto3
+
+    boto3.client("secretsmanager", region_name=REGION, endpoint_url=moto_endpoint).create_secret(
+        Name="flockpilot/empty", Description="as the template makes it: no value yet")
+    monkeypatch.setenv("X_SECRET_ID", "flockpilot/empty")
+    result = invoke_handler("post", {"publish_next": True})
+    assert result["status"] == "error" and "flockpilot/empty is empty" in result["error"] and "Deploy step 3" in result["error"]
+
+
+def test_a_refused_event_has_an_outcome_and_reasons_too(env: dict[str, str]) -> None:
+    result = invoke_handler("post", {"dry_run": "true"})
+    assert result["status"] == "rejected" and result["outcome"] == "failed"
+    assert result["reasons"] == [result["error"]] and "dry_run" in result["error"]
 
 
 def test_revoked_credentials_come_back_failed_not_ok(stocked: DynamoContentPlans, world: World) -> None:

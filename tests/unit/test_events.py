@@ -121,3 +121,10 @@ def test_good_values_still_pass() -> None:
     assert parse_event(FollowEvent, {"scheduled_time": "2026-11-25T09:10:00+00:00", "max": 400, "sync": None}).max == 400
     assert parse_event(DigestEvent, {}).force is False
     assert parse_event(PruneEvent, {"mode": "dry-run", "reconcile": True}).reconcile is True
+
+
+@pytest.mark.parametrize("value", [10**400 - 1, 10**5000 - 1, 2**20000], ids=["400 digits", "5000 digits", "2**20000"])
+def test_a_huge_number_is_refused_naming_the_field_not_crashing(value: int) -> None:
+    with pytest.raises(EventRejected) as refused:
+        parse_event(PostEvent, {"max_posts": value})
+    assert "max_posts" in str(refused.value) and "digit" in str(refused.value) and len(str(refused.value)) < 400

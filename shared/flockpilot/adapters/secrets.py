@@ -51,6 +51,9 @@ def load_x_credentials(secret_id: str, max_age_seconds: int, region: str) -> XCr
         code = str(error.get("Code", ""))
         if code in ("ThrottlingException", "InternalServiceError"):
             raise TransientError(f"Secrets Manager is busy ({code}); a retry will read secret {secret_id}") from None
+        if code == "ResourceNotFoundException" and "secret value" in str(error.get("Message", "")):
+            raise InvalidSetting(f"the X credentials secret {secret_id} is empty: put your app's keys and your "
+                                 "account's tokens in it (README, Deploy step 3)") from None
         raise InvalidSetting(f"cannot read secret {secret_id}: {code}: {error.get('Message', '')}") from None
     except BotoCoreError as exc:
         raise TransientError(f"cannot reach Secrets Manager for secret {secret_id}: {type(exc).__name__}") from None
