@@ -227,8 +227,12 @@ def cmd_settings_set(args: argparse.Namespace) -> int:
 def cmd_settings_unset(args: argparse.Namespace) -> int:
     from flockpilot.settings import known_setting
 
-    known_setting(args.key)  # an unknown name is refused like `settings set` refuses it
-    _stores().records.set_override(args.key, None)
+    records = _stores().records
+    if args.key not in records.overrides():  # a stored key always goes, even one no release knows any more
+        known_setting(args.key)  # a name that is no setting is refused like `settings set` refuses it
+        print(f"{args.key} is not set for this account: it already follows the deployment default")
+        return 0
+    records.set_override(args.key, None)
     print(f"{args.key} back to the deployment default")
     return 0
 
@@ -352,6 +356,9 @@ def cmd_digest_preview(args: argparse.Namespace) -> int:
     from flockpilot.runtime import digest_deps
 
     out = Path(args.out)
+    if out.suffix.lower() == ".txt":
+        print(f"error: --out {out}: give the .html file; the text part is written beside it as {out.stem}.txt", file=sys.stderr)
+        return EXIT_USAGE
     if out.is_dir():
         print(f"error: --out {out} is a folder: give a file name such as {out / 'digest.html'}", file=sys.stderr)
         return EXIT_USAGE

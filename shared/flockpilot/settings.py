@@ -39,10 +39,13 @@ _TRUE, _FALSE = frozenset({"true", "1", "yes", "y", "on"}), frozenset({"false", 
 
 
 def setting(default: Any = MISSING, *, ge: float | None = None, le: float | None = None, max_length: int | None = None,
-            description: str = "", check: Callable[[Any], None] | None = None) -> Any:
-    """A settings field: its default, bounds, what it is for, and an extra check if any."""
+            description: str = "", check: Callable[[Any], None] | None = None,
+            set_check: Callable[[Any], None] | None = None) -> Any:
+    """A settings field: its default, bounds, what it is for, and an extra check if any.
+    `set_check` applies only to a new value (`settings set`), not to one already stored: a
+    check added in a later release must not stop an account's runs after an upgrade."""
     return field(default=default, metadata={"ge": ge, "le": le, "max_length": max_length, "description": description,
-                                            "check": check})
+                                            "check": check, "set_check": set_check})
 
 
 def _zone(value: str) -> None:
@@ -63,9 +66,13 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")  # the template's DigestEmail p
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")  # BCP 47 as X reports it: en, pt, zh-cn, und
 
 
-def _email(value: str | None) -> None:
-    if value is not None and not _EMAIL.fullmatch(value.strip()):
-        raise ValueError("must be an email address such as you@example.com (verified in SES)")
+def _emails(value: str | None) -> None:
+    """One address or several, comma-separated; each bare or as `Name <address>`."""
+    for part in (p.strip() for p in (value or "").split(",")):
+        address = part[part.rfind("<") + 1:-1].strip() if part.endswith(">") and "<" in part else part
+        if not _EMAIL.fullmatch(address):
+            raise ValueError(f"{part!r} is not an email address (use you@example.com, several separated by commas; "
+                             "each verified in SES)")
 
 
 def _languages(value: str) -> None:
@@ -96,7 +103,8 @@ class AccountSettings:
     catch_up_minutes: int = setting(120, ge=10, le=720)
     duplicate_cooldown_days: int = setting(14, ge=1, le=365)
     monthly_budget_usd: float = setting(60.0, ge=0.0, le=10000.0)
-    digest_email: str | None = setting(None, description="where the daily digest and alerts go", check=_email)
+    digest_email: str | None = setting(None, description="where the daily digest goes (one address, or several separated "
+                                                     "by commas)", set_check=_emails)
     plug_min_likes: int = setting(0, ge=0, le=1_000_000,
                                   description="0: off; N: reply once with your plug under a post past N likes within 24 hours")
     learn_from_results: bool = setting(True, description="choose items and hours from your posts' results")
@@ -121,7 +129,7 @@ class AccountSettings:
     follow_max_ratio: float = setting(10.0, ge=0.0, le=1000.0)
     follow_active_days: int = setting(30, ge=1, le=3650)
     follow_languages: str = setting("", description="comma-separated language codes, e.g. en,fr; empty: any",
-                                    check=_languages)
+                                    set_check=_languages)
     follow_skip_protected: bool = setting(True)
     follow_skip_default_avatar: bool = setting(True)
     follow_skip_empty_bio: bool = setting(True)
@@ -355,6 +363,9 @@ def validate_override(key: str, value: str) -> Any:
         raise InvalidSetting(f"{key}: unknown setting; {accepts(AccountSettings, '')}")
     try:
         parsed = _parse(spec, value)
+        set_check = spec.metadata.get("set_check")
+        if set_check is not None and parsed is not None:
+            set_check(parsed)
     except ValueError as exc:
         raise InvalidSetting(f"{key}={value!r} is invalid: {exc} ({accepts(AccountSettings, key)})") from None
     return parsed.value if isinstance(parsed, StrEnum) else parsed

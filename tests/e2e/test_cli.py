@@ -132,8 +132,15 @@ def test_settings_refuse_unknown_names_and_bad_addresses(env: dict[str, str], ca
     assert main(["settings", "set", "follow_languages", "en,xx-!!"]) == EXIT_CONFIG
     assert "'xx-!!' is not a language code" in capsys.readouterr().err
     assert main(["settings", "set", "follow_languages", "en,pt-br"]) == 0
-    assert main(["settings", "set", "digest_email", "me@example.com"]) == 0
+    assert main(["settings", "set", "digest_email", "me@example.com, partner@example.org"]) == 0
     assert main(["settings", "unset", "digest_email"]) == 0
+    capsys.readouterr()
+    from flockpilot.adapters.dynamo.records import DynamoRecords
+
+    DynamoRecords(OWNER_ID).set_override("a_setting_a_later_release_renamed", 3)  # stops every run until it goes
+    assert main(["settings", "unset", "a_setting_a_later_release_renamed"]) == 0
+    assert "a_setting_a_later_release_renamed" not in DynamoRecords(OWNER_ID).overrides()
+    assert main(["settings", "unset", "pitch_cap"]) == 0 and "already follows the deployment default" in capsys.readouterr().out
 
 
 def test_sources_allow_and_status_work_against_the_table(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -162,6 +169,8 @@ def test_digest_preview_writes_the_html_and_sends_nothing(env: dict[str, str], t
     assert "<!DOCTYPE html>" in out.read_text() and out.with_suffix(".txt").exists()
     assert "nothing sent" in capsys.readouterr().out
     assert len(sent_messages(moto_endpoint)) == before
+    assert main(["digest", "preview", "--out", str(tmp_path / "today.txt")]) == 2  # the .html is what --out names
+    assert "give the .html file" in capsys.readouterr().err
     assert main(["digest", "preview", "--out", str(tmp_path)]) == 2  # a folder, not a file
     err = capsys.readouterr().err
     assert "is a folder" in err and "Traceback" not in err

@@ -303,30 +303,3 @@ def test_a_tick_with_nothing_due_reads_nothing_but_its_settings(h: Harness) -> N
     h.post(trigger="schedule")  # published and future slots only: quiet again
     assert h.store.plan_reads == before
 
-
-def test_a_day_planned_before_any_content_is_planned_again_once_content_comes(h: Harness) -> None:
-    """Deploy day: the schedule runs before the person imports content. The empty plan is not
-    kept, so the day still gets its posts once the library has items."""
-    h.at_local(7)
-    empty = h.post(trigger="schedule")
-    assert empty.outcome is RunOutcome.OK and empty.plan_slots == 0 and any("add content" in n for n in empty.plan_notes)
-    assert h.store.plan_and_slots(empty.day)[0] is None  # nothing stored for the day
-    h.clock.advance(minutes=10)
-    assert h.post(trigger="schedule").plan_slots == 0  # still nothing to plan from
-    h.stock()
-    h.clock.advance(minutes=10)
-    planned = h.post(trigger="schedule")
-    stored, _ = h.store.plan_and_slots(planned.day)
-    assert planned.plan_slots == 10 and stored is not None and len(stored.slots) == 10
-    runs = run_day(h)  # the rest of the day publishes them
-    assert len({p.post_id for r in runs for p in r.posted}) == 10 == len(h.own_posts())
-
-
-def test_a_day_with_no_posts_wanted_keeps_its_empty_plan(h: Harness) -> None:
-    h.store.set_override("posts_per_day", 0)
-    h.store.set_override("reposts_per_day", 0)
-    h.stock()
-    h.at_local(7)
-    summary = h.post(trigger="schedule")
-    stored, _ = h.store.plan_and_slots(summary.day)
-    assert stored is not None and stored.slots == ()

@@ -53,3 +53,23 @@ def test_missing_deployment_variables_are_named() -> None:
 def test_endpoint_must_be_a_url() -> None:
     with pytest.raises(InvalidSetting, match="X_API_BASE_URL='localhost:9'"):
         load_deployment({"TABLE_NAME": "t-1", "X_SECRET_ID": "s", "X_API_BASE_URL": "localhost:9"})
+
+
+@pytest.mark.parametrize("value", ["me@example.com", "me@example.com, partner@example.org", "Me <me@example.com>"])
+def test_digest_email_takes_one_or_several_addresses(value: str) -> None:
+    assert validate_override("digest_email", value) == value
+
+
+@pytest.mark.parametrize(("key", "value", "named"), [
+    ("digest_email", "notanemail", "'notanemail' is not an email address"),
+    ("digest_email", "me@example.com,oops", "'oops' is not an email address"),
+    ("follow_languages", "en,xx-!!", "'xx-!!' is not a language code"),
+])
+def test_a_new_value_is_checked_when_set(key: str, value: str, named: str) -> None:
+    with pytest.raises(InvalidSetting, match=named):
+        validate_override(key, value)
+
+
+def test_a_value_stored_before_a_check_existed_does_not_stop_the_runs() -> None:
+    settings = account_settings({}, {"follow_languages": "en fr", "digest_email": "Me me@example.com"})
+    assert settings.follow_languages == "en fr"  # refused by `settings set` today, still read as stored

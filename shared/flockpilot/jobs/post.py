@@ -169,15 +169,12 @@ def todays_plan(deps: PostDeps, run: JobRun[PostSummary], *, fresh: bool = False
         kept = learned.items if learned is not None and record.articles_added == articles else None
         items = list(kept.values()) if kept is not None else deps.content.list_content()
         inputs = plan_inputs(run, items, deps.plans, learned.window if learned is not None else None)
-        made = plan_day(day=run.day, tz=settings.zone, active=settings.window, rules=settings.mix, items=items,
-                        budget_usd=run.budget.allowance_usd * (1 - RECOVERY_RESERVE), now=run.now,
-                        seed=f"{deps.account.account_id}:{run.day.isoformat()}", rank=inputs.rank,
-                        hour_weights=inputs.hour_weights)
-        if not made.slots and settings.posts_per_day > 0:
-            # Nothing to post yet (no usable item, no money left, or the window is over): not
-            # stored, so a later run plans again, e.g. once content is added on deploy day.
-            return made, slots
-        plan = deps.plans.put_plan_if_absent(made, run.now)
+        plan = deps.plans.put_plan_if_absent(
+            plan_day(day=run.day, tz=settings.zone, active=settings.window, rules=settings.mix, items=items,
+                     budget_usd=run.budget.allowance_usd * (1 - RECOVERY_RESERVE), now=run.now,
+                     seed=f"{deps.account.account_id}:{run.day.isoformat()}", rank=inputs.rank,
+                     hour_weights=inputs.hour_weights),
+            run.now)
     _LAST_READ[deps.plans.scope] = (run.day, plan, slots)
     return plan, slots
 
