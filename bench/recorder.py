@@ -22,7 +22,9 @@ BOOTSTRAP_MODULES = ("importlib", "importlib.util", "json", "logging", "os", "tr
 
 
 class Context:
-    """What LambdaContext carries and Powertools reads."""
+    """What LambdaContext carries and Powertools reads. Not flockpilot.invoke.LocalContext: the
+    recorder imports nothing of the layer before the handler does, or the list of modules a
+    cold start loads (what the bench times) would include it."""
 
     def __init__(self, function: str, timeout_seconds: float = 120.0) -> None:
         self.function_name = f"flockpilot-{function}"

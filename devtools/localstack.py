@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -55,8 +55,7 @@ def running(world: World, credentials: dict[str, str], settings: dict[str, str] 
         "POWERTOOLS_METRICS_NAMESPACE": "FlockpilotLocal",
         **(settings or {}),
     }
-    saved = {k: os.environ.get(k) for k in environ}
-    os.environ.update(environ)
+    restore = patched_environ(environ)
     try:
         import boto3
 
@@ -78,11 +77,22 @@ def running(world: World, credentials: dict[str, str], settings: dict[str, str] 
 
         forget_cached_secrets()
         aws.reset()  # its clients point at this moto port
+        restore()
+        sandbox.stop()
+        moto.stop()
+        ddb.stop()
+
+
+def patched_environ(values: Mapping[str, str]) -> Callable[[], None]:
+    """Set `values` in os.environ; the returned function puts back what was there (or nothing)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+
+    def restore() -> None:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        sandbox.stop()
-        moto.stop()
-        ddb.stop()
+
+    return restore

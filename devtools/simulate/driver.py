@@ -12,7 +12,6 @@ XClient), Secrets Manager (the account's tokens) and SES (a mailbox the person r
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import random
@@ -27,6 +26,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import IO, TYPE_CHECKING, Any
 
+from devtools.demo import SimulatedClock  # the simulated time jobs, world and X client read; sleeps pass it
 from devtools.simulate.person import Mailbox, Person
 from devtools.simulate.world import ACCESS_TOKEN, CONSUMER_KEY, OWNER_ID, SimApp, SimWorld
 
@@ -69,19 +69,6 @@ class SimConfig:
                 "MONTHLY_BUDGET_USD": str(self.budget), "DIGEST_EMAIL": "owner@example.com", "SENDER_EMAIL": "flockpilot@example.com",
                 "FOLLOW_MODE": self.mode, "FOLLOW_DAILY_CAP": str(self.follow_daily_cap), "PRUNE_MODE": self.mode,
                 "PRUNE_DAILY_CAP": str(self.prune_daily_cap), "PRUNE_GRACE_DAYS": "7"}
-
-
-class SimClock:
-    """The simulated time every job, the world and the X client read; retries' sleeps pass it."""
-
-    def __init__(self, start: datetime) -> None:
-        self.current = start
-
-    def now(self) -> datetime:
-        return self.current
-
-    def sleep(self, seconds: float) -> None:
-        self.current += timedelta(seconds=seconds)
 
 
 @dataclass
@@ -214,7 +201,7 @@ def memory_wiring(store: Any) -> type:
 
 
 @contextmanager
-def outside_world(clock: SimClock, app: SimApp, mailbox: Mailbox, environ: Mapping[str, str], log: IO[str],
+def outside_world(clock: SimulatedClock, app: SimApp, mailbox: Mailbox, environ: Mapping[str, str], log: IO[str],
                   store: Any | None) -> Iterator[None]:
     """Point the composition root's clock, X, Secrets Manager and SES at the simulation,
     the environment at the account's settings, and the jobs' log at `log`; undo it all after."""
@@ -259,38 +246,28 @@ def outside_world(clock: SimClock, app: SimApp, mailbox: Mailbox, environ: Mappi
 
 def load_handlers() -> dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]]:
     """Each function's lambda_handler, loaded from functions/<job>/app.py as Lambda loads it."""
-    from flockpilot.invoke import FUNCTIONS
+    from flockpilot.invoke import load_handler
 
-    handlers = {}
-    for job in JOBS:
-        spec = importlib.util.spec_from_file_location(f"flockpilot_sim_fn_{job}", FUNCTIONS / job / "app.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        handlers[job] = module.lambda_handler
-    return handlers
+    return {job: load_handler(job, f"flockpilot_sim_fn_{job}") for job in JOBS}
 
 
 @contextmanager
 def table(environ: dict[str, str]) -> Iterator[None]:
     """DynamoDB Local with the table template.yaml declares, for the run's life."""
     from devtools import dynamodb_local
+    from devtools.localstack import patched_environ
     from flockpilot.adapters import dynamo
 
     ddb = dynamodb_local.start()
     environ["AWS_ENDPOINT_URL_DYNAMODB"] = ddb.endpoint
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION")}
-    os.environ.update({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION})
+    restore = patched_environ({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_REGION": REGION,
+                               "AWS_DEFAULT_REGION": REGION})
     try:
         dynamo.bind(TABLE, REGION, ddb.endpoint)
         dynamo.create_table()
         yield
     finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
+        restore()
         ddb.stop()
 
 
@@ -321,7 +298,7 @@ class Simulation:
         self.out_dir = out_dir
         self.progress = progress
         start = datetime.combine(config.start, datetime.min.time(), tzinfo=UTC)
-        self.clock = SimClock(start)
+        self.clock = SimulatedClock(start)
         self.sim = SimWorld(seed=config.seed, followers=config.followers, following=config.following,
                             community_size=config.community_size, clock=self.clock.now,
                             follow_permitted=config.mode == "api")

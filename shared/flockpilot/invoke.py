@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +34,18 @@ class LocalContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def invoke_handler(function: str, event: dict[str, Any]) -> dict[str, Any]:
+def load_handler(function: str, module_name: str | None = None) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """`functions/<function>/app.py`'s lambda_handler, loaded from its file as Lambda loads it."""
     path = FUNCTIONS / function / "app.py"
     if not path.exists():
         raise FlockpilotError(f"no handler at {path}: run from a clone of the Flockpilot repository")
-    spec = importlib.util.spec_from_file_location(f"flockpilot_fn_{function}", path)
+    spec = importlib.util.spec_from_file_location(module_name or f"flockpilot_fn_{function}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    result: dict[str, Any] = module.lambda_handler(event, LocalContext(function))
-    return result
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]] = module.lambda_handler
+    return handler
+
+
+def invoke_handler(function: str, event: dict[str, Any]) -> dict[str, Any]:
+    return load_handler(function)(event, LocalContext(function))
