@@ -68,9 +68,11 @@ def _reset_powertools() -> Iterator[None]:
     yield
     from flockpilot.adapters.secrets import forget_cached_secrets
     from flockpilot.observability import metrics
+    from flockpilot.runtime import forget_container_state
 
     metrics.clear_metrics()
     forget_cached_secrets()
+    forget_container_state()  # tests reuse account ids, tables and clock times: no test sees another's reads
 
 
 @pytest.fixture(scope="session")

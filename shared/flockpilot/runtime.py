@@ -1,6 +1,8 @@
 """Composition root: the one place that picks implementations for the jobs' ports.
 
-Nothing here runs at import. Settings are validated on every invocation; the secret is kept
+Nothing here runs at import. Settings are read and validated on every invocation (one
+exception: a scheduled post tick that the container's last tick showed has nothing due
+reuses the settings read within the last `SETTINGS_REUSE`, see Wiring); the secret is kept
 for `SECRET_MAX_AGE_SECONDS`; the DynamoDB connection, the botocore session and the X
 transport (its HTTP connection pool) are kept for the container's life. Each function
 builds only its own job's parts, so a cold start loads only the modules that job uses.
@@ -9,9 +11,10 @@ builds only its own job's parts, so a cold start loads only the modules that job
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from functools import cache, cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flockpilot.adapters.clock import SystemClock
 from flockpilot.adapters.secrets import XCredentials, load_x_credentials
@@ -116,26 +119,63 @@ class Stores:
         return DynamoInbox(self.account_id)
 
 
+# The account overrides this container read last, per store scope: (when, the overrides).
+_SETTINGS_READ: dict[str, tuple[datetime, dict[str, Any]]] = {}
+SETTINGS_REUSE = timedelta(hours=1)
+# Says whether a run at `now` over a store scope has nothing to do whatever the settings.
+QuietCheck = Callable[[str, datetime], bool]
+
+
 class Wiring(Stores):
-    """The stores, the account's settings and its X connection: everything a job needs."""
+    """The stores, the account's settings and its X connection: everything a job needs.
+
+    The account's overrides are read from the table each time, except when `quiet` says the
+    run has nothing to do (the post function's idle ticks: 6 of 7 of its runs): then the
+    overrides this container read within `SETTINGS_REUSE` are used again. A changed setting
+    still applies to every run that has something to do; an idle tick would do nothing
+    whatever it said."""
 
     def __init__(self, deployment: Deployment, creds: XCredentials, account_id: str, environ: Mapping[str, str] | None,
-                 clock: Clock, remaining_seconds: Callable[[], float] | None) -> None:
+                 clock: Clock, remaining_seconds: Callable[[], float] | None, *, quiet: QuietCheck | None = None) -> None:
         super().__init__(deployment, account_id)
-        settings = account_settings(environ, self.records.overrides())
+        self.settings_reused = False
+        settings = account_settings(environ, self._overrides(clock.now(), quiet))
         self.account = Account(account_id, settings, self.records, clock,
                                x_factory(deployment, creds, self.records, clock, remaining_seconds))
 
+    def _overrides(self, now: datetime, quiet: QuietCheck | None) -> dict[str, Any]:
+        if quiet is None:
+            return self.records.overrides()
+        scope = self.content_plans.scope
+        kept = _SETTINGS_READ.get(scope)
+        if kept is not None and timedelta(0) <= now - kept[0] < SETTINGS_REUSE and quiet(scope, now):
+            self.settings_reused = True
+            return dict(kept[1])
+        overrides = self.records.overrides()
+        _SETTINGS_READ[scope] = (now, dict(overrides))
+        return overrides
+
+
+def forget_container_state() -> None:
+    """Forget what this process kept between runs (settings read, the post job's last plan
+    and quiet time), as a new container would: for tests that reuse accounts and tables."""
+    from flockpilot.jobs.post import forget_last_reads
+
+    _SETTINGS_READ.clear()
+    forget_last_reads()
+
 
 def wire(environ: Mapping[str, str] | None = None, *, clock: Clock | None = None,
-         remaining_seconds: Callable[[], float] | None = None, account_id: str | None = None) -> Wiring:
-    """Everything a job needs for the account of the deployment's X secret."""
+         remaining_seconds: Callable[[], float] | None = None, account_id: str | None = None,
+         quiet: QuietCheck | None = None) -> Wiring:
+    """Everything a job needs for the account of the deployment's X secret (`quiet`: see Wiring)."""
     from flockpilot.logsafety import install_log_redaction
 
     install_log_redaction()
     deployment = load_deployment(environ)
     creds = load_x_credentials(deployment.x_secret_id, deployment.secret_max_age_seconds, deployment.region)
-    return Wiring(deployment, creds, account_id or creds.user_id, environ, clock or SystemClock(), remaining_seconds)
+    return Wiring(deployment, creds, account_id or creds.user_id, environ, clock or SystemClock(), remaining_seconds,
+                  quiet=quiet)
 
 
 def stores(environ: Mapping[str, str] | None = None, *, account_id: str | None = None) -> Stores:

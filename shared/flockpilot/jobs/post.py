@@ -11,9 +11,9 @@ attempt; it is tried again once X's limit resets.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flockpilot.domain.budget import RECOVERY_RESERVE
@@ -31,10 +31,10 @@ from flockpilot.domain.plan import DayPlan, PlannedSlot, plan_day
 from flockpilot.domain.records import MetricsDay, PostRecord
 from flockpilot.domain.slots import FINAL, LEASE_SECONDS, MAX_FAILURES, Claim, LeaseLost, Slot, SlotStatus, SlotTaken
 from flockpilot.events import PostEvent
-from flockpilot.jobs.skeleton import Account, JobRun, RunSummary
+from flockpilot.jobs.skeleton import Account, JobRun, RunOutcome, RunSummary
 from flockpilot.ports import ContentStore, PlanStore
 from flockpilot.pricing import price
-from flockpilot.settings import Mode
+from flockpilot.settings import AccountSettings, Mode
 
 if TYPE_CHECKING:
     from flockpilot.domain.feed import FeedEntry
@@ -141,6 +141,44 @@ def _quiet(plan: DayPlan, slots: dict[int, Slot], now: datetime) -> bool:
     return all(s.at > now or (slots.get(s.index) is not None and slots[s.index].status in FINAL) for s in plan.slots)
 
 
+# Until when the last scheduled tick of this process found nothing to do, per store: the
+# next open slot's time or the start of the account's next day, whichever comes first.
+# Until then a scheduled tick does nothing whatever the settings say, so the composition
+# root may let it run on settings this process read a little earlier (runtime.Wiring).
+_QUIET_UNTIL: dict[str, datetime] = {}
+
+
+def forget_last_reads() -> None:
+    """Forget the plans read and quiet times noted (a new container's state)."""
+    _LAST_READ.clear()
+    _QUIET_UNTIL.clear()
+
+
+def scheduled_tick(event: PostEvent) -> bool:
+    """The scheduler's plain tick (no manual override of any kind)."""
+    return event.trigger == "schedule" and event.dry_run is None and event.max_posts is None and not event.publish_next
+
+
+def nothing_due(scope: str, now: datetime) -> bool:
+    """Whether the last scheduled tick this process ran over `scope` left nothing due until
+    after `now` (a tick at `now` would find the same quiet plan and do nothing)."""
+    until = _QUIET_UNTIL.get(scope)
+    return until is not None and now < until
+
+
+def _remember_quiet(scope: str, event: PostEvent, summary: RunSummary, settings: AccountSettings, seen: dict[str, Any],
+                    day: date, now: datetime) -> None:
+    plan, states = seen.get("plan"), seen.get("states")
+    # A plug watch (plug_min_likes) looks at the day's posts every few hours: never quiet.
+    if (not scheduled_tick(event) or summary.outcome is not RunOutcome.OK or settings.plug_min_likes > 0
+            or plan is None or states is None or not _quiet(plan, states, now)):
+        _QUIET_UNTIL.pop(scope, None)
+        return
+    next_day = datetime.combine(day + timedelta(days=1), time.min, tzinfo=settings.zone)
+    opens = [s.at for s in plan.slots if s.at > now and not (s.index in states and states[s.index].status in FINAL)]
+    _QUIET_UNTIL[scope] = min([next_day, *opens])
+
+
 def todays_plan(deps: PostDeps, run: JobRun[PostSummary], *, fresh: bool = False) -> tuple[DayPlan, dict[int, Slot]]:
     """The account day's plan and its slots. The first run of the day first learns (the
     week's results, new feed articles), then makes and stores the plan. A tick with nothing
@@ -187,6 +225,12 @@ class _Publisher:
         self._library: dict[str, ContentItem] | None = None
         self.known: dict[str, ContentItem] = {}  # items read or written by this run
         self.used_today = {s.item_id for s in plan.slots}
+        self.settled: dict[int, Slot] = {}  # slots this run brought to a final state (stored)
+
+    def settle(self, claim: Claim, slot: Slot, *, content: ContentItem | None = None, posts: Sequence[PostRecord] = ()) -> None:
+        """Store the slot's final state (with the item and post changes that go with it)."""
+        self.deps.plans.complete_slot(claim, slot, content=content, posts=posts)
+        self.settled[slot.index] = slot
 
     @property
     def library(self) -> dict[str, ContentItem]:
@@ -253,7 +297,7 @@ class _Publisher:
             target = next((p for p in self.deps.plans.posts(claim.day - timedelta(days=1), claim.day) if p.post_id == reply_to), None)
             if target is not None:
                 records.append(replace(target, plugged=True))
-        self.deps.plans.complete_slot(claim, done, content=posted, posts=records)
+        self.settle(claim, done, content=posted, posts=records)
         self.remember(posted)
         self.run.summary.posted.append(self.entry(slot, item, post_id, recovered=recovered))
 
@@ -339,14 +383,14 @@ class _Publisher:
                 if retry:
                     self.release(claim, SlotStatus.OPEN, error=str(exc), failed=True, not_sent=item.item_id)
                 else:
-                    plans.complete_slot(claim, replace(claim.slot, status=SlotStatus.FAILED, error=str(exc), lease=None,
+                    self.settle(claim, replace(claim.slot, status=SlotStatus.FAILED, error=str(exc), lease=None,
                                                        failures=claim.slot.failures + 1))
                 summary.failed.append(FailedEntry(slot=slot.index, item_id=item.item_id, error=str(exc), retry=retry))
                 summary.mark_partial(f"slot {slot.index}: X refused the post: {exc}")
                 return
             self._complete(claim, slot, item, post_id, reply_to=reply_to)
             return
-        plans.complete_slot(claim, replace(claim.slot, status=SlotStatus.SKIPPED, error="no available item", lease=None))
+        self.settle(claim, replace(claim.slot, status=SlotStatus.SKIPPED, error="no available item", lease=None))
         summary.skipped.append(SkippedEntry(slot=slot.index, reason="no available item"))
 
     def skip_missed(self, slot: PlannedSlot, state: Slot | None, late: timedelta, reason: str | None = None) -> None:
@@ -363,7 +407,7 @@ class _Publisher:
             except Exception:
                 self.release(claim, SlotStatus.UNKNOWN, error="could not check X for an earlier attempt")
                 raise
-        self.deps.plans.complete_slot(claim, replace(claim.slot, status=SlotStatus.SKIPPED, error=reason, lease=None))
+        self.settle(claim, replace(claim.slot, status=SlotStatus.SKIPPED, error=reason, lease=None))
         self.run.summary.skipped.append(SkippedEntry(slot=slot.index, reason=reason))
 
 
@@ -397,6 +441,13 @@ def run_post(deps: PostDeps, event: PostEvent) -> PostSummary:
         due = open_slots if event.publish_next else [s for s in open_slots if s.at <= now]
         limit = settings.max_posts_per_run if event.max_posts is None else event.max_posts
         publisher = _Publisher(deps, run, plan)
+        try:
+            publish_due(publisher, due, states, limit)
+        finally:  # what this process remembers of today's slots (the plan cache) includes what it settled
+            states.update(publisher.settled)
+
+    def publish_due(publisher: _Publisher, due: list[PlannedSlot], states: dict[int, Slot], limit: int) -> None:
+        summary, now = run.summary, run.now
         taken = 0
         for slot in due:
             state = states.get(slot.index)
@@ -456,4 +507,10 @@ def run_post(deps: PostDeps, event: PostEvent) -> PostSummary:
             if record.plug_checked_hour != checked:
                 deps.account.records.save_day(record, run.now)
 
-    return run.execute(body_with_plug, save=worth_keeping)
+    try:
+        summary = run.execute(body_with_plug, save=worth_keeping)
+    except BaseException:
+        _QUIET_UNTIL.pop(deps.plans.scope, None)
+        raise
+    _remember_quiet(deps.plans.scope, event, summary, settings, seen, run.day, run.now)
+    return summary

@@ -1,0 +1,103 @@
+"""Settings read once per active post tick: a scheduled tick that has nothing to do runs on
+the settings its container read within the hour (runtime.Wiring); a tick with something to
+do reads them afresh, so a change made meanwhile applies to the next post. Through the
+composition root Lambda uses, on DynamoDB Local and the X sandbox over HTTP, in three zones."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from devtools.xsandbox.seed import OWNER_ID
+from devtools.xsandbox.world import World
+from flockpilot.adapters.dynamo.content import DynamoContentPlans
+from flockpilot.adapters.dynamo.records import DynamoRecords
+from flockpilot.domain.content import new_item
+from flockpilot.events import PostEvent
+from flockpilot.jobs.post import PostSummary, nothing_due, run_post, scheduled_tick
+from flockpilot.runtime import SETTINGS_REUSE, Wiring, post_deps, wire
+from tests.conftest import FakeClock
+
+ZONES = ("UTC", "Asia/Tokyo", "America/Los_Angeles")
+
+
+@pytest.fixture(params=ZONES)
+def zone(request: pytest.FixtureRequest, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> ZoneInfo:
+    monkeypatch.setenv("TIME_ZONE", str(request.param))
+    return ZoneInfo(str(request.param))
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
+    """Every read of the account's overrides from the table (the real read still happens)."""
+    seen: list[datetime] = []
+    real = DynamoRecords.overrides
+
+    def counted(self: DynamoRecords) -> dict[str, Any]:
+        seen.append(datetime.now())
+        return real(self)
+
+    monkeypatch.setattr(DynamoRecords, "overrides", counted)
+    return seen
+
+
+def tick(clock: FakeClock, **event: Any) -> tuple[Wiring, PostSummary]:
+    """One post run as the post handler wires it."""
+    request = PostEvent(**{"trigger": "schedule", **event})
+    wiring = wire(clock=clock, quiet=nothing_due if scheduled_tick(request) else None)
+    return wiring, run_post(post_deps(wiring), request)
+
+
+def own_posts(world: World) -> int:
+    return sum(1 for p in world.posts.values() if p.author_id == OWNER_ID)
+
+
+def test_idle_ticks_reuse_the_settings_and_a_change_applies_to_the_next_post(
+    zone: ZoneInfo, clock: FakeClock, world: World, reads: list[datetime]
+) -> None:
+    plans = DynamoContentPlans(OWNER_ID)
+    for i in range(6):
+        plans.add_content(new_item(kind="quip", text=f"Quip {i} about rye", now=clock.now(), evergreen=True, cooldown_days=7))
+    for i in range(5):
+        plans.add_content(new_item(kind="article", text=f"Crumb notes {i}", url=f"https://bakery.com/a{i}", now=clock.now()))
+    local_day = clock.now().astimezone(zone).date()
+    clock.current = datetime.combine(local_day, time(6, 0), tzinfo=zone)  # before the posting window opens at 08:00
+    wiring, first = tick(clock)
+    assert len(reads) == 1 and not wiring.settings_reused and first.posted == [] and first.upcoming
+    next_slot = first.upcoming[0].at
+    read_at, reused = clock.now(), 0
+    while clock.now() + timedelta(minutes=10) < next_slot:
+        clock.advance(minutes=10)
+        before = len(reads)
+        wiring, summary = tick(clock)
+        assert summary.posted == [] and own_posts(world) == 0
+        if clock.now() - read_at < SETTINGS_REUSE:
+            assert wiring.settings_reused and len(reads) == before, clock.now()
+            reused += 1
+        else:  # an hour on: read again, even while idle
+            assert not wiring.settings_reused and len(reads) == before + 1, clock.now()
+            read_at = clock.now()
+    assert reused >= 6  # 06:00 to at least 08:00 local: most ticks reused
+
+    DynamoRecords(OWNER_ID).set_override("mode", "dry-run")  # the person stops posting from the CLI
+    clock.current = next_slot
+    before = len(reads)
+    wiring, due = tick(clock)
+    assert not wiring.settings_reused and len(reads) == before + 1
+    assert due.mode == "dry-run" and due.posted == [] and due.would_post and own_posts(world) == 0
+    assert not world.violations
+
+
+def test_manual_runs_always_read_the_settings(zone: ZoneInfo, clock: FakeClock, reads: list[datetime]) -> None:
+    plans = DynamoContentPlans(OWNER_ID)
+    plans.add_content(new_item(kind="quip", text="Rye needs time", now=clock.now(), evergreen=True, cooldown_days=7))
+    clock.current = datetime.combine(clock.now().astimezone(zone).date(), time(6, 0), tzinfo=zone)
+    tick(clock)
+    for event in ({"dry_run": True}, {"max_posts": 0}, {"trigger": "manual"}):
+        clock.advance(minutes=1)
+        before = len(reads)
+        wiring, _ = tick(clock, **event)
+        assert not wiring.settings_reused and len(reads) == before + 1, event
