@@ -250,10 +250,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
     day = account_day(now, settings.zone)
     plan, slots = stores.content_plans.plan_and_slots(day)
     stored = plan is not None
-    if plan is None:
+    if plan is None or (not plan.slots and settings.posts_per_day):
+        # What the post function would plan now: the day (or what is left of it), also in
+        # place of a stored empty plan once content is in (it looks again hourly).
         budget = day_budget(stores.records, "post", settings.monthly_budget_usd, day).allowance_usd * (1 - RECOVERY_RESERVE)
-        plan = plan_day(day=day, tz=settings.zone, active=settings.window, rules=settings.mix,
-                        items=stores.content_plans.list_content(), budget_usd=budget, now=now, seed=f"{stores.account_id}:{day}")
+        preview = plan_day(day=day, tz=settings.zone, active=settings.window, rules=settings.mix,
+                           items=stores.content_plans.list_content(), budget_usd=budget, now=now,
+                           seed=f"{stores.account_id}:{day}", rest_of_day=True)
+        if plan is None or preview.slots:
+            plan, slots, stored = preview, {}, False
 
     def status(index: int) -> str:
         return slots[index].status.value if index in slots else "planned"

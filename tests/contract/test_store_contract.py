@@ -106,6 +106,26 @@ def test_the_first_plan_of_the_day_wins(store: Any) -> None:
     assert stored == plan and slots == {}
 
 
+def test_only_an_empty_plan_is_replaced_and_one_replacement_wins(store: Any) -> None:
+    plan = a_plan(store)
+    empty = replace(plan, slots=(), notes=("nothing to post",))
+    later = NOW + timedelta(hours=5)
+    assert store.put_plan_if_absent(empty, NOW) == empty
+    results: list[Any] = []
+    contenders = [replace(plan, notes=(f"replacement {n}",)) for n in range(4)]
+    threads = [threading.Thread(target=lambda p=p: results.append(store.replace_empty_plan(p, later))) for p in contenders]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stored, _ = store.plan_and_slots(DAY)
+    assert stored in contenders and results == [stored] * 4  # one won; every contender got the winner's plan
+    assert store.replace_empty_plan(replace(plan, notes=("too late",)), later) == stored  # a plan with slots stays
+    assert store.plan_and_slots(DAY)[0] == stored
+    fresh_day = replace(plan, day=DAY + timedelta(days=1))
+    assert store.replace_empty_plan(fresh_day, later) == fresh_day  # no plan yet: stored as the day's first
+
+
 def test_a_slot_is_claimed_once(store: Any) -> None:
     store.claim_slot(DAY, 0, now=NOW, lease_seconds=300)
     with pytest.raises(SlotTaken):

@@ -74,7 +74,12 @@ def test_settings_set_then_show(env: dict[str, str], capsys: pytest.CaptureFixtu
     assert "pitch_cap                  0                        (account)" in capsys.readouterr().out
 
 
-def test_plan_preview_lists_slots_and_cost(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_plan_preview_lists_slots_and_cost(env: dict[str, str], capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    # before the posting window opens (a preview later in the day covers only what is left of it)
+    monkeypatch.setattr("flockpilot.cli._now", lambda: datetime(2026, 11, 25, 6, 0, tzinfo=UTC))
     main(["content", "add", "--kind", "quip", "--text", "Just one quip"])
     capsys.readouterr()
     assert main(["plan", "--json"]) == 0

@@ -219,6 +219,15 @@ class MemoryStore:
                 self._plans[plan.day] = plan
             return plan
 
+    def replace_empty_plan(self, plan: DayPlan, now: datetime) -> DayPlan:
+        with self.lock:
+            stored = self._plans.get(plan.day)
+            if stored is not None and stored.slots:
+                return stored
+            with self._write():
+                self._plans[plan.day] = plan
+            return plan
+
     def claim_slot(self, day: date, index: int, *, now: datetime, lease_seconds: int) -> Claim:
         with self.lock:
             current = self._slots.get((day, index))

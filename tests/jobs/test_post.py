@@ -50,6 +50,7 @@ def test_nothing_is_published_before_its_time(h: Harness) -> None:
 
 def test_double_delivery_of_the_same_tick_publishes_once(h: Harness) -> None:
     h.stock()
+    h.post(trigger="schedule")  # the day's plan, made at 07:00 before the window opens
     h.at_local(13)
     first, second = h.post(trigger="schedule"), h.post(trigger="schedule")
     assert first.posted and not second.posted
@@ -58,6 +59,7 @@ def test_double_delivery_of_the_same_tick_publishes_once(h: Harness) -> None:
 
 def test_concurrent_invocations_publish_each_slot_once(h: Harness) -> None:
     h.stock()
+    h.post(trigger="schedule")  # the day's plan, made at 07:00 before the window opens
     h.at_local(13)
     results: list[PostSummary] = []
     errors: list[BaseException] = []
@@ -164,6 +166,7 @@ def test_a_crash_between_the_post_and_its_record_keeps_item_and_slot_in_step(h: 
 
 def test_duplicate_content_rests_the_item_and_posts_another(h: Harness) -> None:
     h.stock()
+    h.post(trigger="schedule")  # the day's plan, made at 07:00 before the window opens
     h.at_local(11)
     h.world.inject(Fault("duplicate", "createPosts"))
     summary = h.post(max_posts=1)
@@ -176,6 +179,7 @@ def test_duplicate_content_rests_the_item_and_posts_another(h: Harness) -> None:
 
 def test_a_server_error_is_treated_as_unknown_and_checked_before_a_retry(h: Harness) -> None:
     h.stock()
+    h.post(trigger="schedule")  # the day's plan, made at 07:00 before the window opens
     h.at_local(11)
     h.world.inject(Fault("500", "createPosts"))
     first = h.post(max_posts=1)
@@ -207,6 +211,7 @@ def test_a_rate_limit_does_not_spend_the_slot_and_the_next_run_waits_for_the_res
 
 def test_revoked_credentials_fail_the_run_and_leave_the_slots_open(h: Harness) -> None:
     h.stock()
+    h.post(trigger="schedule")  # the day's plan, made at 07:00 before the window opens
     h.at_local(16)
     h.world.revoked.add(f"{OWNER_ID}-demoAccessToken")
     summary = h.post()
@@ -218,6 +223,7 @@ def test_revoked_credentials_fail_the_run_and_leave_the_slots_open(h: Harness) -
 
 def test_dry_run_plans_and_reports_without_writing_to_x(h: Harness) -> None:
     h.stock()
+    h.post(trigger="schedule")  # the day's plan, made at 07:00 before the window opens
     h.at_local(19)
     summary = h.post(dry_run=True)
     assert summary.mode == "dry-run" and summary.would_post and summary.posted == []
@@ -236,6 +242,7 @@ def test_the_plan_is_cut_to_the_budget_and_says_so(h: Harness) -> None:
 def test_a_spent_day_budget_stops_the_run_as_partial(h: Harness) -> None:
     h.stock()
     h.store.add_spend(h.clock.now().astimezone(h.zone).date(), "post", 100.0, 1)
+    h.post(trigger="schedule")  # the day's plan, made at 07:00 before the window opens
     h.at_local(19)
     summary = h.post()
     assert summary.posted == [] and summary.outcome is RunOutcome.PARTIAL
@@ -245,6 +252,7 @@ def test_a_spent_day_budget_stops_the_run_as_partial(h: Harness) -> None:
 
 def test_slots_missed_by_hours_are_skipped_not_burst(h: Harness) -> None:
     h.stock()
+    h.post(trigger="schedule")  # the day's plan, made at 07:00 before the window opens
     h.at_local(22)
     summary = h.post()
     assert all(h.clock.now() - p.at <= timedelta(minutes=120) for p in summary.posted)
@@ -265,6 +273,7 @@ def test_evergreen_items_come_back_after_their_cooldown(h: Harness) -> None:
 
 def test_a_run_that_did_something_is_stored_for_the_digest(h: Harness) -> None:
     h.stock()
+    h.post(trigger="schedule")  # the day's plan, made at 07:00 before the window opens
     h.at_local(12)
     summary = h.post()
     stored = h.store.runs("post", summary.day)[-1]

@@ -103,11 +103,18 @@ def check_fits(active: ActiveHours, posts_per_day: int, min_gap_minutes: int) ->
         )
 
 
+def window_bounds(day: date, tz: ZoneInfo, active: ActiveHours) -> tuple[datetime, datetime]:
+    """The day's active hours as UTC times (real time: a DST change inside them counts)."""
+    return (datetime.combine(day, active.start, tzinfo=tz).astimezone(UTC),
+            datetime.combine(day, active.end, tzinfo=tz).astimezone(UTC))
+
+
 def spread_times(
     day: date, tz: ZoneInfo, active: ActiveHours, count: int, min_gap_minutes: int, rng: random.Random,
-    hour_weights: Mapping[int, float] | None = None,
+    hour_weights: Mapping[int, float] | None = None, not_before: datetime | None = None,
 ) -> list[datetime]:
-    """`count` UTC times inside the local active hours, jittered, at least the gap apart.
+    """`count` UTC times inside the local active hours (from `not_before` on, when later),
+    jittered, at least the gap apart.
 
     The window is cut into equal segments and each post lands at a random point of its own
     segment early enough to leave the gap before the next segment starts. The window is
@@ -116,8 +123,9 @@ def spread_times(
     if count == 0:
         return []
     check_fits(active, count, min_gap_minutes)
-    start = datetime.combine(day, active.start, tzinfo=tz).astimezone(UTC)
-    end = datetime.combine(day, active.end, tzinfo=tz).astimezone(UTC)
+    start, end = window_bounds(day, tz, active)
+    if not_before is not None and not_before > start:
+        start = min(end, not_before.astimezone(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1))
     minutes = (end - start).total_seconds() / 60
     count = min(count, int(minutes // min_gap_minutes))  # a spring-forward day can be an hour short
     if count == 0:
@@ -301,9 +309,14 @@ def plan_day(
     seed: str,
     rank: Ranker | None = None,
     hour_weights: Mapping[int, float] | None = None,
+    rest_of_day: bool = False,
 ) -> DayPlan:
     """The whole day's plan: items by the mix, cut to the budget, spread over active hours
     (more of them in the hours that have worked best, when `hour_weights` says which).
+
+    `rest_of_day`: a plan made once the day has begun (today's first plan found nothing to
+    post and content came later) covers only what is left of the active hours, with the
+    day's count cut to the share of the window left, so a late plan never bursts.
 
     The same seed (account and day) gives the same plan, so two runs racing to create the
     day's plan agree on it.
@@ -311,7 +324,20 @@ def plan_day(
     rng = random.Random(seed)
     order, notes = choose_items(items, rules, now, rank)
     kept, dropped = fit_budget(order, budget_usd)
-    times = spread_times(day, tz, active, len(kept), rules.min_gap_minutes, rng, hour_weights)
+    not_before = None
+    if rest_of_day:
+        start, end = window_bounds(day, tz, active)
+        not_before = max(start, now)
+        share = max(0.0, (end - not_before) / (end - start))
+        fits = min(len(kept), math.floor(rules.posts_per_day * share + 0.5))  # the day's count, cut to the share left
+        local = now.astimezone(tz).strftime("%H:%M")
+        notes = [*notes, f"planned at {local} for the rest of the day: {fits} post(s) "
+                         f"({share:.0%} of today's posting window was left)"]
+        dropped = [*dropped, *(DroppedItem(i.kind, i.item_id, price(i.price_kind),
+                                           f"planned at {local}: only {share:.0%} of today's posting window was left")
+                               for i in kept[fits:])]
+        kept = kept[:fits]
+    times = spread_times(day, tz, active, len(kept), rules.min_gap_minutes, rng, hour_weights, not_before)
     if len(times) < len(kept):
         notes = [*notes, f"{len(kept) - len(times)} post(s) left out: the clock change shortens today's active hours"]
         kept = kept[: len(times)]

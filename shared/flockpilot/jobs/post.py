@@ -27,7 +27,7 @@ from flockpilot.domain.errors import (
     RateLimited,
     XError,
 )
-from flockpilot.domain.plan import DayPlan, PlannedSlot, plan_day
+from flockpilot.domain.plan import DayPlan, PlannedSlot, plan_day, window_bounds
 from flockpilot.domain.records import MetricsDay, PostRecord
 from flockpilot.domain.slots import FINAL, LEASE_SECONDS, MAX_FAILURES, Claim, LeaseLost, Slot, SlotStatus, SlotTaken
 from flockpilot.events import PostEvent
@@ -152,6 +152,7 @@ def forget_last_reads() -> None:
     """Forget the plans read and quiet times noted (a new container's state)."""
     _LAST_READ.clear()
     _QUIET_UNTIL.clear()
+    _EMPTY_CHECKED.clear()
 
 
 def scheduled_tick(event: PostEvent) -> bool:
@@ -176,16 +177,22 @@ def _remember_quiet(scope: str, event: PostEvent, summary: RunSummary, settings:
         return
     next_day = datetime.combine(day + timedelta(days=1), time.min, tzinfo=settings.zone)
     opens = [s.at for s in plan.slots if s.at > now and not (s.index in states and states[s.index].status in FINAL)]
+    if not plan.slots:  # an empty plan looks for content again within the hour
+        opens.append(_EMPTY_CHECKED.get(scope, now) + EMPTY_PLAN_CHECK)
     _QUIET_UNTIL[scope] = min([next_day, *opens])
 
 
-def todays_plan(deps: PostDeps, run: JobRun[PostSummary], *, fresh: bool = False) -> tuple[DayPlan, dict[int, Slot]]:
+def todays_plan(deps: PostDeps, run: JobRun[PostSummary], *, fresh: bool = False,
+                rest_of_day: bool = True) -> tuple[DayPlan, dict[int, Slot]]:
     """The account day's plan and its slots. The first run of the day first learns (the
-    week's results, new feed articles), then makes and stores the plan. A tick with nothing
-    due reuses what this process read before (unless `fresh`)."""
+    week's results, new feed articles), then makes and stores the plan: for what is left of
+    the posting window if the day has begun (`rest_of_day`; a manual run plans the whole
+    day, as before). A tick with nothing due reuses what this process read before (unless
+    `fresh`)."""
     settings, records = deps.account.settings, deps.account.records
     last = _LAST_READ.get(deps.plans.scope)
-    if not fresh and last is not None and last[0] == run.day and _quiet(last[1], last[2], run.now):
+    if (not fresh and last is not None and last[0] == run.day and _quiet(last[1], last[2], run.now)
+            and not _recheck_empty(deps, run, last[1])):
         return last[1], last[2]
     plan, slots = deps.plans.plan_and_slots(run.day)
     if plan is None:
@@ -211,10 +218,45 @@ def todays_plan(deps: PostDeps, run: JobRun[PostSummary], *, fresh: bool = False
             plan_day(day=run.day, tz=settings.zone, active=settings.window, rules=settings.mix, items=items,
                      budget_usd=run.budget.allowance_usd * (1 - RECOVERY_RESERVE), now=run.now,
                      seed=f"{deps.account.account_id}:{run.day.isoformat()}", rank=inputs.rank,
-                     hour_weights=inputs.hour_weights),
+                     hour_weights=inputs.hour_weights, rest_of_day=rest_of_day),
             run.now)
+        if not plan.slots:
+            _EMPTY_CHECKED[deps.plans.scope] = run.now
+    elif _recheck_empty(deps, run, plan):
+        plan = _replan_empty(deps, run, plan)
     _LAST_READ[deps.plans.scope] = (run.day, plan, slots)
     return plan, slots
+
+
+# A day planned with nothing to post (on the day of deploy, before any content; or every
+# item resting) looks again, at most every EMPTY_PLAN_CHECK, while its window lasts.
+EMPTY_PLAN_CHECK = timedelta(hours=1)
+_EMPTY_CHECKED: dict[str, datetime] = {}  # per store: when an empty plan last looked for content
+
+
+def _recheck_empty(deps: PostDeps, run: JobRun[PostSummary], plan: DayPlan) -> bool:
+    settings = run.settings
+    if plan.slots or settings.posts_per_day == 0 or run.now >= window_bounds(run.day, settings.zone, settings.window)[1]:
+        return False
+    checked = _EMPTY_CHECKED.get(deps.plans.scope)
+    return checked is None or not timedelta(0) <= run.now - checked < EMPTY_PLAN_CHECK
+
+
+def _replan_empty(deps: PostDeps, run: JobRun[PostSummary], plan: DayPlan) -> DayPlan:
+    """Plan the rest of the day in place of an empty plan, if content is available now."""
+    from flockpilot.jobs.learn import plan_inputs
+
+    _EMPTY_CHECKED[deps.plans.scope] = run.now
+    items = deps.content.list_content()
+    if not any(i.available(run.now) for i in items):
+        return plan
+    settings = run.settings
+    inputs = plan_inputs(run, items, deps.plans)
+    later = plan_day(day=run.day, tz=settings.zone, active=settings.window, rules=settings.mix, items=items,
+                     budget_usd=run.budget.allowance_usd * (1 - RECOVERY_RESERVE), now=run.now,
+                     seed=f"{deps.account.account_id}:{run.day.isoformat()}:rest", rank=inputs.rank,
+                     hour_weights=inputs.hour_weights, rest_of_day=True)
+    return deps.plans.replace_empty_plan(later, run.now) if later.slots else plan
 
 
 class _Publisher:
@@ -426,7 +468,7 @@ def run_post(deps: PostDeps, event: PostEvent) -> PostSummary:
 
     def body(run: JobRun[PostSummary]) -> None:
         summary = run.summary
-        plan, states = todays_plan(deps, run, fresh=event.publish_next)
+        plan, states = todays_plan(deps, run, fresh=event.publish_next, rest_of_day=scheduled_tick(event))
         seen.update(plan=plan, states=states)
         summary.plan_slots, summary.plan_cost_usd, summary.plan_budget_usd = len(plan.slots), plan.cost_usd, plan.budget_usd
         summary.plan_notes = list(plan.notes)

@@ -163,6 +163,20 @@ class DynamoContentPlans:
         existing = PlanRow.get(self.pk, f"PLAN#{plan.day.isoformat()}", consistent_read=True)
         return _plan_from_json(existing.body)
 
+    def replace_empty_plan(self, plan: DayPlan, now: datetime) -> DayPlan:
+        key = f"PLAN#{plan.day.isoformat()}"
+        try:
+            stored = PlanRow.get(self.pk, key, consistent_read=True)
+        except PlanRow.DoesNotExist:
+            return self.put_plan_if_absent(plan, now)
+        if _plan_from_json(stored.body).slots:
+            return _plan_from_json(stored.body)
+        row = PlanRow(self.pk, key, body=_plan_to_json(plan), created_at=now, expires_at=now + PLAN_RETENTION)
+        # Only the empty plan just read is replaced: a concurrent replacement changed created_at.
+        if attempt(lambda: row.save(condition=PlanRow.created_at == stored.created_at)):
+            return plan
+        return _plan_from_json(PlanRow.get(self.pk, key, consistent_read=True).body)
+
     def _slot_key(self, day: date, index: int) -> str:
         return f"PLAN#{day.isoformat()}#SLOT#{index:02d}"
 

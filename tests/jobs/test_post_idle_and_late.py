@@ -1,7 +1,11 @@
-"""When the post job says a scheduled tick has nothing to do (jobs.post.nothing_due), on fakes
-in UTC, Tokyo and Los Angeles. The composition root lets such a tick run on settings read
-earlier (tests/e2e/test_settings_reuse.py), so the claim must never be wrong: every tick it
-covers does nothing, and it ends at the next slot and at the account's midnight."""
+"""Idle ticks and late plans of the post job, on fakes in UTC, Tokyo and Los Angeles.
+
+When the job says a scheduled tick has nothing to do (jobs.post.nothing_due), the composition
+root lets the tick run on settings read earlier (tests/e2e/test_settings_reuse.py), so the
+claim must never be wrong: every tick it covers does nothing, and it ends at the next slot
+and at the account's midnight. A day first planned once its posting window has begun (the
+day of deploy), or planned empty before content came, posts over what is left of the window,
+never in a burst."""
 
 from __future__ import annotations
 
@@ -90,3 +94,56 @@ def test_a_partial_or_crashed_run_leaves_nothing_claimed(h: Harness) -> None:
     with pytest.raises(Crash):
         h.post(trigger="schedule")
     assert not nothing_due(h.store.scope, h.clock.now() + timedelta(minutes=1))
+
+
+# --- a day planned with nothing to post (deploy day) -------------------------------------
+
+def test_content_added_after_an_empty_plan_is_posted_over_the_rest_of_the_day(h: Harness) -> None:
+    h.at_local(14)  # deployed after lunch, before any content
+    empty = h.post(trigger="schedule")
+    assert empty.plan_slots == 0 and empty.posted == []
+    h.clock.advance(minutes=5)
+    h.stock()  # `flockpilot content import` a few minutes later
+    end, looked_by, window_end = h.local(23, 50), h.local(15, 10), h.local(22)
+    runs = []
+    while h.clock.now() <= end:
+        h.clock.advance(minutes=5)
+        runs.append(h.post(trigger="schedule"))
+        h.clock.advance(minutes=5)
+    posted = sorted((p for r in runs for p in r.posted), key=lambda p: p.at)
+    replanned = next(r for r in runs if r.plan_slots)
+    assert replanned.started_at <= looked_by  # looked again within the hour
+    # The rest of the day, cut to the share of the window left: 7 of 14 hours is 5 of 10 posts.
+    assert len(posted) == replanned.plan_slots == 5 == len(h.own_posts())
+    assert any("for the rest of the day" in n for n in replanned.plan_notes)
+    for p in posted:  # each at its own time after the re-plan, none late, none bursting
+        assert replanned.started_at <= p.at < window_end
+    for a, b in zip(posted, posted[1:], strict=False):
+        assert (b.at - a.at) >= timedelta(minutes=30)
+    assert all(not r.skipped and r.outcome is RunOutcome.OK for r in runs)
+
+
+def test_an_empty_day_with_nothing_to_post_looks_at_most_hourly(h: Harness) -> None:
+    h.at_local(7)
+    reads_before = h.store.library_reads
+    runs, end = [], h.local(23, 50)
+    while h.clock.now() <= end:
+        runs.append(h.post(trigger="schedule"))
+        h.clock.advance(minutes=10)
+    assert all(r.plan_slots == 0 and not r.posted for r in runs)
+    # 07:00 (the day's plan), then once an hour while the window (08:00-22:00) lasts
+    assert h.store.library_reads - reads_before <= 1 + 14
+
+
+def test_a_first_plan_made_after_the_window_opened_covers_the_rest_of_the_day(h: Harness) -> None:
+    h.stock()
+    h.at_local(15)  # the first run of the day that works (deployed after lunch; or the secret filled then)
+    start, end, runs = h.clock.now(), h.local(23, 50), []
+    while h.clock.now() <= end:
+        runs.append(h.post(trigger="schedule"))
+        h.clock.advance(minutes=10)
+    posted = sorted((p for r in runs for p in r.posted), key=lambda p: p.at)
+    assert runs[0].plan_slots == len(posted) == 5 == len(h.own_posts())  # 7 of 14 hours left: 5 of 10
+    assert all(p.at >= start for p in posted) and not any(r.skipped for r in runs)
+    assert all((b.at - a.at) >= timedelta(minutes=30) for a, b in zip(posted, posted[1:], strict=False))
+    assert runs[0].posted == []  # nothing falls due the minute it is planned
