@@ -55,7 +55,7 @@ def start(port: int | None = None, timeout: float = 90.0) -> DynamoDBLocal:
     port = port or free_port()
     process = subprocess.Popen(
         [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
-         "-inMemory", "-port", str(port)],
+         "-inMemory", "-disableTelemetry", "-port", str(port)],
         cwd=jar.parent,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -254,9 +254,16 @@ def cmd_plan(args: argparse.Namespace) -> int:
         # What the post function would plan now: the day (or what is left of it), also in
         # place of a stored empty plan once content is in (it looks again hourly).
         budget = day_budget(stores.records, "post", settings.monthly_budget_usd, day).allowance_usd * (1 - RECOVERY_RESERVE)
+        from dataclasses import replace
+
+        from flockpilot.jobs.post import replan_seed
+
+        seed = f"{stores.account_id}:{day}" if plan is None else replan_seed(stores.account_id, day)
         preview = plan_day(day=day, tz=settings.zone, active=settings.window, rules=settings.mix,
-                           items=stores.content_plans.list_content(), budget_usd=budget, now=now,
-                           seed=f"{stores.account_id}:{day}", rest_of_day=True)
+                           items=stores.content_plans.list_content(), budget_usd=budget, now=now, seed=seed, rest_of_day=True)
+        if plan is not None and preview.slots:
+            preview = replace(preview, notes=(*preview.notes, "today's stored plan is empty: the post function plans this "
+                                                              "(from its run's time) within the hour"))
         if plan is None or preview.slots:
             plan, slots, stored = preview, {}, False
 

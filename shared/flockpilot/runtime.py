@@ -130,7 +130,7 @@ class Wiring(Stores):
     """The stores, the account's settings and its X connection: everything a job needs.
 
     The account's overrides are read from the table each time, except when `quiet` says the
-    run has nothing to do (the post function's idle ticks: 6 of 7 of its runs): then the
+    run has nothing to do (the post function's idle ticks: most of its 144 runs a day): then the
     overrides this container read within `SETTINGS_REUSE` are used again. A changed setting
     still applies to every run that has something to do; an idle tick would do nothing
     whatever it said."""

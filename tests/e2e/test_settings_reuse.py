@@ -17,7 +17,7 @@ from flockpilot.adapters.dynamo.content import DynamoContentPlans
 from flockpilot.adapters.dynamo.records import DynamoRecords
 from flockpilot.domain.content import new_item
 from flockpilot.events import PostEvent
-from flockpilot.jobs.post import PostSummary, nothing_due, run_post, scheduled_tick
+from flockpilot.jobs.post import QUIET_MARGIN, PostSummary, nothing_due, run_post, scheduled_tick
 from flockpilot.runtime import SETTINGS_REUSE, Wiring, post_deps, wire
 from tests.conftest import FakeClock
 
@@ -69,7 +69,7 @@ def test_idle_ticks_reuse_the_settings_and_a_change_applies_to_the_next_post(
     assert len(reads) == 1 and not wiring.settings_reused and first.posted == [] and first.upcoming
     next_slot = first.upcoming[0].at
     read_at, reused = clock.now(), 0
-    while clock.now() + timedelta(minutes=10) < next_slot:
+    while clock.now() + timedelta(minutes=10) + QUIET_MARGIN < next_slot:  # (a tick within the margin reads afresh)
         clock.advance(minutes=10)
         before = len(reads)
         wiring, summary = tick(clock)

@@ -52,7 +52,7 @@ def test_the_first_tick_after_local_midnight_is_never_quiet(h: Harness) -> None:
     h.post(publish_next=True, max_posts=10)  # the whole day published at once
     h.at_local(23, 50)
     h.post(trigger="schedule")
-    assert nothing_due(h.store.scope, h.local(23, 59))
+    assert nothing_due(h.store.scope, h.local(23, 58))  # (a tick within a minute of midnight reads afresh)
     assert not nothing_due(h.store.scope, h.local(0, 0, days=1))
 
 
@@ -147,3 +147,57 @@ def test_a_first_plan_made_after_the_window_opened_covers_the_rest_of_the_day(h:
     assert all(p.at >= start for p in posted) and not any(r.skipped for r in runs)
     assert all((b.at - a.at) >= timedelta(minutes=30) for a, b in zip(posted, posted[1:], strict=False))
     assert runs[0].posted == []  # nothing falls due the minute it is planned
+
+
+def test_a_manual_run_fills_an_empty_plan_at_once(h: Harness) -> None:
+    h.at_local(14)
+    assert h.post(trigger="schedule").plan_slots == 0
+    h.clock.advance(minutes=5)
+    h.stock()
+    console = h.post(dry_run=True)  # the console's test event right after the import
+    assert console.plan_slots == 6 and console.mode == "dry-run"  # 475 of 840 minutes left: 5.65 of 10 posts
+
+
+def test_an_empty_plan_filled_by_another_process_is_seen_by_the_next_tick(h: Harness) -> None:
+    from flockpilot.domain.plan import ActiveHours, MixRules, plan_day
+
+    h.at_local(14)
+    assert h.post(trigger="schedule").plan_slots == 0
+    h.clock.advance(minutes=5)
+    items = h.stock()
+    h.at_local(14, 35)  # `flockpilot run post` on the person's laptop plans the rest of the day
+    filled = plan_day(day=h.clock.now().astimezone(h.zone).date(), tz=h.zone, active=ActiveHours.parse("08:00-22:00"),
+                      rules=MixRules(posts_per_day=10), items=items, budget_usd=10, now=h.clock.now(), seed="laptop",
+                      rest_of_day=True)
+    assert h.store.replace_empty_plan(filled, h.clock.now()) == filled
+    runs, end = [], h.local(22, 0)
+    h.at_local(14, 40)
+    while h.clock.now() <= end:  # this container's ticks: its last read was the empty plan
+        runs.append(h.post(trigger="schedule"))
+        h.clock.advance(minutes=10)
+    posted = [p for r in runs for p in r.posted]
+    assert len(posted) == len(filled.slots)
+    for p in posted:  # each published by the first tick after its time, none late, none together
+        assert timedelta(0) <= next(r.started_at for r in runs if p in r.posted) - p.at < timedelta(minutes=10)
+    assert all(len(r.posted) <= 1 for r in runs)
+
+
+@pytest.mark.parametrize("day", ["2026-03-08", "2026-11-01"])  # Los Angeles springs forward, falls back
+def test_late_plans_and_quiet_ticks_on_a_dst_day(day: str) -> None:
+    from datetime import date
+
+    h = make_harness("America/Los_Angeles")
+    h.clock.current = h.local(15, days=(date.fromisoformat(day) - h.clock.now().astimezone(h.zone).date()).days)
+    h.stock()
+    start, end, runs = h.clock.now(), h.local(1, 0, days=1), []
+    midnight = h.local(0, 0, days=1)
+    while h.clock.now() <= end:
+        now = h.clock.now()
+        if now == midnight:
+            assert not nothing_due(h.store.scope, now)  # the next account day plans afresh
+        runs.append(h.post(trigger="schedule"))
+        h.clock.advance(minutes=10)
+    posted = sorted((p for r in runs for p in r.posted), key=lambda p: p.at)
+    assert runs[0].plan_slots == len(posted) == 5  # 7 of the 14 hours left (the change is at 02:00, outside them)
+    assert all(start <= p.at < midnight and p.at.astimezone(h.zone).date().isoformat() == day for p in posted)
+    assert all((b.at - a.at) >= timedelta(minutes=30) for a, b in zip(posted, posted[1:], strict=False))

@@ -103,6 +103,9 @@ def check_fits(active: ActiveHours, posts_per_day: int, min_gap_minutes: int) ->
         )
 
 
+LATE_PLAN = timedelta(minutes=10)  # a plan made this long into the window covers only the rest of it
+
+
 def window_bounds(day: date, tz: ZoneInfo, active: ActiveHours) -> tuple[datetime, datetime]:
     """The day's active hours as UTC times (real time: a DST change inside them counts)."""
     return (datetime.combine(day, active.start, tzinfo=tz).astimezone(UTC),
@@ -314,9 +317,10 @@ def plan_day(
     """The whole day's plan: items by the mix, cut to the budget, spread over active hours
     (more of them in the hours that have worked best, when `hour_weights` says which).
 
-    `rest_of_day`: a plan made once the day has begun (today's first plan found nothing to
-    post and content came later) covers only what is left of the active hours, with the
-    day's count cut to the share of the window left, so a late plan never bursts.
+    `rest_of_day`: a plan made once the posting window has begun (more than LATE_PLAN ago:
+    the day's first scheduled run came late, as on the day of deploy, or an empty plan is
+    filled once content came) covers only what is left of the window, with the day's count
+    cut to the share left, so a late plan never bursts. Earlier, the whole day is planned.
 
     The same seed (account and day) gives the same plan, so two runs racing to create the
     day's plan agree on it.
@@ -325,9 +329,9 @@ def plan_day(
     order, notes = choose_items(items, rules, now, rank)
     kept, dropped = fit_budget(order, budget_usd)
     not_before = None
-    if rest_of_day:
-        start, end = window_bounds(day, tz, active)
-        not_before = max(start, now)
+    start, end = window_bounds(day, tz, active)
+    if rest_of_day and now >= start + LATE_PLAN:
+        not_before = now
         share = max(0.0, (end - not_before) / (end - start))
         fits = min(len(kept), math.floor(rules.posts_per_day * share + 0.5))  # the day's count, cut to the share left
         local = now.astimezone(tz).strftime("%H:%M")
@@ -339,7 +343,8 @@ def plan_day(
         kept = kept[:fits]
     times = spread_times(day, tz, active, len(kept), rules.min_gap_minutes, rng, hour_weights, not_before)
     if len(times) < len(kept):
-        notes = [*notes, f"{len(kept) - len(times)} post(s) left out: the clock change shortens today's active hours"]
+        notes = [*notes, f"{len(kept) - len(times)} post(s) left out: what is left of today's posting window is too short "
+                         f"for them (a clock change, or a late plan)"]
         kept = kept[: len(times)]
     slots = tuple(
         PlannedSlot(

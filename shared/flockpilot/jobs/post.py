@@ -146,6 +146,7 @@ def _quiet(plan: DayPlan, slots: dict[int, Slot], now: datetime) -> bool:
 # Until then a scheduled tick does nothing whatever the settings say, so the composition
 # root may let it run on settings this process read a little earlier (runtime.Wiring).
 _QUIET_UNTIL: dict[str, datetime] = {}
+QUIET_MARGIN = timedelta(minutes=1)  # a tick this close to a slot reads everything afresh
 
 
 def forget_last_reads() -> None:
@@ -164,7 +165,7 @@ def nothing_due(scope: str, now: datetime) -> bool:
     """Whether the last scheduled tick this process ran over `scope` left nothing due until
     after `now` (a tick at `now` would find the same quiet plan and do nothing)."""
     until = _QUIET_UNTIL.get(scope)
-    return until is not None and now < until
+    return until is not None and now + QUIET_MARGIN < until
 
 
 def _remember_quiet(scope: str, event: PostEvent, summary: RunSummary, settings: AccountSettings, seen: dict[str, Any],
@@ -177,8 +178,9 @@ def _remember_quiet(scope: str, event: PostEvent, summary: RunSummary, settings:
         return
     next_day = datetime.combine(day + timedelta(days=1), time.min, tzinfo=settings.zone)
     opens = [s.at for s in plan.slots if s.at > now and not (s.index in states and states[s.index].status in FINAL)]
-    if not plan.slots:  # an empty plan looks for content again within the hour
-        opens.append(_EMPTY_CHECKED.get(scope, now) + EMPTY_PLAN_CHECK)
+    if _may_fill(plan, settings, now):  # read again every tick: another run may fill it
+        _QUIET_UNTIL.pop(scope, None)
+        return
     _QUIET_UNTIL[scope] = min([next_day, *opens])
 
 
@@ -192,7 +194,7 @@ def todays_plan(deps: PostDeps, run: JobRun[PostSummary], *, fresh: bool = False
     settings, records = deps.account.settings, deps.account.records
     last = _LAST_READ.get(deps.plans.scope)
     if (not fresh and last is not None and last[0] == run.day and _quiet(last[1], last[2], run.now)
-            and not _recheck_empty(deps, run, last[1])):
+            and not _may_fill(last[1], settings, run.now)):
         return last[1], last[2]
     plan, slots = deps.plans.plan_and_slots(run.day)
     if plan is None:
@@ -222,7 +224,7 @@ def todays_plan(deps: PostDeps, run: JobRun[PostSummary], *, fresh: bool = False
             run.now)
         if not plan.slots:
             _EMPTY_CHECKED[deps.plans.scope] = run.now
-    elif _recheck_empty(deps, run, plan):
+    elif _recheck_empty(deps, run, plan, now_please=not rest_of_day):
         plan = _replan_empty(deps, run, plan)
     _LAST_READ[deps.plans.scope] = (run.day, plan, slots)
     return plan, slots
@@ -234,29 +236,44 @@ EMPTY_PLAN_CHECK = timedelta(hours=1)
 _EMPTY_CHECKED: dict[str, datetime] = {}  # per store: when an empty plan last looked for content
 
 
-def _recheck_empty(deps: PostDeps, run: JobRun[PostSummary], plan: DayPlan) -> bool:
-    settings = run.settings
-    if plan.slots or settings.posts_per_day == 0 or run.now >= window_bounds(run.day, settings.zone, settings.window)[1]:
+def _may_fill(plan: DayPlan, settings: AccountSettings, now: datetime) -> bool:
+    """An empty plan that content may still fill today (its window has not ended). Such a
+    plan is read again on every tick, since another run may replace it."""
+    return (not plan.slots and settings.posts_per_day > 0
+            and now < window_bounds(plan.day, settings.zone, settings.window)[1])
+
+
+def _recheck_empty(deps: PostDeps, run: JobRun[PostSummary], plan: DayPlan, *, now_please: bool = False) -> bool:
+    """Whether this run looks for content to fill an empty plan: hourly, or whenever a
+    manual run asks (`now_please`)."""
+    if not _may_fill(plan, run.settings, run.now):
         return False
     checked = _EMPTY_CHECKED.get(deps.plans.scope)
-    return checked is None or not timedelta(0) <= run.now - checked < EMPTY_PLAN_CHECK
+    return now_please or checked is None or not timedelta(0) <= run.now - checked < EMPTY_PLAN_CHECK
 
 
 def _replan_empty(deps: PostDeps, run: JobRun[PostSummary], plan: DayPlan) -> DayPlan:
     """Plan the rest of the day in place of an empty plan, if content is available now."""
     from flockpilot.jobs.learn import plan_inputs
 
-    _EMPTY_CHECKED[deps.plans.scope] = run.now
     items = deps.content.list_content()
     if not any(i.available(run.now) for i in items):
+        _EMPTY_CHECKED[deps.plans.scope] = run.now
         return plan
     settings = run.settings
     inputs = plan_inputs(run, items, deps.plans)
     later = plan_day(day=run.day, tz=settings.zone, active=settings.window, rules=settings.mix, items=items,
                      budget_usd=run.budget.allowance_usd * (1 - RECOVERY_RESERVE), now=run.now,
-                     seed=f"{deps.account.account_id}:{run.day.isoformat()}:rest", rank=inputs.rank,
+                     seed=replan_seed(deps.account.account_id, run.day), rank=inputs.rank,
                      hour_weights=inputs.hour_weights, rest_of_day=True)
-    return deps.plans.replace_empty_plan(later, run.now) if later.slots else plan
+    stored = deps.plans.replace_empty_plan(later, run.now) if later.slots else plan
+    _EMPTY_CHECKED[deps.plans.scope] = run.now  # looked (a failure above looks again on the next run)
+    return stored
+
+
+def replan_seed(account_id: str, day: date) -> str:
+    """The seed of a plan made in place of an empty one (`flockpilot plan` previews it)."""
+    return f"{account_id}:{day.isoformat()}:rest"
 
 
 class _Publisher:
