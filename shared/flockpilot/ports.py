@@ -82,6 +82,11 @@ class AccountRecords(Protocol):
     """Settings overrides, the account's profile, spend, runs, growth figures, rate-limit
     gates and per-day job records."""
 
+    @property
+    def scope(self) -> str:
+        """Names the data this store reads (as PlanStore.scope does)."""
+        ...
+
     def overrides(self) -> dict[str, Any]: ...
 
     def set_override(self, key: str, value: Any) -> None: ...

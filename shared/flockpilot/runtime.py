@@ -160,9 +160,11 @@ def forget_container_state() -> None:
     """Forget what this process kept between runs (settings read, the post job's last plan
     and quiet time), as a new container would: for tests that reuse accounts and tables."""
     from flockpilot.jobs.post import forget_last_reads
+    from flockpilot.jobs.skeleton import forget_done_days
 
     _SETTINGS_READ.clear()
     forget_last_reads()
+    forget_done_days()
 
 
 def wire(environ: Mapping[str, str] | None = None, *, clock: Clock | None = None,

@@ -26,6 +26,28 @@ from flockpilot.settings import AccountSettings
 XFactory = Callable[[CostMeter], XApi]
 
 
+# Days a job found finished, per job and store: (day, what the finish depended on). A Lambda
+# container runs many ticks; once a suggest-mode follow or prune has done the day's work,
+# a later scheduled tick of that day in the same mode has nothing left to do and need not
+# read the day's record again (the record of a finished day does not change).
+_DONE_DAYS: dict[tuple[str, str], tuple[date, str]] = {}
+
+
+def day_done(job: str, scope: str, day: date, depends_on: str) -> bool:
+    return _DONE_DAYS.get((job, scope)) == (day, depends_on)
+
+
+def note_day_done(job: str, scope: str, day: date, depends_on: str, done: bool) -> None:
+    if done:
+        _DONE_DAYS[(job, scope)] = (day, depends_on)
+    else:
+        _DONE_DAYS.pop((job, scope), None)
+
+
+def forget_done_days() -> None:
+    _DONE_DAYS.clear()
+
+
 class RunOutcome(StrEnum):
     OK = "ok"
     PARTIAL = "partial"

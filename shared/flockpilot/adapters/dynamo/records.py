@@ -58,6 +58,10 @@ class DynamoRecords:
     def __init__(self, account_id: str) -> None:
         self.pk = pk_of(account_id)
 
+    @property
+    def scope(self) -> str:
+        return f"dynamodb:{Row.Meta.host or 'aws'}:{Row.Meta.region}:{Row.Meta.table_name}:{self.pk}"
+
     # --- account -----------------------------------------------------------------------
     def overrides(self) -> dict[str, Any]:
         try:
