@@ -171,6 +171,13 @@ def main() -> None:
     print(MARK + json.dumps({"stage": "first", "did": did(first)}), flush=True)
     if sys.stdin.readline().strip() != "go":
         raise SystemExit("recorder: the parent did not say go")
+    if config["function"] != "post":
+        # The parent deleted today's day records so that the warm call does a first run's work;
+        # a container that finished the day remembers it did (jobs.skeleton.day_done) and would
+        # rightly skip it. Forget that, as a container does on a new day.
+        from flockpilot.jobs.skeleton import forget_done_days
+
+        forget_done_days()
     t3 = time.perf_counter()
     if profile:
         warm, spent["warm"] = profiled(lambda: handler(config["warm_event"], Context(config["function"])))
