@@ -110,16 +110,17 @@ def run_follow(deps: FollowDeps, event: FollowEvent) -> FollowSummary:
     job = _FollowRun(deps, run, event, mode, dry)
     scope, depends_on = deps.account.records.scope, f"{mode.value}:{dry}"
     plain = event.trigger == "schedule" and event.mode is None and event.max is None and event.sync is None
-    job.finished = plain and mode is FollowMode.SUGGEST and day_done("follow", scope, run.day, depends_on)
+    job.finished = plain and mode is FollowMode.SUGGEST and day_done("follow", scope, run.day, depends_on, run.now)
     try:
         summary = run.execute(job.body, save=lambda s: bool(s.shortlisted or s.followed or s.followed_by_hand
                                                              or s.follow_backs or s.users_read or s.warnings))
     except BaseException:
-        note_day_done("follow", scope, run.day, depends_on, False)
+        note_day_done("follow", scope, run.day, depends_on, False, run.now)
         raise
     # suggest mode: once the day's list is built and on the suggest list, later ticks have nothing to do
     note_day_done("follow", scope, run.day, depends_on, job.finished or (
-        plain and mode is FollowMode.SUGGEST and summary.outcome is RunOutcome.OK and job.record.built and job.record.promoted))
+        plain and mode is FollowMode.SUGGEST and summary.outcome is RunOutcome.OK and job.record.built and job.record.promoted),
+                  run.now)
     if summary.shortlisted and run.meter.usd:
         summary.cost_per_shortlisted_usd = round(run.meter.usd / len(summary.shortlisted), 4)
     return summary

@@ -107,19 +107,19 @@ def run_prune(deps: PruneDeps, event: PruneEvent) -> PruneSummary:
     job = _PruneRun(deps, run, event, mode, dry)
     scope, depends_on = deps.account.records.scope, f"{mode.value}:{dry}"
     plain = event.trigger == "schedule" and event.mode is None and event.max is None and event.reconcile is None
-    job.finished = plain and mode is FollowMode.SUGGEST and day_done("prune", scope, run.day, depends_on)
+    job.finished = plain and mode is FollowMode.SUGGEST and day_done("prune", scope, run.day, depends_on, run.now)
     try:
         summary = run.execute(job.body, save=lambda s: bool(s.checked or s.suggested or s.unfollowed or s.unfollowed_by_hand
                                                              or s.follow_backs or s.warnings or s.reconciliation))
     except BaseException:
-        note_day_done("prune", scope, run.day, depends_on, False)
+        note_day_done("prune", scope, run.day, depends_on, False, run.now)
         raise
     # suggest mode: once the day is decided, on the prune list and its reconciliation slice done,
     # later ticks have nothing to do
     record = job.record
     note_day_done("prune", scope, run.day, depends_on, job.finished or (
         plain and mode is FollowMode.SUGGEST and summary.outcome is RunOutcome.OK and record.decided and record.promoted
-        and record.reconciled))
+        and record.reconciled), run.now)
     return summary
 
 

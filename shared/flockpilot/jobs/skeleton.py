@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
@@ -26,22 +26,28 @@ from flockpilot.settings import AccountSettings
 XFactory = Callable[[CostMeter], XApi]
 
 
-# Days a job found finished, per job and store: (day, what the finish depended on). A Lambda
-# container runs many ticks; once a suggest-mode follow or prune has done the day's work,
-# a later scheduled tick of that day in the same mode has nothing left to do and need not
-# read the day's record again (the record of a finished day does not change).
-_DONE_DAYS: dict[tuple[str, str], tuple[date, str]] = {}
+# Days a job found finished, per job and store: (day, what the finish depended on, until
+# when to trust it). A Lambda container runs many ticks; once a suggest-mode follow or prune
+# has done the day's work, a later scheduled tick of that day in the same mode has nothing
+# left to do and need not read the day's record again. Only a manual run (another container,
+# the CLI) changes a finished day's record, and if it dies half way the next run that reads
+# the record finishes its work: so the memo is trusted for DONE_DAY_RECHECK, then read again.
+DONE_DAY_RECHECK = timedelta(hours=3)
+_DONE_DAYS: dict[tuple[str, str], tuple[date, str, datetime]] = {}
 
 
-def day_done(job: str, scope: str, day: date, depends_on: str) -> bool:
-    return _DONE_DAYS.get((job, scope)) == (day, depends_on)
+def day_done(job: str, scope: str, day: date, depends_on: str, now: datetime) -> bool:
+    noted = _DONE_DAYS.get((job, scope))
+    return noted is not None and noted[:2] == (day, depends_on) and now < noted[2]
 
 
-def note_day_done(job: str, scope: str, day: date, depends_on: str, done: bool) -> None:
-    if done:
-        _DONE_DAYS[(job, scope)] = (day, depends_on)
-    else:
+def note_day_done(job: str, scope: str, day: date, depends_on: str, done: bool, now: datetime) -> None:
+    """Remember (or forget) that `job` finished `day`; a memo already held keeps its expiry."""
+    noted = _DONE_DAYS.get((job, scope))
+    if not done:
         _DONE_DAYS.pop((job, scope), None)
+    elif noted is None or noted[:2] != (day, depends_on) or now >= noted[2]:
+        _DONE_DAYS[(job, scope)] = (day, depends_on, now + DONE_DAY_RECHECK)
 
 
 def forget_done_days() -> None:
