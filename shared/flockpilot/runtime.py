@@ -146,7 +146,7 @@ class Wiring(Stores):
     def _overrides(self, now: datetime, quiet: QuietCheck | None) -> dict[str, Any]:
         if quiet is None:
             return self.records.overrides()
-        scope = self.content_plans.scope
+        scope = self.records.scope  # the same as the plan store's (adapters.dynamo.base.scope_of)
         kept = _SETTINGS_READ.get(scope)
         if kept is not None and timedelta(0) <= now - kept[0] < SETTINGS_REUSE and quiet(scope, now):
             self.settings_reused = True

@@ -34,7 +34,7 @@ from flockpilot.domain.people import PENDING_SETTLE, Card, Person, PersonQueue, 
 from flockpilot.domain.records import FollowDay
 from flockpilot.domain.x import XUser
 from flockpilot.events import FollowEvent
-from flockpilot.jobs.skeleton import Account, JobRun, RunOutcome, RunSummary, day_done, note_day_done
+from flockpilot.jobs.skeleton import Account, JobRun, RunSummary
 from flockpilot.jobs.sync import account_profile, daily_sync
 from flockpilot.ports import Ledger
 from flockpilot.pricing import price
@@ -108,19 +108,13 @@ def run_follow(deps: FollowDeps, event: FollowEvent) -> FollowSummary:
     if dry and settings.mode is Mode.DRY_RUN:
         run.summary.warnings.append("dry-run mode: nothing is written to X (set Mode=live)")
     job = _FollowRun(deps, run, event, mode, dry)
-    scope, depends_on = deps.account.records.scope, f"{mode.value}:{dry}"
     plain = event.trigger == "schedule" and event.mode is None and event.max is None and event.sync is None
-    job.finished = plain and mode is FollowMode.SUGGEST and day_done("follow", scope, run.day, depends_on, run.now)
-    try:
-        summary = run.execute(job.body, save=lambda s: bool(s.shortlisted or s.followed or s.followed_by_hand
-                                                             or s.follow_backs or s.users_read or s.warnings))
-    except BaseException:
-        note_day_done("follow", scope, run.day, depends_on, False, run.now)
-        raise
     # suggest mode: once the day's list is built and on the suggest list, later ticks have nothing to do
-    note_day_done("follow", scope, run.day, depends_on, job.finished or (
-        plain and mode is FollowMode.SUGGEST and summary.outcome is RunOutcome.OK and job.record.built and job.record.promoted),
-                  run.now)
+    summary = run.execute_unless_done(
+        job.body, save=lambda s: bool(s.shortlisted or s.followed or s.followed_by_hand or s.follow_backs or s.users_read
+                                      or s.warnings),
+        scope=deps.account.records.scope, depends_on=f"{mode.value}:{dry}", remember=plain and mode is FollowMode.SUGGEST,
+        finished=lambda: job.record.built and job.record.promoted)
     if summary.shortlisted and run.meter.usd:
         summary.cost_per_shortlisted_usd = round(run.meter.usd / len(summary.shortlisted), 4)
     return summary
@@ -133,11 +127,8 @@ class _FollowRun:
         self.settings = deps.account.settings
         self.records = deps.account.records
         self.record = FollowDay(day=run.day, dry=dry)
-        self.finished = False
 
     def body(self, run: JobRun[FollowSummary]) -> None:
-        if self.finished:  # this container saw today's list done (run_follow): nothing to read or do
-            return
         self.record = self.records.load_day(FollowDay, run.day) or FollowDay(day=run.day, dry=self.dry)
         if self.mode is FollowMode.API and not self.dry:
             self.resolve_pending()

@@ -172,15 +172,13 @@ def _remember_quiet(scope: str, event: PostEvent, summary: RunSummary, settings:
                     day: date, now: datetime) -> None:
     plan, states = seen.get("plan"), seen.get("states")
     # A plug watch (plug_min_likes) looks at the day's posts every few hours: never quiet.
+    # An empty plan that content may still fill is read again every tick: another run may fill it.
     if (not scheduled_tick(event) or summary.outcome is not RunOutcome.OK or settings.plug_min_likes > 0
-            or plan is None or states is None or not _quiet(plan, states, now)):
+            or plan is None or states is None or not _quiet(plan, states, now) or _may_fill(plan, settings, now)):
         _QUIET_UNTIL.pop(scope, None)
         return
     next_day = datetime.combine(day + timedelta(days=1), time.min, tzinfo=settings.zone)
     opens = [s.at for s in plan.slots if s.at > now and not (s.index in states and states[s.index].status in FINAL)]
-    if _may_fill(plan, settings, now):  # read again every tick: another run may fill it
-        _QUIET_UNTIL.pop(scope, None)
-        return
     _QUIET_UNTIL[scope] = min([next_day, *opens])
 
 

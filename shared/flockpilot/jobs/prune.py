@@ -34,7 +34,7 @@ from flockpilot.domain.x import XUser
 from flockpilot.events import PruneEvent
 from flockpilot.jobs.follow import profile_url
 from flockpilot.jobs.reconcile import reconcile_step
-from flockpilot.jobs.skeleton import Account, JobRun, RunOutcome, RunSummary, day_done, note_day_done
+from flockpilot.jobs.skeleton import Account, JobRun, RunSummary
 from flockpilot.jobs.sync import account_profile, daily_sync
 from flockpilot.ports import Ledger, XApi
 from flockpilot.pricing import price
@@ -105,22 +105,14 @@ def run_prune(deps: PruneDeps, event: PruneEvent) -> PruneSummary:
     run = JobRun("prune", deps.account, lambda now, day: PruneSummary(
         account=deps.account.account_id, day=day, started_at=now, mode=f"{mode.value}{' (dry-run)' if dry else ''}"))
     job = _PruneRun(deps, run, event, mode, dry)
-    scope, depends_on = deps.account.records.scope, f"{mode.value}:{dry}"
     plain = event.trigger == "schedule" and event.mode is None and event.max is None and event.reconcile is None
-    job.finished = plain and mode is FollowMode.SUGGEST and day_done("prune", scope, run.day, depends_on, run.now)
-    try:
-        summary = run.execute(job.body, save=lambda s: bool(s.checked or s.suggested or s.unfollowed or s.unfollowed_by_hand
-                                                             or s.follow_backs or s.warnings or s.reconciliation))
-    except BaseException:
-        note_day_done("prune", scope, run.day, depends_on, False, run.now)
-        raise
     # suggest mode: once the day is decided, on the prune list and its reconciliation slice done,
     # later ticks have nothing to do
-    record = job.record
-    note_day_done("prune", scope, run.day, depends_on, job.finished or (
-        plain and mode is FollowMode.SUGGEST and summary.outcome is RunOutcome.OK and record.decided and record.promoted
-        and record.reconciled), run.now)
-    return summary
+    return run.execute_unless_done(
+        job.body, save=lambda s: bool(s.checked or s.suggested or s.unfollowed or s.unfollowed_by_hand or s.follow_backs
+                                      or s.warnings or s.reconciliation),
+        scope=deps.account.records.scope, depends_on=f"{mode.value}:{dry}", remember=plain and mode is FollowMode.SUGGEST,
+        finished=lambda: job.record.decided and job.record.promoted and job.record.reconciled)
 
 
 def slice_done(report: dict[str, object]) -> bool:
@@ -140,12 +132,9 @@ class _PruneRun:
         self.settings = deps.account.settings
         self.records = deps.account.records
         self.record = PruneDay(day=run.day, dry=dry)
-        self.finished = False
         self.candidates_checked: list[Person] = []
 
     def body(self, run: JobRun[PruneSummary]) -> None:
-        if self.finished:  # this container saw today's work done (run_prune): nothing to read or do
-            return
         self.record = self.records.load_day(PruneDay, run.day) or PruneDay(day=run.day, dry=self.dry)
         if not self.dry and (self.mode is FollowMode.API or not self.record.decided):
             self.resolve_pending()  # unfollows in flight exist only in api mode (looked for daily after a switch)

@@ -191,3 +191,18 @@ class JobRun(Generic[S]):
             self.finish()
             raise
         return self.finish(save=save(summary) or summary.outcome is not RunOutcome.OK)
+
+    def execute_unless_done(self, body: Callable[[JobRun[S]], None], *, save: Callable[[S], bool], scope: str,
+                            depends_on: str, remember: bool, finished: Callable[[], bool]) -> S:
+        """`execute`, except on a day this container saw finished (`day_done`): then the body is
+        skipped, nothing read. `remember`: this run may note or use the memo (a plain scheduled
+        tick whose day, once `finished()` says so, leaves later ticks nothing to do)."""
+        skip = remember and day_done(self.job, scope, self.day, depends_on, self.now)
+        try:
+            summary = self.execute((lambda run: None) if skip else body, save=save)
+        except BaseException:
+            note_day_done(self.job, scope, self.day, depends_on, False, self.now)
+            raise
+        note_day_done(self.job, scope, self.day, depends_on,
+                      skip or (remember and summary.outcome is RunOutcome.OK and finished()), self.now)
+        return summary

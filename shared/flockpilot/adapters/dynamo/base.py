@@ -115,6 +115,12 @@ def pk_of(account_id: str) -> str:
     return f"ACCT#{account_id}"
 
 
+def scope_of(pk: str) -> str:
+    """What a store's `scope` is for one account of the bound table (the same for every store
+    over it: a process keys what it remembers between runs by it)."""
+    return f"dynamodb:{Row.Meta.host or 'aws'}:{Row.Meta.region}:{Row.Meta.table_name}:{pk}"
+
+
 def utc(value: datetime | None) -> datetime | None:
     return None if value is None else value.astimezone(UTC)
 

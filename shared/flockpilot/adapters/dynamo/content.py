@@ -17,7 +17,7 @@ from pynamodb.attributes import BooleanAttribute, JSONAttribute, ListAttribute, 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 
-from flockpilot.adapters.dynamo.base import Row, attempt, condition_failed, pk_of, raw_query, transaction, utc
+from flockpilot.adapters.dynamo.base import Row, attempt, condition_failed, pk_of, raw_query, scope_of, transaction, utc
 from flockpilot.domain.content import ContentItem, ContentKind, ItemStatus, Learning
 from flockpilot.domain.plan import DayPlan, DroppedItem, PlannedSlot
 from flockpilot.domain.records import PostRecord
@@ -93,7 +93,7 @@ class DynamoContentPlans:
 
     @property
     def scope(self) -> str:
-        return f"dynamodb:{Row.Meta.host or 'aws'}:{Row.Meta.region}:{Row.Meta.table_name}:{self.pk}"
+        return scope_of(self.pk)
 
     # --- content -----------------------------------------------------------------------
     def add_content(self, item: ContentItem) -> bool:

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from pynamodb.attributes import BooleanAttribute, JSONAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import UpdateError
 
-from flockpilot.adapters.dynamo.base import Row, attempt, condition_failed, pk_of, utc
+from flockpilot.adapters.dynamo.base import Row, attempt, condition_failed, pk_of, scope_of, utc
 from flockpilot.domain.account import AccountProfile, DaySpend, GrowthPoint
 from flockpilot.domain.records import DayRecord
 
@@ -60,7 +60,7 @@ class DynamoRecords:
 
     @property
     def scope(self) -> str:
-        return f"dynamodb:{Row.Meta.host or 'aws'}:{Row.Meta.region}:{Row.Meta.table_name}:{self.pk}"
+        return scope_of(self.pk)
 
     # --- account -----------------------------------------------------------------------
     def overrides(self) -> dict[str, Any]:
