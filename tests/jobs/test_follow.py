@@ -135,6 +135,43 @@ def test_follow_and_prune_share_one_sync_and_one_profile_read_a_day(hs: Harness)
         assert after[operation]["requests"] == before[operation]["requests"], operation
 
 
+def sync_reads(h: Harness) -> dict[str, int]:
+    by = h.world.bill()["by_operation"]
+    return {op: by.get(op, {"resources": 0})["resources"] for op in ("getUsersFollowing", "getUsersFollowers")}
+
+
+def test_the_next_days_sync_reads_exactly_what_is_new_and_one_known_id(hs: Harness) -> None:
+    """Day 1: a list is built. By hand you follow the picks and unfollow two people; a third
+    of the picks and 3 newcomers follow you. Day 2's sync sizes its pages by how much
+    users/me's counts grew and by yesterday's picks: it reads each new id and one it knows."""
+    crowd(hs, 60)
+    hs.at_local(8)
+    first = hs.follow(max=9)
+    picks = [s.user_id for s in first.shortlisted]
+    assert len(picks) == 9
+    hs.at_local(9)
+    hs.follow(max=0)  # today's sync is done: what follows is tomorrow's news
+    following_before = list(hs.world.following[OWNER_ID].newest_first())
+    assert len(following_before) >= 3
+    for uid in picks:
+        hs.world.follow(OWNER_ID, uid)
+    for uid in following_before[-2:]:  # two of the oldest you follow: not at the top of the list
+        hs.world.unfollow(OWNER_ID, uid)
+    newcomers = [f"17100000000000000{i:02d}" for i in range(3)]
+    for uid in newcomers:
+        hs.world.add_user(User(uid, f"new{uid[-2:]}", "New"))
+        hs.world.follow(uid, OWNER_ID)
+    backs = [uid for uid in picks[::3] if hs.world.follow(uid, OWNER_ID)]  # (some followed you already)
+    hs.clock.advance(days=1)
+    hs.at_local(8)
+    before = sync_reads(hs)
+    summary = hs.follow(max=0)
+    after = sync_reads(hs)
+    assert sorted(summary.followed_by_hand) == sorted(picks)
+    assert after["getUsersFollowing"] - before["getUsersFollowing"] == len(picks) + 1
+    assert after["getUsersFollowers"] - before["getUsersFollowers"] == len(newcomers) + len(backs) + 1
+
+
 def test_a_failed_source_leaves_the_others_and_says_partial(hs: Harness) -> None:
     hs.world.inject(Fault("503", "getUsersFollowers", times=3))  # one source read fails (after retries)
     summary = hs.follow(max=5, sync=False)

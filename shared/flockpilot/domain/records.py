@@ -50,6 +50,10 @@ class SyncDay(DayRecord):
     new_followers: int = 0
     new_following: int = 0
     complete: bool = True  # False: a burst larger than a sync reads waits for tomorrow
+    # The account's figures (users/me) when the sync read the lists: tomorrow's sync sizes its
+    # pages by how much they grew. None: not read (records written before these fields).
+    followers_count: int | None = None
+    following_count: int | None = None
 
 
 @dataclass

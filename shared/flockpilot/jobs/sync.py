@@ -15,9 +15,10 @@ from datetime import timedelta
 from typing import Any
 
 from flockpilot.domain.account import AccountProfile, DayCounts, GrowthPoint
+from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPermitted, XError
 from flockpilot.domain.follow import Source, SourceKind
 from flockpilot.domain.people import PersonStatus, SourceCredit
-from flockpilot.domain.records import SyncDay
+from flockpilot.domain.records import FollowDay, SyncDay
 from flockpilot.domain.x import Page, XUser
 from flockpilot.jobs.skeleton import JobRun
 from flockpilot.ports import Ledger
@@ -42,28 +43,54 @@ class NewIds:
     complete: bool = True
 
 
-def first_page_size(known: list[str], expected_new: int | None) -> int:
-    """How many to ask for first. X bills every id a page returns, and a sync must see one
-    id it knows to stop: yesterday's count of new ones plus one is the cheapest guess."""
+@dataclass(frozen=True)
+class PagePlan:
+    """The page sizes a sync asks for: `first`, then `then`, doubling after that."""
+
+    first: int
+    then: int
+
+
+def _page(size: int) -> int:
+    return max(1, min(MAX_PAGE, size))
+
+
+def page_plan(known: list[str], *, grown: int | None = None, hint: int | None = None,
+              yesterday_new: int | None = None) -> PagePlan:
+    """How much of a list to ask for. X bills every id a page returns, and a sync must see
+    one id it knows to stop.
+
+    grown: how much the list's count (users/me) grew since the last sync. Nobody can have
+    joined the top of the list fewer times than that, so `grown + 1` is never too many
+    unless people left it meanwhile; a first page of only new ids means some did.
+    hint: how many Flockpilot expects new when that happens (your following: the picks it
+    gave you since the last sync, of which you may have unfollowed as many as you followed):
+    the next page asks for the rest of the hint, else for a quarter of the first.
+    Without the count (the first sync with figures, or yesterday's sync incomplete):
+    yesterday's count of new ones plus one, doubling."""
     if not known:
-        return FIRST_PAGE
-    if expected_new is None:
-        return NEXT_PAGE
-    return max(1, min(MAX_PAGE, expected_new + 1))
+        return PagePlan(FIRST_PAGE, 2 * FIRST_PAGE)
+    if grown is None:
+        first = NEXT_PAGE if yesterday_new is None else yesterday_new + 1
+        return PagePlan(_page(first), _page(2 * first))
+    joined = max(0, grown)
+    rest = hint - joined if hint is not None and hint > joined else max(2, (joined + 1) // 4)
+    return PagePlan(_page(joined + 1), _page(rest))
 
 
 def read_newest(known: list[str], read_page: Callable[[int, str | None], Page[XUser]], *,
-                expected_new: int | None = None, also_known: Callable[[list[str]], set[str]] | None = None) -> NewIds:
-    """Read a list from the newest until a known id (or MAX_PAGES), pages doubling. Known:
-    the stored frontier, and whatever `also_known` recognises in a page (so unfollowing the
-    newest ids of the frontier does not send a sync to the end of the list)."""
+                plan: PagePlan | None = None, also_known: Callable[[list[str]], set[str]] | None = None) -> NewIds:
+    """Read a list from the newest until a known id (or MAX_PAGES), pages sized by `plan`.
+    Known: the stored frontier, and whatever `also_known` recognises in a page (so
+    unfollowing the newest ids of the frontier does not send a sync to the end of the list)."""
     known_set = set(known)
     result = NewIds()
     token: str | None = None
-    size = first_page_size(known, expected_new)
-    for _ in range(MAX_PAGES):
+    plan = plan or page_plan(known)
+    size = plan.first
+    for n in range(MAX_PAGES):
         page = read_page(size, token)
-        size = min(MAX_PAGE, size * 2)
+        size = plan.then if n == 0 else min(MAX_PAGE, size * 2)
         recognised = also_known([u.id for u in page.items]) if also_known is not None and known else set()
         for user in page.items:
             if user.id in known_set or user.id in recognised:
@@ -99,16 +126,19 @@ def daily_sync(run: JobRun[Any], ledger: Ledger, *, verify_days: int = VERIFY_DA
     record = records.load_day(SyncDay, run.day)
     if record is not None and record.done and not force:
         return record
+    again = record is not None and record.done  # a forced second sync today: the figures read this morning are stale
     record = SyncDay(day=run.day)
     x = run.x
     known = {name: ledger.frontier(name) for name in ("following", "followers")}
-    yesterday = records.load_day(SyncDay, run.day - timedelta(days=1))
-    done = yesterday is not None and yesterday.done and yesterday.complete
+    profile = None if again else _profile_or_none(run)
+    if profile is not None:
+        record.followers_count, record.following_count = profile.followers, profile.following
+    following_plan, followers_plan = _page_plans(run, known, profile)
     following = read_newest(known["following"], lambda n, t: x.own_following_page(max_results=n, token=t),
-                            expected_new=yesterday.new_following if done and yesterday else None,
+                            plan=following_plan,
                             also_known=lambda ids: {i for i, p in ledger.people_by_id(ids).items() if p.status in FOLLOWING})
     followers = read_newest(known["followers"], lambda n, t: x.followers_page(x.user_id, max_results=n, token=t),
-                            expected_new=yesterday.new_followers if done and yesterday else None)
+                            plan=followers_plan)
 
     people = ledger.people_by_id(following.ids)
     for user_id, person in people.items():
@@ -138,3 +168,30 @@ def daily_sync(run: JobRun[Any], ledger: Ledger, *, verify_days: int = VERIFY_DA
     record.done = True
     records.save_day(record, now)
     return record
+
+
+def _profile_or_none(run: JobRun[Any]) -> AccountProfile | None:
+    """The day's figures (read once a day anyway) to size the sync's pages; without them the
+    sync guesses from yesterday's counts."""
+    try:
+        return account_profile(run)
+    except (CredentialsRevoked, NotPermitted, BudgetExhausted):
+        raise
+    except XError:
+        return None
+
+
+def _page_plans(run: JobRun[Any], known: dict[str, list[str]], profile: AccountProfile | None) -> tuple[PagePlan, PagePlan]:
+    """Page sizes for the following and the followers sync, from how much each count grew
+    since yesterday's (complete) sync, and the picks Flockpilot gave you yesterday."""
+    records = run.account.records
+    yesterday = records.load_day(SyncDay, run.day - timedelta(days=1))
+    if yesterday is None or not yesterday.done or not yesterday.complete:
+        return page_plan(known["following"]), page_plan(known["followers"])
+    if profile is None or yesterday.following_count is None or yesterday.followers_count is None:
+        return (page_plan(known["following"], yesterday_new=yesterday.new_following),
+                page_plan(known["followers"], yesterday_new=yesterday.new_followers))
+    picks = records.load_day(FollowDay, run.day - timedelta(days=1))
+    hint = len(set(picks.shortlisted) | set(picks.followed)) if picks is not None else None
+    return (page_plan(known["following"], grown=profile.following - yesterday.following_count, hint=hint),
+            page_plan(known["followers"], grown=profile.followers - yesterday.followers_count))
