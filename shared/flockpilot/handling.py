@@ -12,15 +12,17 @@ run the job, report its outcome honestly, count metrics, return the summary.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from flockpilot.domain.errors import FlockpilotError
 from flockpilot.events import EventRejected, ScheduledTick, parse_event
 from flockpilot.jobs.skeleton import RunOutcome, RunSummary
 from flockpilot.observability import logger, metrics
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 E = TypeVar("E", bound=ScheduledTick)
 S = TypeVar("S", bound=RunSummary)

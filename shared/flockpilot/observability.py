@@ -11,21 +11,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+if TYPE_CHECKING:
+    from typing import Protocol
 
-class Tracing(Protocol):
-    """The part of Powertools' Tracer that Flockpilot uses."""
+    class Tracing(Protocol):
+        """The part of Powertools' Tracer that Flockpilot uses."""
 
-    def capture_lambda_handler(self, lambda_handler: F) -> F: ...
+        def capture_lambda_handler(self, lambda_handler: F) -> F: ...
 
-    def capture_method(self, method: F) -> F: ...
+        def capture_method(self, method: F) -> F: ...
 
-    def put_annotation(self, key: str, value: str | bool | int | float) -> None: ...
+        def put_annotation(self, key: str, value: str | bool | int | float) -> None: ...
 
 
 class _NoTracer:

@@ -50,8 +50,8 @@ def _transport(creds: XCredentials, base_url: str | None, timeout: float) -> Sig
 # no settings, secret or client is made before the first call), so the first call does only
 # the first call's work.
 FUNCTION_MODULES: dict[str, tuple[str, ...]] = {
-    "post": ("flockpilot.jobs.post", "flockpilot.adapters.dynamo.content", "flockpilot.adapters.dynamo.records",
-             "flockpilot.adapters.x"),
+    "post": ("flockpilot.jobs.post", "flockpilot.jobs.learn", "flockpilot.adapters.dynamo.content",
+             "flockpilot.adapters.dynamo.records", "flockpilot.adapters.x"),
     "follow": ("flockpilot.jobs.follow", "flockpilot.adapters.dynamo.ledger", "flockpilot.adapters.dynamo.records",
                "flockpilot.adapters.x"),
     "prune": ("flockpilot.jobs.prune", "flockpilot.adapters.dynamo.ledger", "flockpilot.adapters.dynamo.records",
@@ -60,15 +60,23 @@ FUNCTION_MODULES: dict[str, tuple[str, ...]] = {
                "flockpilot.adapters.dynamo.inbox", "flockpilot.adapters.dynamo.content", "flockpilot.adapters.x",
                "flockpilot.adapters.mail"),
 }
-_COMMON_MODULES = ("flockpilot.adapters.secrets", "flockpilot.logsafety", "botocore.session", "botocore.config")
+# oauthlib signs X requests; encodings.idna encodes host names on a connection's first request.
+_COMMON_MODULES = ("flockpilot.adapters.secrets", "flockpilot.logsafety", "botocore.session", "botocore.config",
+                   "oauthlib.oauth1", "encodings.idna")
 
 
 def import_function_code(function: str) -> None:
-    """Import the code `function`'s runs use (see FUNCTION_MODULES); nothing else happens."""
+    """Import the code `function`'s runs use (see FUNCTION_MODULES), then freeze what that
+    made: `gc.freeze()` moves every object alive now (modules, classes, functions: they live
+    as long as the container) out of the collector's generations, so the first call's
+    collections do not walk them again (CPython's documented use of freeze). Nothing else
+    happens: no setting, secret or client."""
+    import gc
     import importlib
 
     for name in (*FUNCTION_MODULES[function], *_COMMON_MODULES):
         importlib.import_module(name)
+    gc.freeze()
 
 
 def x_factory(deployment: Deployment, creds: XCredentials, records: AccountRecords, clock: Clock,

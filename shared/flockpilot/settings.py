@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flockpilot.domain.errors import InvalidSetting
-from flockpilot.domain.plan import ActiveHours, MixRules, check_fits
+from flockpilot.domain.hours import ActiveHours, MixRules, check_fits
 
 if TYPE_CHECKING:
     from flockpilot.domain.follow import FilterRules

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
+import pytest
+
 from flockpilot.domain.content import ContentItem, Learning, new_item
 from flockpilot.domain.learning import MAX_WRITES, result_batches
 from flockpilot.domain.records import PostRecord
@@ -61,3 +63,12 @@ def test_clicks_per_dollar_counts_only_measured_link_posts() -> None:
     today = PostRecord("2", "b", "article", DAY, 1, NOW, 0.2, True)  # no results yet: nothing to divide by
     week = week_insights(DAY, [measured, today], [], [], ZoneInfo("UTC"))
     assert (week.link_clicks, week.link_spend_usd, week.clicks_per_dollar) == (8, 0.2, 40.0)
+
+
+@pytest.mark.parametrize("values", [[3.0], [1.0, 2.0], [5.0, 1.0, 3.0], [0.2, 0.1, 0.4, 0.3], [2.0, 2.0, 7.0, 1.0, 9.0, 4.0]])
+def test_the_median_is_the_statistics_modules(values: list[float]) -> None:
+    import statistics
+
+    from flockpilot.domain.learning import median
+
+    assert median(values) == statistics.median(values)

@@ -13,7 +13,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from flockpilot.domain.cost import CostMeter
 from flockpilot.domain.errors import (
@@ -37,7 +37,9 @@ from flockpilot.domain.x import (
     XUser,
     snowflake_time,
 )
-from flockpilot.ports import Clock
+
+if TYPE_CHECKING:
+    from flockpilot.ports import Clock
 
 X_ORIGIN = "https://api.x.com"
 MAX_ATTEMPTS = 3

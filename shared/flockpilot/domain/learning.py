@@ -14,7 +14,6 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from statistics import median
 from zoneinfo import ZoneInfo
 
 from flockpilot.domain.content import LINK_KINDS, ContentItem, ContentKind, ItemStatus, Learning
@@ -237,6 +236,13 @@ def judge(item: ContentItem, tally: Tally | None, benchmark: float, now: datetim
     until = max(now, item.cooldown_until or now) + timedelta(days=days)
     learning = replace(item.learning, rests=rests, judged_measured=item.learning.measured)
     return Verdict(replace(item, cooldown_until=until, learning=learning), "rest", reason)
+
+
+def median(values: Sequence[float]) -> float:
+    """statistics.median, without importing statistics (and fractions) in a cold start."""
+    data = sorted(values)
+    n = len(data)
+    return data[n // 2] if n % 2 else (data[n // 2 - 1] + data[n // 2]) / 2
 
 
 def benchmark_rate(found: dict[str, Tally], items: Iterable[ContentItem], *, has_url: bool) -> float:

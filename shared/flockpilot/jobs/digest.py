@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flockpilot.domain.account import account_day
 from flockpilot.domain.digest import DEFAULT_INVITE, DEFAULT_TEMPLATE, Correspondent, Message, rank
@@ -20,16 +20,18 @@ from flockpilot.domain.digest_email import DigestReport, LinkItem, PostLine, ren
 from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPermitted, RateLimited, TransientError, XError
 from flockpilot.domain.follow import band_room
 from flockpilot.domain.insights import week_insights
+from flockpilot.domain.links import follow_url, profile_url
 from flockpilot.domain.people import AllowEntry, Card, PersonStatus
 from flockpilot.domain.records import DigestDay, FollowDay, PruneDay
 from flockpilot.domain.slots import SlotStatus
 from flockpilot.events import DigestEvent
-from flockpilot.jobs.follow import follow_url, profile_url
 from flockpilot.jobs.skeleton import Account, JobRun, RunSummary
 from flockpilot.jobs.sync import account_profile
-from flockpilot.ports import ContentStore, Inbox, Ledger, Mailer, PlanStore
 from flockpilot.pricing import price
 from flockpilot.settings import Mode
+
+if TYPE_CHECKING:
+    from flockpilot.ports import ContentStore, Inbox, Ledger, Mailer, PlanStore
 
 MAX_PAGES = 10
 ESSENTIALS_USD = price("user_read")  # users/me, when today's profile is not stored yet

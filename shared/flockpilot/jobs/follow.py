@@ -17,7 +17,7 @@ import math
 import random
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from urllib.parse import quote
+from typing import TYPE_CHECKING
 
 from flockpilot.domain.account import DayCounts
 from flockpilot.domain.errors import (
@@ -30,15 +30,18 @@ from flockpilot.domain.errors import (
     XError,
 )
 from flockpilot.domain.follow import Source, SourceKind, choose_sources, follow_budget, score, screen
+from flockpilot.domain.links import follow_url, profile_url
 from flockpilot.domain.people import PENDING_SETTLE, Card, Person, PersonQueue, PersonStatus, SourceCredit
 from flockpilot.domain.records import FollowDay
 from flockpilot.domain.x import XUser
 from flockpilot.events import FollowEvent
 from flockpilot.jobs.skeleton import Account, JobRun, RunSummary
 from flockpilot.jobs.sync import account_profile, daily_sync
-from flockpilot.ports import Ledger
 from flockpilot.pricing import price
 from flockpilot.settings import FollowMode, Mode
+
+if TYPE_CHECKING:
+    from flockpilot.ports import Ledger
 
 API_FOLLOWS_PER_WINDOW = 45  # X allows 50 follows per 15 minutes; keep a margin
 API_FOLLOW_SHARE = 0.5  # in api mode, half of the day's follow money pays for the follows
@@ -89,14 +92,6 @@ class FollowDeps:
 
     account: Account
     ledger: Ledger
-
-
-def profile_url(username: str) -> str:
-    return f"https://x.com/{quote(username)}"
-
-
-def follow_url(username: str) -> str:
-    return f"https://x.com/intent/follow?screen_name={quote(username)}"
 
 
 def suggestion(person: Person, source_label: str) -> Suggestion:

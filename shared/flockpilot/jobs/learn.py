@@ -34,10 +34,10 @@ from flockpilot.domain.plan import Ranker
 from flockpilot.domain.records import MetricsDay, PostRecord
 from flockpilot.domain.x import PostRef
 from flockpilot.jobs.skeleton import JobRun
-from flockpilot.ports import ContentStore, PlanStore
 
 if TYPE_CHECKING:
     from flockpilot.domain.feed import Feed, FeedEntry
+    from flockpilot.ports import ContentStore, PlanStore
 
 FeedReader = Callable[[str], "list[FeedEntry]"]
 MAX_RESULT_PAGES = 10

@@ -32,12 +32,12 @@ from flockpilot.domain.records import MetricsDay, PostRecord
 from flockpilot.domain.slots import FINAL, LEASE_SECONDS, MAX_FAILURES, Claim, LeaseLost, Slot, SlotStatus, SlotTaken
 from flockpilot.events import PostEvent
 from flockpilot.jobs.skeleton import Account, JobRun, RunOutcome, RunSummary
-from flockpilot.ports import ContentStore, PlanStore
 from flockpilot.pricing import price
 from flockpilot.settings import AccountSettings, Mode
 
 if TYPE_CHECKING:
     from flockpilot.domain.feed import FeedEntry
+    from flockpilot.ports import ContentStore, PlanStore
 
 MAX_SUBSTITUTES = 2
 PLUG_SLOT = 99  # the day's one plug has a slot of its own: claimed, recovered and completed like the others

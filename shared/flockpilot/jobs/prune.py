@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from flockpilot.domain.account import DayCounts
 from flockpilot.domain.errors import (
@@ -27,18 +28,20 @@ from flockpilot.domain.errors import (
     XError,
 )
 from flockpilot.domain.follow import band_room
+from flockpilot.domain.links import profile_url
 from flockpilot.domain.people import PENDING_SETTLE, AllowEntry, Person, PersonQueue, PersonStatus
 from flockpilot.domain.prune import Followed, churn_check, quick_unfollow, select_unfollows
 from flockpilot.domain.records import PruneDay
 from flockpilot.domain.x import XUser
 from flockpilot.events import PruneEvent
-from flockpilot.jobs.follow import profile_url
 from flockpilot.jobs.reconcile import reconcile_step
 from flockpilot.jobs.skeleton import Account, JobRun, RunSummary
 from flockpilot.jobs.sync import account_profile, daily_sync
-from flockpilot.ports import Ledger, XApi
 from flockpilot.pricing import price
 from flockpilot.settings import FollowMode, Mode
+
+if TYPE_CHECKING:
+    from flockpilot.ports import Ledger, XApi
 
 API_UNFOLLOWS_PER_WINDOW = 45  # X allows 50 per 15 minutes; keep a margin
 SUGGESTION_PATIENCE_DAYS = 7  # a prune suggestion ignored this long: you chose to keep them

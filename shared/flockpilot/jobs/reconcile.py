@@ -16,7 +16,7 @@ import math
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flockpilot.domain.account import DayCounts
 from flockpilot.domain.budget import JOB_SHARES, verify_quota
@@ -26,8 +26,10 @@ from flockpilot.domain.people import PersonQueue, PersonStatus
 from flockpilot.domain.prune import quick_unfollow
 from flockpilot.domain.records import ReconState
 from flockpilot.jobs.skeleton import JobRun, day_budget
-from flockpilot.ports import Ledger, XApi
 from flockpilot.pricing import price
+
+if TYPE_CHECKING:
+    from flockpilot.ports import Ledger, XApi
 
 RECON_PAGE = 1000
 RECON_TIME_MARGIN_SECONDS = 20.0

@@ -13,17 +13,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from flockpilot.domain.account import account_day
 from flockpilot.domain.budget import job_allowance
 from flockpilot.domain.cost import CostMeter
 from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPermitted, RateLimited, TransientError
 from flockpilot.plain import plain
-from flockpilot.ports import AccountRecords, Clock, XApi
 from flockpilot.settings import AccountSettings
 
-XFactory = Callable[[CostMeter], XApi]
+if TYPE_CHECKING:
+    from flockpilot.ports import AccountRecords, Clock, XApi
+
+XFactory = Callable[[CostMeter], "XApi"]
 
 
 # Days a job found finished, per job and store: (day, what the finish depended on, until

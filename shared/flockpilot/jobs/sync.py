@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flockpilot.domain.account import AccountProfile, DayCounts, GrowthPoint
 from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPermitted, XError
@@ -21,7 +21,9 @@ from flockpilot.domain.people import PersonStatus, SourceCredit
 from flockpilot.domain.records import FollowDay, SyncDay
 from flockpilot.domain.x import Page, XUser
 from flockpilot.jobs.skeleton import JobRun
-from flockpilot.ports import Ledger
+
+if TYPE_CHECKING:
+    from flockpilot.ports import Ledger
 
 FIRST_PAGE = 20  # the very first sync: one page, then later syncs start from there
 NEXT_PAGE = 5  # later syncs: most days bring a few; pages double (5, 10, 20 ... 320)

@@ -261,10 +261,12 @@ class DynamoContentPlans:
         return attempt(lambda: FeedRow(self.pk, f"FEED#{feed_id}").delete(condition=FeedRow.sk.exists()))
 
     def feeds(self) -> list[Feed]:
-        from flockpilot.domain.feed import Feed  # feeds (and X's text rules) load only when feeds are read
+        rows = list(FeedRow.query(self.pk, FeedRow.sk.startswith("FEED#")))
+        if not rows:
+            return []
+        from flockpilot.domain.feed import Feed  # feeds (and X's text rules) load only when there are feeds
 
-        return [Feed(**{**r.body, "added_at": datetime.fromisoformat(r.body["added_at"])})
-                for r in FeedRow.query(self.pk, FeedRow.sk.startswith("FEED#"))]
+        return [Feed(**{**r.body, "added_at": datetime.fromisoformat(r.body["added_at"])}) for r in rows]
 
     def save_feed(self, feed: Feed) -> None:
         attempt(lambda: FeedRow(self.pk, f"FEED#{feed.feed_id}").update(actions=[FeedRow.body.set(plain(feed))],
