@@ -329,7 +329,7 @@ def time_alone(shipped: Shipped, modules: list[str], environ: dict[str, str], bu
 def floor(shipped: Shipped, recorded: dict[str, dict[str, Any]], environ: dict[str, str], build: Path,
           runs: int = 9) -> tuple[list[float], list[float]]:
     """The post function's floor before any Flockpilot code: every module its first call
-    loaded that is not Flockpilot's (botocore, PynamoDB, Powertools, oauthlib, the stdlib they
+    loaded that is not Flockpilot's (botocore, PynamoDB, Powertools, the stdlib they
     pull in; not boto3, which no function imports), against `import boto3` alone, interleaved."""
     deps = [m for m in recorded["post"]["modules"] if m != "app" and m.split(".")[0] != "flockpilot"]
     if "boto3" in deps:
@@ -451,7 +451,7 @@ def report(table: Table, shipped: Shipped, recorded: dict[str, dict[str, Any]], 
     lines.append(f"aws_lambda_powertools (Logger, Metrics, utilities.typing) alone, from AWS's layer: {spread(powertools)}")
     boto, deps = (statistics.median(x) for x in under)
     lines.append(f"post's floor before any Flockpilot code (every module its first call loaded that is not Flockpilot's: "
-                 f"botocore, PynamoDB, Powertools, oauthlib, stdlib): {spread(under[1])} vs import boto3 {spread(under[0])}: "
+                 f"botocore, PynamoDB, Powertools, stdlib): {spread(under[1])} vs import boto3 {spread(under[0])}: "
                  f"{deps / boto:.2f}x, which leaves Flockpilot's own modules {1.2 * boto - deps:.0f} ms of the 1.2x goal "
                  f"(they take {statistics.median(samples['post']['full']) - deps:.0f} ms: handler + first-call imports minus the floor)")
     detail("cold start: where the imports go (ms, median of 5 fresh processes; each step is a module of the recorder's list "

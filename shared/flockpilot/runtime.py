@@ -60,9 +60,9 @@ FUNCTION_MODULES: dict[str, tuple[str, ...]] = {
                "flockpilot.adapters.dynamo.inbox", "flockpilot.adapters.dynamo.content", "flockpilot.adapters.x",
                "flockpilot.adapters.mail"),
 }
-# oauthlib signs X requests; encodings.idna encodes host names on a connection's first request.
-_COMMON_MODULES = ("flockpilot.adapters.secrets", "flockpilot.logsafety", "botocore.session", "botocore.config",
-                   "oauthlib.oauth1", "encodings.idna")
+# encodings.idna encodes host names on a connection's first request.
+_COMMON_MODULES = ("flockpilot.adapters.secrets", "flockpilot.adapters.oauth1", "flockpilot.logsafety", "botocore.session",
+                   "botocore.config", "encodings.idna")
 
 
 def import_function_code(function: str) -> None:

@@ -74,34 +74,40 @@ class Transport(Protocol):
 
 
 class SignedTransport:
-    """HTTPS to X with OAuth 1.0a user context: oauthlib signs each request (the signer tweepy
-    uses), urllib3 sends it (already loaded by botocore: no extra import at cold start) with
-    a connect and a read timeout and no automatic retries; `base_url` redirects it (the
+    """HTTPS to X with OAuth 1.0a user context: each request is signed (adapters/oauth1.py,
+    HMAC-SHA1), urllib3 sends it (already loaded by botocore: no extra import at cold start)
+    with a connect and a read timeout and no automatic retries; `base_url` redirects it (the
     sandbox). A JSON body is not part of the OAuth signature, as OAuth 1.0a specifies."""
 
     def __init__(self, *, consumer_key: str, consumer_secret: str, access_token: str, access_token_secret: str,
                  base_url: str | None, timeout: float) -> None:
         import urllib3
-        from oauthlib.oauth1 import Client
 
         from flockpilot.logsafety import install_log_redaction
 
-        install_log_redaction()  # oauthlib logs what it signs at DEBUG: never the tokens
-        self._signer = Client(consumer_key, client_secret=consumer_secret, resource_owner_key=access_token,
-                              resource_owner_secret=access_token_secret)
+        install_log_redaction()  # a library logging a request at DEBUG never shows the tokens
+        self._keys = (consumer_key, consumer_secret, access_token, access_token_secret)
         self._pool = urllib3.PoolManager(num_pools=2, maxsize=4, retries=False,
                                          timeout=urllib3.Timeout(connect=min(timeout, 5.0), read=timeout))
         self._origin = (base_url or X_ORIGIN).rstrip("/")
 
     def send(self, method: str, path: str, *, params: dict[str, Any] | None, json: Any) -> HttpResult:
         import json as json_module
-        from urllib.parse import urlencode
+        from urllib.parse import quote, urlencode
 
         import urllib3
 
-        url = self._origin + path + (f"?{urlencode(params)}" if params else "")
-        headers = {"Content-Type": "application/json"} if json is not None else {}
-        url, headers, _ = self._signer.sign(url, http_method=method, headers=headers)
+        from flockpilot.adapters.oauth1 import authorization
+
+        query = [(str(k), str(v)) for k, v in (params or {}).items()]
+        url = self._origin + path
+        consumer_key, consumer_secret, token, token_secret = self._keys
+        headers = {"Authorization": authorization(method, url, query, consumer_key=consumer_key, consumer_secret=consumer_secret,
+                                                  token=token, token_secret=token_secret)}
+        if json is not None:
+            headers["Content-Type"] = "application/json"
+        if query:
+            url += "?" + urlencode(query, quote_via=quote)  # RFC 3986, as signed
         body = json_module.dumps(json).encode() if json is not None else None
         try:
             response = self._pool.request(method, url, body=body, headers=headers, preload_content=True)
