@@ -432,6 +432,9 @@ def report(table: Table, shipped: Shipped, recorded: dict[str, dict[str, Any]], 
         lines += [f"{function}: {len(r['modules'])} modules loaded by the import and first call ({origin})",
                   f"    layer modules run from shipped bytecode: {r['layer_from_bytecode']}, compiled from source: {r['layer_from_source']}; "
                   f"modules from anywhere else: {len(r['strays'])} {r['strays'][:5]}",
+                  f"    dataclasses made from the layer's compiled methods (flockpilot/classcache.bin): {r['classcache']['hits']}, "
+                  f"compiled although their module is in the file: {r['classcache']['misses']}, other modules' "
+                  f"(compiled as usual): {r['classcache']['elsewhere']}",
                   f"    first call did: {r['first']}",
                   f"    warm call ({WARM_WHAT[function]}) did: {r['warm']}"]
     detail("cold start: what each function loads (recorder)", lines)

@@ -187,11 +187,14 @@ def main() -> None:
     peak_kib = peak_rss_kib()
     maxrss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     by_kind, strays, from_pyc, from_source = origins(loaded, config["roots"])
+    from flockpilot.classcache import stats as classcache_stats  # loaded by the handler already
+
+    classes = classcache_stats()
     print(MARK + json.dumps({
         "stage": "done", "import_ms": (t1 - t0) * 1000, "first_call_ms": (t2 - t1) * 1000, "warm_call_ms": (t4 - t3) * 1000,
         "modules": loaded, "peak_rss_after_first_kib": peak_first_kib, "peak_rss_kib": peak_kib, "ru_maxrss_kib": maxrss_kib,
         "first": did(first), "warm": did(warm), "origins": by_kind, "strays": strays,
-        "layer_from_bytecode": from_pyc, "layer_from_source": from_source, "profile": spent,
+        "layer_from_bytecode": from_pyc, "layer_from_source": from_source, "profile": spent, "classcache": classes,
     }), flush=True)
 
 
