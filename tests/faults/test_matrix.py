@@ -41,7 +41,7 @@ TIMEOUT = 0.02  # the X client's timeout in these cells
 # Writes made by the tick that first acts (measured once: a test below checks these are
 # still right, so a new write boundary can never go untested).
 POST_TICK_WRITES = 5
-FOLLOW_TICK_WRITES = 34
+FOLLOW_TICK_WRITES = 56
 PRUNE_TICK_WRITES = 73
 SLOW = 0.05  # a fault's delay: longer than the timeout
 

@@ -45,12 +45,11 @@ if TYPE_CHECKING:
 
 API_FOLLOWS_PER_WINDOW = 45  # X allows 50 follows per 15 minutes; keep a margin
 API_FOLLOW_SHARE = 0.5  # in api mode, half of the day's follow money pays for the follows
-# Candidate pages of one source: X bills every profile a page returns, so the first pages ask
-# for no more than are still wanted (never reading past the last one needed); a source whose
-# pass rate makes that slow gets pages sized by its pass rate after EXACT_PAGES (the few read
-# beyond the need wait in the reserve for the next day).
-PAGES_PER_SOURCE = 8
-EXACT_PAGES = 6
+# Pages of one source a run may read when the first one falls short. A page asks for as many
+# profiles as the source's pass rate says give the need: those read beyond it wait in the
+# reserve for the next day, so nothing is paid twice (pages of exactly the need were tried:
+# the same dollars over days, four times the requests and DynamoDB writes).
+PAGES_PER_SOURCE = 3
 
 
 @dataclass(kw_only=True)
@@ -195,8 +194,8 @@ class _FollowRun:
                 break
             summary.sources_used.append(source.label)
             try:
-                for page in range(PAGES_PER_SOURCE):  # a page that falls short is followed by the next
-                    found, source = self.read_source(source, need, exact=page < EXACT_PAGES)
+                for _ in range(PAGES_PER_SOURCE):  # pages are sized to the need: a short one is followed by the next
+                    found, source = self.read_source(source, need)
                     in_reserve += found
                     need = wanted - in_reserve
                     if need <= 0 or source.exhausted or source.kind is SourceKind.MENTIONS:
@@ -210,18 +209,16 @@ class _FollowRun:
                 summary.mark_partial(f"could not read {source.label}: {exc}")
                 continue
 
-    def read_source(self, source: Source, need: int, *, exact: bool = True) -> tuple[int, Source]:
+    def read_source(self, source: Source, need: int) -> tuple[int, Source]:
         """One page of a source's followers (or your mentions) into the reserve: how many
-        good new candidates it gave, and the source with its cursor moved on. `exact`: ask
-        for `need` profiles, so none is read beyond the last one wanted; else for as many as
-        the source's pass rate says give `need`."""
+        good new candidates it gave, and the source with its cursor moved on."""
         run, summary, ledger, settings = self.run, self.run.summary, self.ledger, self.settings
         x = run.x
         if source.kind is SourceKind.MENTIONS:
             users, newest = x.mentions(since_id=source.cursor, max_results=min(100, need * 3))
             cursor, exhausted = newest or source.cursor, False
         else:
-            size = max(1, min(1000, need if exact else math.ceil(need / max(source.pass_rate, 0.05))))
+            size = max(1, min(1000, math.ceil(need / max(source.pass_rate, 0.05))))
             remaining = run.meter.remaining_usd()
             if remaining is not None:
                 size = min(size, math.floor(remaining / price("user_read") + 1e-9))
