@@ -171,10 +171,14 @@ def main() -> None:
     print(MARK + json.dumps({"stage": "first", "did": did(first)}), flush=True)
     if sys.stdin.readline().strip() != "go":
         raise SystemExit("recorder: the parent did not say go")
-    if config["function"] != "post":
-        # The parent deleted today's day records so that the warm call does a first run's work;
-        # a container that finished the day remembers it did (jobs.skeleton.day_done) and would
-        # rightly skip it. Forget that, as a container does on a new day.
+    # The parent deleted today's day records (post: the day's plan) so that the warm call does
+    # a first run's work; a container remembers a finished day (jobs.skeleton.day_done) or the
+    # plan it read (jobs.post) and would rightly skip the work. Forget that, as on a new day.
+    if config["function"] == "post":
+        from flockpilot.jobs.post import forget_last_reads
+
+        forget_last_reads()
+    else:
         from flockpilot.jobs.skeleton import forget_done_days
 
         forget_done_days()
@@ -184,6 +188,11 @@ def main() -> None:
     else:
         warm = handler(config["warm_event"], Context(config["function"]))
     t4 = time.perf_counter()
+    extra: dict[str, float] = {}
+    if config["function"] == "post" and not profile:  # and a later tick of the day: the plan exists, it only publishes
+        t5 = time.perf_counter()
+        handler(config["warm_event"], Context(config["function"]))
+        extra["next_call_ms"] = (time.perf_counter() - t5) * 1000
     peak_kib = peak_rss_kib()
     maxrss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     by_kind, strays, from_pyc, from_source = origins(loaded, config["roots"])
@@ -194,7 +203,7 @@ def main() -> None:
         "stage": "done", "import_ms": (t1 - t0) * 1000, "first_call_ms": (t2 - t1) * 1000, "warm_call_ms": (t4 - t3) * 1000,
         "modules": loaded, "peak_rss_after_first_kib": peak_first_kib, "peak_rss_kib": peak_kib, "ru_maxrss_kib": maxrss_kib,
         "first": did(first), "warm": did(warm), "origins": by_kind, "strays": strays,
-        "layer_from_bytecode": from_pyc, "layer_from_source": from_source, "profile": spent, "classcache": classes,
+        "layer_from_bytecode": from_pyc, "layer_from_source": from_source, "profile": spent, "classcache": classes, **extra,
     }), flush=True)
 
 
