@@ -193,17 +193,21 @@ def fresh_day(account_id: str, day: str, *, empty_reserve: bool = False) -> None
 
 
 def fresh_post_day(account_id: str, day: str) -> None:
-    """Forget the account's day plans and their slots (and today's spend): the next post
-    call plans the day and publishes its first slot, as the first call did."""
+    """Forget the day's plan and its slots, the day's results read (metrics) and spend: the
+    next post call reads results, plans the day and publishes its first slot, as the first
+    call did. `day` is the account's day (the bench's accounts are on UTC)."""
     from flockpilot.adapters.dynamo.base import Row, connection, pk_of
 
     client: Any = connection().client
     table, pk = Row.Meta.table_name, pk_of(account_id)
-    found = client.query(TableName=table, KeyConditionExpression="pk = :pk AND begins_with(sk, :plan)",
-                         ExpressionAttributeValues={":pk": {"S": pk}, ":plan": {"S": "PLAN#"}}, ProjectionExpression="sk")
-    for item in found.get("Items", []):
-        client.delete_item(TableName=table, Key={"pk": {"S": pk}, "sk": item["sk"]})
-    client.delete_item(TableName=table, Key={"pk": {"S": pk}, "sk": {"S": f"SPEND#{day}"}})
+    paginator = client.get_paginator("query")
+    for page in paginator.paginate(TableName=table, KeyConditionExpression="pk = :pk AND begins_with(sk, :plan)",
+                                   ExpressionAttributeValues={":pk": {"S": pk}, ":plan": {"S": f"PLAN#{day}"}},
+                                   ProjectionExpression="sk"):
+        for item in page.get("Items", []):
+            client.delete_item(TableName=table, Key={"pk": {"S": pk}, "sk": item["sk"]})
+    for sk in (f"SPEND#{day}", f"DAY#METRICS#{day}"):
+        client.delete_item(TableName=table, Key={"pk": {"S": pk}, "sk": {"S": sk}})
 
 
 def tick(function: str) -> dict[str, Any]:
@@ -212,8 +216,8 @@ def tick(function: str) -> dict[str, Any]:
 
 
 WARM_WHAT = {
-    "post": ("the same event on a fresh day state (the day's plan, slots and spend cleared): plans the day and publishes "
-             "its first slot, like the first call"),
+    "post": ("the same event on a fresh day state (the day's plan, slots, results read and spend cleared): reads the "
+             "results, plans the day and publishes its first slot, like the first call"),
     "follow": ("a scheduled tick after today's day records, spend, profile and reserve were cleared: syncs, users/me, "
                "reads sources, shortlists"),
     "prune": (f"a scheduled tick on a fresh day state with a new batch due ({CHECKS_DUE} checks, {VERIFY_DUE} to verify), "

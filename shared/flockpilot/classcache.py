@@ -60,12 +60,17 @@ def _table(module: Any) -> dict[str, CodeType]:
 def _exec(source: Any, globals: dict[str, Any] | None = None, locals: Any = None, /) -> None:
     """The builtin exec, minus the compile of a source text the layer build already compiled.
     dataclasses passes the class's module globals: the module names the table to look in."""
-    table = _table(globals.get("__name__")) if type(source) is str and type(globals) is dict else None
+    if type(source) is not str:
+        return builtins.exec(source, globals, locals)
+    table = _table(globals.get("__name__")) if type(globals) is dict else None
     code = table.get(source) if table else None
     if code is None:
         _counts["misses" if table else "elsewhere"] += 1
-        return builtins.exec(source, globals, locals)
-    _counts["hits"] += 1
+        # Compiled here, not by exec: exec compiles a string with its caller's `from __future__`
+        # flags, and this module's (annotations) would turn the methods' annotations into text.
+        code = compile_like_exec(source)
+    else:
+        _counts["hits"] += 1
     return builtins.exec(code, globals, locals)
 
 
@@ -90,6 +95,8 @@ def install(path: str = FILE) -> int:
     for module, (offset, length) in index.items():
         if type(module) is str and end + offset + length <= len(data):
             _blobs[module] = view[end + offset:end + offset + length]
+    if not _blobs:
+        return 0
     import dataclasses
 
     setattr(dataclasses, _HOOK, _exec)  # dataclasses looks exec up in its module globals first

@@ -217,6 +217,29 @@ def test_api_mode_paces_follows_over_the_day(hs: Harness) -> None:
     assert hs.world.bill()["by_operation"]["followUser"]["requests"] == made
 
 
+def test_in_api_mode_the_next_days_sync_does_not_pay_for_flockpilots_own_follows(hs: Harness) -> None:
+    """Yesterday's API follows are at the top of your following and in the ledger: the sync
+    stops at the first, so it reads one id, however many Flockpilot followed (and the
+    followers sync reads exactly the follow-backs and one known id)."""
+    hs.world.follow_permitted = True
+    hs.env.update(FOLLOW_MODE="api", MONTHLY_BUDGET_USD="200")
+    hs.at_local(8)
+    made = len(hs.follow().followed)
+    while hs.clock.now() < hs.local(22):
+        hs.clock.advance(hours=1)
+        made += len(hs.follow().followed)
+    assert made >= 5
+    backs = hs.world.settle(OWNER_ID)
+    hs.clock.advance(days=1)
+    hs.at_local(8)
+    before = sync_reads(hs)
+    summary = hs.follow(max=0)
+    after = sync_reads(hs)
+    assert sorted(summary.follow_backs) == sorted(backs)
+    assert after["getUsersFollowing"] - before["getUsersFollowing"] == 1
+    assert after["getUsersFollowers"] - before["getUsersFollowers"] == len(backs) + 1
+
+
 def test_api_mode_never_passes_45_follows_in_15_minutes(hs: Harness) -> None:
     hs.world.follow_permitted = True
     hs.env.update(FOLLOW_MODE="api", FOLLOW_DAILY_CAP="400", MONTHLY_BUDGET_USD="10000")

@@ -144,12 +144,39 @@ def test_a_text_not_in_the_file_is_compiled_as_usual(tmp_path: Path, monkeypatch
 
     assert classcache.stats()["misses"] == 1 and classcache.stats()["hits"] == 0  # the class changed since the build
     assert cc_other.Point(1) == cc_other.Point(1, "z") and repr(cc_other.Point(2, "q")) == "Point(x=2, z='q')"
+    # compiled exactly as dataclasses' own exec would: real annotations, not text (this
+    # module and classcache both use `from __future__ import annotations`)
+    assert cc_other.Point.__init__.__annotations__ == {"x": int, "z": str, "return": None}
 
     @dataclasses.dataclass
     class Local:  # a class of a module the file knows nothing of
         a: int
 
     assert Local(1).a == 1 and classcache.stats()["elsewhere"] == 1
+    assert Local.__init__.__annotations__ == {"a": "int", "return": None}
+
+
+def test_a_miss_makes_the_same_class_as_without_the_file(tmp_path: Path) -> None:
+    """A class the file does not know, made in a fresh process with the file installed and
+    without it: the generated methods' annotations and code are alike."""
+    make_module(tmp_path, "cc_plain")
+    script = textwrap.dedent("""
+        import json, sys
+        sys.path.insert(0, sys.argv[1])
+        from flockpilot import classcache
+        from flockpilot.classcache import write
+        if sys.argv[2] == "with":
+            write(sys.argv[1] + "/other.bin", {"some.module": {"def f(): pass": compile("pass", "<string>", "exec")}})
+            assert classcache.install(sys.argv[1] + "/other.bin") == 1
+        import cc_plain
+        from typing import get_type_hints
+        init = cc_plain.Point.__init__
+        print(json.dumps([repr(init.__annotations__), repr(get_type_hints(init)), init.__code__.co_code.hex(),
+                          classcache.stats()]))
+    """)
+    plain, installed = (json.loads(run(script, str(tmp_path), mode).stdout) for mode in ("without", "with"))
+    assert plain[:3] == installed[:3] and "'return': None" in plain[0]
+    assert installed[3]["elsewhere"] >= 1
 
 
 @pytest.mark.parametrize("damage", ["missing", "other interpreter", "truncated", "not marshal"])

@@ -69,3 +69,36 @@ def test_every_header_matches_oauthlibs(seed: int) -> None:
 def test_each_request_gets_a_new_nonce() -> None:
     first, second = (fields(authorization("GET", "https://api.x.com/2/users/me", [], **KEYS)) for _ in range(2))
     assert first["oauth_nonce"] != second["oauth_nonce"] and len(first["oauth_nonce"]) == 32
+
+
+class Sent:
+    status, data, headers = 200, b"{}", {}
+
+
+def test_the_transport_sends_exactly_what_it_signed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SignedTransport: the query is encoded as RFC 3986 says, and the header is oauthlib's
+    signature of the URL actually sent (same nonce and time)."""
+    from flockpilot.adapters.x import SignedTransport
+
+    keys = {"consumer_key": "ck", "consumer_secret": "cs ~/+", "access_token": "1700000000000000001-at", "access_token_secret": "ts"}
+    transport = SignedTransport(**keys, base_url="http://127.0.0.1:9/", timeout=1.0)
+    sent: dict[str, object] = {}
+
+    def request(method: str, url: str, *, body: object, headers: dict[str, str], preload_content: bool) -> Sent:
+        sent.update(method=method, url=url, headers=headers, body=body)
+        return Sent()
+
+    monkeypatch.setattr(transport._pool, "request", request)
+    params = {"query": "bread & butter ~ 100% rye", "user.fields": "username,created_at", "max_results": 5}
+    assert transport.send("POST", "/2/tweets", params=params, json={"text": "hi"}).status == 200
+    url, headers = str(sent["url"]), sent["headers"]
+    assert isinstance(headers, dict) and headers["Content-Type"] == "application/json"
+    assert url == ("http://127.0.0.1:9/2/tweets?query=bread%20%26%20butter%20~%20100%25%20rye"
+                   "&user.fields=username%2Ccreated_at&max_results=5")
+    got = fields(headers["Authorization"])
+    reference = Client(keys["consumer_key"], client_secret=keys["consumer_secret"], resource_owner_key=keys["access_token"],
+                       resource_owner_secret=keys["access_token_secret"], nonce=got["oauth_nonce"],
+                       timestamp=got["oauth_timestamp"])
+    _, expected, _ = reference.sign(url, http_method="POST")
+    assert got == fields(expected["Authorization"])
+    assert headers["Authorization"] == expected["Authorization"]  # encoding of the header's values too

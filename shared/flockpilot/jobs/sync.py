@@ -128,13 +128,17 @@ def daily_sync(run: JobRun[Any], ledger: Ledger, *, verify_days: int = VERIFY_DA
     record = records.load_day(SyncDay, run.day)
     if record is not None and record.done and not force:
         return record
-    again = record is not None and record.done  # a forced second sync today: the figures read this morning are stale
+    earlier = record if record is not None and record.done else None  # a forced second sync today
     record = SyncDay(day=run.day)
     x = run.x
     known = {name: ledger.frontier(name) for name in ("following", "followers")}
-    profile = None if again else _profile_or_none(run)
+    # A forced second sync keeps the morning's figures for tomorrow (today's stored profile is
+    # from the morning too: sizing pages by it would be stale) and guesses its own pages.
+    profile = None if earlier is not None else _profile_or_none(run)
     if profile is not None:
         record.followers_count, record.following_count = profile.followers, profile.following
+    elif earlier is not None:
+        record.followers_count, record.following_count = earlier.followers_count, earlier.following_count
     following_plan, followers_plan = _page_plans(run, known, profile)
     following = read_newest(known["following"], lambda n, t: x.own_following_page(max_results=n, token=t),
                             plan=following_plan,
@@ -194,6 +198,9 @@ def _page_plans(run: JobRun[Any], known: dict[str, list[str]], profile: AccountP
         return (page_plan(known["following"], yesterday_new=yesterday.new_following),
                 page_plan(known["followers"], yesterday_new=yesterday.new_followers))
     picks = records.load_day(FollowDay, run.day - timedelta(days=1))
-    hint = len(set(picks.shortlisted) | set(picks.followed)) if picks is not None else None
-    return (page_plan(known["following"], grown=profile.following - yesterday.following_count, hint=hint),
+    # Follows Flockpilot made through the API are in the ledger: the sync stops at the first of
+    # them (also_known), so neither the count's growth nor the hint should make it pay for them.
+    by_api = len(set(picks.followed)) if picks is not None else 0
+    hint = len(set(picks.shortlisted) - set(picks.followed)) if picks is not None else None
+    return (page_plan(known["following"], grown=max(0, profile.following - yesterday.following_count - by_api), hint=hint),
             page_plan(known["followers"], grown=profile.followers - yesterday.followers_count))
