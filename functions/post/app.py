@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from flockpilot.events import PostEvent
 from flockpilot.handling import handle
-from flockpilot.jobs.post import PostSummary, nothing_due, run_post, scheduled_tick
+from flockpilot.jobs.post import PostSummary, nothing_due, run_post
 from flockpilot.observability import logger, metrics, tracer
 from flockpilot.runtime import import_function_code, post_deps, wire
 
@@ -19,7 +19,7 @@ import_function_code("post")  # the adapters its runs use: code only (no setting
 
 def _run(request: PostEvent, remaining: Callable[[], float]) -> PostSummary:
     # A scheduled tick may reuse settings read earlier while this container's last tick left nothing due.
-    return run_post(post_deps(wire(remaining_seconds=remaining, quiet=nothing_due if scheduled_tick(request) else None)), request)
+    return run_post(post_deps(wire(remaining_seconds=remaining, quiet=nothing_due if request.plain else None)), request)
 
 
 def _counts(summary: PostSummary) -> dict[str, int]:

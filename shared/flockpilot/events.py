@@ -35,6 +35,16 @@ class ScheduledTick:
     id: str | None = None  # the scheduler's execution id, used as the correlation id
     scheduled_time: str | None = None  # when the scheduler meant to run, in UTC
 
+    @property
+    def plain(self) -> bool:
+        """The scheduler's own tick: no manual override of any kind (every field a job's
+        event adds to these three is at its default)."""
+        return self.trigger == "schedule" and all(
+            getattr(self, f.name) == f.default for f in fields(self) if f.name not in _TICK_FIELDS)
+
+
+_TICK_FIELDS = frozenset({"trigger", "id", "scheduled_time"})
+
 
 @dataclass(kw_only=True)
 class PostEvent(ScheduledTick):

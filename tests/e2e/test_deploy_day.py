@@ -17,7 +17,7 @@ from devtools.xsandbox.seed import OWNER_ID
 from devtools.xsandbox.world import World
 from flockpilot.cli import main
 from flockpilot.events import PostEvent
-from flockpilot.jobs.post import PostSummary, nothing_due, run_post, scheduled_tick
+from flockpilot.jobs.post import PostSummary, nothing_due, run_post
 from flockpilot.runtime import post_deps, wire
 from tests.conftest import FakeClock
 
@@ -39,7 +39,7 @@ def shown_plan(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
 
 def tick(clock: FakeClock, **event: Any) -> PostSummary:
     request = PostEvent(**{"trigger": "schedule", **event})
-    return run_post(post_deps(wire(clock=clock, quiet=nothing_due if scheduled_tick(request) else None)), request)
+    return run_post(post_deps(wire(clock=clock, quiet=nothing_due if request.plain else None)), request)
 
 
 def test_content_imported_after_the_first_run_is_posted_the_same_day(

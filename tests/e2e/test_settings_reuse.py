@@ -17,7 +17,7 @@ from flockpilot.adapters.dynamo.content import DynamoContentPlans
 from flockpilot.adapters.dynamo.records import DynamoRecords
 from flockpilot.domain.content import new_item
 from flockpilot.events import PostEvent
-from flockpilot.jobs.post import QUIET_MARGIN, PostSummary, nothing_due, run_post, scheduled_tick
+from flockpilot.jobs.post import QUIET_MARGIN, PostSummary, nothing_due, run_post
 from flockpilot.runtime import SETTINGS_REUSE, Wiring, post_deps, wire
 from tests.conftest import FakeClock
 
@@ -47,7 +47,7 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
 def tick(clock: FakeClock, **event: Any) -> tuple[Wiring, PostSummary]:
     """One post run as the post handler wires it."""
     request = PostEvent(**{"trigger": "schedule", **event})
-    wiring = wire(clock=clock, quiet=nothing_due if scheduled_tick(request) else None)
+    wiring = wire(clock=clock, quiet=nothing_due if request.plain else None)
     return wiring, run_post(post_deps(wiring), request)
 
 

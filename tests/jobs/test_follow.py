@@ -12,6 +12,7 @@ from devtools.xsandbox.world import User
 from flockpilot.domain.follow import Source, SourceKind
 from flockpilot.domain.people import PersonQueue, PersonStatus
 from flockpilot.domain.records import FollowDay
+from flockpilot.jobs.follow import FollowSummary
 from flockpilot.jobs.skeleton import RunOutcome
 from tests.jobs.conftest import Harness, make_harness
 
@@ -140,6 +141,15 @@ def sync_reads(h: Harness) -> dict[str, int]:
     return {op: by.get(op, {"resources": 0})["resources"] for op in ("getUsersFollowing", "getUsersFollowers")}
 
 
+def next_morning_sync(h: Harness) -> tuple[FollowSummary, dict[str, int]]:
+    """Tomorrow 08:00, a follow run that only syncs: its summary and the ids each sync read."""
+    h.clock.advance(days=1)
+    h.at_local(8)
+    before = sync_reads(h)
+    summary = h.follow(max=0)
+    return summary, {op: n - before[op] for op, n in sync_reads(h).items()}
+
+
 def test_the_next_days_sync_reads_exactly_what_is_new_and_one_known_id(hs: Harness) -> None:
     """Day 1: a list is built. By hand you follow the picks and unfollow two people; a third
     of the picks and 3 newcomers follow you. Day 2's sync sizes its pages by how much
@@ -162,14 +172,10 @@ def test_the_next_days_sync_reads_exactly_what_is_new_and_one_known_id(hs: Harne
         hs.world.add_user(User(uid, f"new{uid[-2:]}", "New"))
         hs.world.follow(uid, OWNER_ID)
     backs = [uid for uid in picks[::3] if hs.world.follow(uid, OWNER_ID)]  # (some followed you already)
-    hs.clock.advance(days=1)
-    hs.at_local(8)
-    before = sync_reads(hs)
-    summary = hs.follow(max=0)
-    after = sync_reads(hs)
+    summary, read = next_morning_sync(hs)
     assert sorted(summary.followed_by_hand) == sorted(picks)
-    assert after["getUsersFollowing"] - before["getUsersFollowing"] == len(picks) + 1
-    assert after["getUsersFollowers"] - before["getUsersFollowers"] == len(newcomers) + len(backs) + 1
+    assert read["getUsersFollowing"] == len(picks) + 1
+    assert read["getUsersFollowers"] == len(newcomers) + len(backs) + 1
 
 
 def test_a_failed_source_leaves_the_others_and_says_partial(hs: Harness) -> None:
@@ -230,14 +236,10 @@ def test_in_api_mode_the_next_days_sync_does_not_pay_for_flockpilots_own_follows
         made += len(hs.follow().followed)
     assert made >= 5
     backs = hs.world.settle(OWNER_ID)
-    hs.clock.advance(days=1)
-    hs.at_local(8)
-    before = sync_reads(hs)
-    summary = hs.follow(max=0)
-    after = sync_reads(hs)
+    summary, read = next_morning_sync(hs)
     assert sorted(summary.follow_backs) == sorted(backs)
-    assert after["getUsersFollowing"] - before["getUsersFollowing"] == 1
-    assert after["getUsersFollowers"] - before["getUsersFollowers"] == len(backs) + 1
+    assert read["getUsersFollowing"] == 1
+    assert read["getUsersFollowers"] == len(backs) + 1
 
 
 def test_api_mode_never_passes_45_follows_in_15_minutes(hs: Harness) -> None:

@@ -128,3 +128,17 @@ def test_a_huge_number_is_refused_naming_the_field_not_crashing(value: int) -> N
     with pytest.raises(EventRejected) as refused:
         parse_event(PostEvent, {"max_posts": value})
     assert "max_posts" in str(refused.value) and "digit" in str(refused.value) and len(str(refused.value)) < 400
+
+
+@pytest.mark.parametrize(("model", "overrides"), [
+    (PostEvent, [{"dry_run": False}, {"max_posts": 1}, {"publish_next": True}]),
+    (FollowEvent, [{"mode": "suggest"}, {"max": 0}, {"sync": False}]),
+    (PruneEvent, [{"mode": "api"}, {"max": 3}, {"reconcile": True}]),
+    (DigestEvent, [{"dry_run": True}, {"force": True}]),
+])
+def test_only_the_schedulers_own_tick_is_plain(model: type[ScheduledTick], overrides: list[dict[str, object]]) -> None:
+    tick = {"trigger": "schedule", "id": "e-1", "scheduled_time": "2026-11-26T08:05:00Z"}
+    assert parse_event(model, tick).plain and parse_event(model, {"trigger": "schedule"}).plain
+    assert not parse_event(model, {**tick, "trigger": "manual"}).plain and not parse_event(model, {}).plain
+    for override in overrides:
+        assert not parse_event(model, {**tick, **override}).plain, override

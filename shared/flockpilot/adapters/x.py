@@ -81,12 +81,16 @@ class SignedTransport:
 
     def __init__(self, *, consumer_key: str, consumer_secret: str, access_token: str, access_token_secret: str,
                  base_url: str | None, timeout: float) -> None:
+        from functools import partial
+
         import urllib3
 
+        from flockpilot.adapters.oauth1 import authorization
         from flockpilot.logsafety import install_log_redaction
 
         install_log_redaction()  # a library logging a request at DEBUG never shows the tokens
-        self._keys = (consumer_key, consumer_secret, access_token, access_token_secret)
+        self._sign = partial(authorization, consumer_key=consumer_key, consumer_secret=consumer_secret, token=access_token,
+                             token_secret=access_token_secret)
         self._pool = urllib3.PoolManager(num_pools=2, maxsize=4, retries=False,
                                          timeout=urllib3.Timeout(connect=min(timeout, 5.0), read=timeout))
         self._origin = (base_url or X_ORIGIN).rstrip("/")
@@ -97,13 +101,9 @@ class SignedTransport:
 
         import urllib3
 
-        from flockpilot.adapters.oauth1 import authorization
-
         query = [(str(k), str(v)) for k, v in (params or {}).items()]
         url = self._origin + path
-        consumer_key, consumer_secret, token, token_secret = self._keys
-        headers = {"Authorization": authorization(method, url, query, consumer_key=consumer_key, consumer_secret=consumer_secret,
-                                                  token=token, token_secret=token_secret)}
+        headers = {"Authorization": self._sign(method, url, query)}
         if json is not None:
             headers["Content-Type"] = "application/json"
         if query:

@@ -107,12 +107,11 @@ def run_follow(deps: FollowDeps, event: FollowEvent) -> FollowSummary:
     if dry and settings.mode is Mode.DRY_RUN:
         run.summary.warnings.append("dry-run mode: nothing is written to X (set Mode=live)")
     job = _FollowRun(deps, run, event, mode, dry)
-    plain = event.trigger == "schedule" and event.mode is None and event.max is None and event.sync is None
     # suggest mode: once the day's list is built and on the suggest list, later ticks have nothing to do
     summary = run.execute_unless_done(
         job.body, save=lambda s: bool(s.shortlisted or s.followed or s.followed_by_hand or s.follow_backs or s.users_read
                                       or s.warnings),
-        scope=deps.account.records.scope, depends_on=f"{mode.value}:{dry}", remember=plain and mode is FollowMode.SUGGEST,
+        depends_on=f"{mode.value}:{dry}", remember=event.plain and mode is FollowMode.SUGGEST,
         finished=lambda: job.record.built and job.record.promoted)
     if summary.shortlisted and run.meter.usd:
         summary.cost_per_shortlisted_usd = round(run.meter.usd / len(summary.shortlisted), 4)

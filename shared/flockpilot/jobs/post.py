@@ -156,11 +156,6 @@ def forget_last_reads() -> None:
     _EMPTY_CHECKED.clear()
 
 
-def scheduled_tick(event: PostEvent) -> bool:
-    """The scheduler's plain tick (no manual override of any kind)."""
-    return event.trigger == "schedule" and event.dry_run is None and event.max_posts is None and not event.publish_next
-
-
 def nothing_due(scope: str, now: datetime) -> bool:
     """Whether the last scheduled tick this process ran over `scope` left nothing due until
     after `now` (a tick at `now` would find the same quiet plan and do nothing)."""
@@ -173,7 +168,7 @@ def _remember_quiet(scope: str, event: PostEvent, summary: RunSummary, settings:
     plan, states = seen.get("plan"), seen.get("states")
     # A plug watch (plug_min_likes) looks at the day's posts every few hours: never quiet.
     # An empty plan that content may still fill is read again every tick: another run may fill it.
-    if (not scheduled_tick(event) or summary.outcome is not RunOutcome.OK or settings.plug_min_likes > 0
+    if (not event.plain or summary.outcome is not RunOutcome.OK or settings.plug_min_likes > 0
             or plan is None or states is None or not _quiet(plan, states, now) or _may_fill(plan, settings, now)):
         _QUIET_UNTIL.pop(scope, None)
         return
@@ -483,7 +478,7 @@ def run_post(deps: PostDeps, event: PostEvent) -> PostSummary:
 
     def body(run: JobRun[PostSummary]) -> None:
         summary = run.summary
-        plan, states = todays_plan(deps, run, fresh=event.publish_next, rest_of_day=scheduled_tick(event))
+        plan, states = todays_plan(deps, run, fresh=event.publish_next, rest_of_day=event.plain)
         seen.update(plan=plan, states=states)
         summary.plan_slots, summary.plan_cost_usd, summary.plan_budget_usd = len(plan.slots), plan.cost_usd, plan.budget_usd
         summary.plan_notes = list(plan.notes)

@@ -108,13 +108,12 @@ def run_prune(deps: PruneDeps, event: PruneEvent) -> PruneSummary:
     run = JobRun("prune", deps.account, lambda now, day: PruneSummary(
         account=deps.account.account_id, day=day, started_at=now, mode=f"{mode.value}{' (dry-run)' if dry else ''}"))
     job = _PruneRun(deps, run, event, mode, dry)
-    plain = event.trigger == "schedule" and event.mode is None and event.max is None and event.reconcile is None
     # suggest mode: once the day is decided, on the prune list and its reconciliation slice done,
     # later ticks have nothing to do
     return run.execute_unless_done(
         job.body, save=lambda s: bool(s.checked or s.suggested or s.unfollowed or s.unfollowed_by_hand or s.follow_backs
                                       or s.warnings or s.reconciliation),
-        scope=deps.account.records.scope, depends_on=f"{mode.value}:{dry}", remember=plain and mode is FollowMode.SUGGEST,
+        depends_on=f"{mode.value}:{dry}", remember=event.plain and mode is FollowMode.SUGGEST,
         finished=lambda: job.record.decided and job.record.promoted and job.record.reconciled)
 
 

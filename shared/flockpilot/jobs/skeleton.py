@@ -194,11 +194,13 @@ class JobRun(Generic[S]):
             raise
         return self.finish(save=save(summary) or summary.outcome is not RunOutcome.OK)
 
-    def execute_unless_done(self, body: Callable[[JobRun[S]], None], *, save: Callable[[S], bool], scope: str,
-                            depends_on: str, remember: bool, finished: Callable[[], bool]) -> S:
-        """`execute`, except on a day this container saw finished (`day_done`): then the body is
-        skipped, nothing read. `remember`: this run may note or use the memo (a plain scheduled
-        tick whose day, once `finished()` says so, leaves later ticks nothing to do)."""
+    def execute_unless_done(self, body: Callable[[JobRun[S]], None], *, save: Callable[[S], bool], depends_on: str,
+                            remember: bool, finished: Callable[[], bool]) -> S:
+        """`execute`, except on a day this container saw finished (`day_done`) for the
+        account's store: then the body is skipped, nothing read. `remember`: this run may note
+        or use the memo (a plain scheduled tick whose day, once `finished()` says so, leaves
+        later ticks nothing to do)."""
+        scope = self.account.records.scope
         skip = remember and day_done(self.job, scope, self.day, depends_on, self.now)
         try:
             summary = self.execute((lambda run: None) if skip else body, save=save)

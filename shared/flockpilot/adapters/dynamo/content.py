@@ -169,8 +169,9 @@ class DynamoContentPlans:
             stored = PlanRow.get(self.pk, key, consistent_read=True)
         except PlanRow.DoesNotExist:
             return self.put_plan_if_absent(plan, now)
-        if _plan_from_json(stored.body).slots:
-            return _plan_from_json(stored.body)
+        current = _plan_from_json(stored.body)
+        if current.slots:
+            return current
         row = PlanRow(self.pk, key, body=_plan_to_json(plan), created_at=now, expires_at=now + PLAN_RETENTION)
         # Only the empty plan just read is replaced: a concurrent replacement changed created_at.
         if attempt(lambda: row.save(condition=PlanRow.created_at == stored.created_at)):
