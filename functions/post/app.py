@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # while Lambda initialises: import_function_code (below) freezes what init made, then resumes collecting
+
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 

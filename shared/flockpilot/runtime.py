@@ -67,16 +67,23 @@ _COMMON_MODULES = ("flockpilot.adapters.secrets", "flockpilot.adapters.oauth1", 
 
 def import_function_code(function: str) -> None:
     """Import the code `function`'s runs use (see FUNCTION_MODULES), then freeze what that
-    made: `gc.freeze()` moves every object alive now (modules, classes, functions: they live
-    as long as the container) out of the collector's generations, so the first call's
-    collections do not walk them again (CPython's documented use of freeze). Nothing else
-    happens: no setting, secret or client."""
+    made and resume garbage collection. Nothing else happens: no setting, secret or client.
+
+    A handler module calls `gc.disable()` before its first import and this at its end, so
+    Lambda's init loads its ~360 modules without the collector walking them again and again
+    (CPython's documented pattern: disable early, `gc.freeze()` when start-up is done). The
+    freeze moves every object alive now (modules, classes, functions: they live as long as
+    the container) out of the collector's generations, so later collections skip them too.
+    Init leaves a few hundred unreachable objects (the bench counts them) that stay frozen."""
     import gc
     import importlib
 
-    for name in (*FUNCTION_MODULES[function], *_COMMON_MODULES):
-        importlib.import_module(name)
-    gc.freeze()
+    try:
+        for name in (*FUNCTION_MODULES[function], *_COMMON_MODULES):
+            importlib.import_module(name)
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def x_factory(deployment: Deployment, creds: XCredentials, records: AccountRecords, clock: Clock,
