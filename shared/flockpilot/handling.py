@@ -1,7 +1,8 @@
 """What every handler does between Powertools' decorators and its job: validate the event,
 run the job, report its outcome honestly, count metrics, return the summary.
 
-- A malformed event is answered `rejected` with the bad fields named; nothing runs.
+- A malformed event is answered `rejected` with the bad fields named and counted in the
+  EventsRejected metric; nothing runs.
 - A run that needs the person (bad settings, revoked credentials, X refusing the app, an
   unverified sender) returns `status: error` with `outcome: failed` and counts RunFailures:
   a retry would not help, the alarm tells the person.
@@ -44,6 +45,7 @@ def handle(
         request = parse_event(model, event)
     except EventRejected as exc:
         logger.error("event rejected", job=job, problems=str(exc))
+        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
         error = f"invalid event: {exc}"
         return {"status": "rejected", "outcome": RunOutcome.FAILED.value, "reasons": [error], "error": error}
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,6 +88,29 @@ def test_a_refused_event_has_an_outcome_and_reasons_too(env: dict[str, str]) -> 
     result = invoke_handler("post", {"dry_run": "true"})
     assert result["status"] == "rejected" and result["outcome"] == "failed"
     assert result["reasons"] == [result["error"]] and "dry_run" in result["error"]
+
+
+def emitted_metrics(printed: str) -> dict[str, Any]:
+    """The metrics of the one CloudWatch embedded-metric-format record a handler printed
+    (each metric's values: Powertools writes them as a list)."""
+    records = [json.loads(line) for line in printed.splitlines() if line.startswith("{") and '"_aws"' in line]
+    assert len(records) == 1, printed
+    names = [m["Name"] for d in records[0]["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
+    return {name: records[0][name] for name in names}
+
+
+def test_a_refused_event_is_counted_in_its_own_metric(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    invoke_handler("follow", {"mode": "aggressive"})
+    assert emitted_metrics(capsys.readouterr().out) == {"EventsRejected": [1.0]}
+
+
+def test_a_run_publishes_its_counts_cost_and_outcome(stocked: DynamoContentPlans, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    result = invoke_handler("post", {"dry_run": True})
+    assert result["outcome"] == "ok"
+    published = emitted_metrics(capsys.readouterr().out)
+    assert published["RunFailures"] == [0.0] and published["RunPartial"] == [0.0] and published["XApiRequests"] == [0.0]
+    assert "EventsRejected" not in published
 
 
 def test_revoked_credentials_come_back_failed_not_ok(stocked: DynamoContentPlans, world: World) -> None:
