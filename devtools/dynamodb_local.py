@@ -46,13 +46,28 @@ class DynamoDBLocal:
             self.process.kill()
 
 
-def start(port: int | None = None, timeout: float = 90.0) -> DynamoDBLocal:
-    """Launch DynamoDB Local in memory and wait until it accepts connections."""
+def start(port: int | None = None, timeout: float = 90.0, attempts: int = 3) -> DynamoDBLocal:
+    """Launch DynamoDB Local in memory and wait until it accepts connections. On a port of
+    its own choosing, a launch that exits at once (another process took the free port
+    between the check and Java's bind) is retried on a new port, up to `attempts` times."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return _launch(port or free_port(), timeout)
+        except _ExitedEarly as exc:
+            if port is not None or attempt == attempts:
+                raise RuntimeError(str(exc)) from None
+    raise AssertionError("unreachable")
+
+
+class _ExitedEarly(Exception):
+    pass
+
+
+def _launch(port: int, timeout: float) -> DynamoDBLocal:
     java = shutil.which("java")
     if java is None:
         raise FileNotFoundError("java not found: DynamoDB Local needs Java 17+ (apt-get install openjdk-17-jre-headless)")
     jar = find_jar()
-    port = port or free_port()
     process = subprocess.Popen(
         [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
          "-inMemory", "-disableTelemetry", "-port", str(port)],
@@ -63,7 +78,7 @@ def start(port: int | None = None, timeout: float = 90.0) -> DynamoDBLocal:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"DynamoDB Local exited with code {process.returncode}")
+            raise _ExitedEarly(f"DynamoDB Local exited with code {process.returncode} (port {port})")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return DynamoDBLocal(process, port)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,8 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from flockpilot.invoke import LocalContext
+
+# No per-example deadline: an example's wall time is the machine's, not the code's. A first
+# call that compiles X's URL regexes (domain.text._patterns, ~0.4 s) or a stall on a loaded
+# CI box can push one example past Hypothesis' 200 ms default, which it then reports as a
+# FlakyFailure ("Unreliable test timings") because the replay is fast.
+settings.register_profile("flockpilot", deadline=None)
+settings.load_profile("flockpilot")
 
 ROOT = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
@@ -52,6 +61,17 @@ def load_event() -> Any:
         return dict(json.loads((ROOT / "events" / name).read_text()))
 
     return load
+
+
+@pytest.fixture(autouse=True)
+def _environ_restored() -> Iterator[None]:
+    """What a test's code sets in os.environ (the CLI's run defaults, say) does not leak into
+    the tests after it."""
+    saved = dict(os.environ)
+    yield
+    if dict(os.environ) != saved:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @pytest.fixture(autouse=True)

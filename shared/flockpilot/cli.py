@@ -477,9 +477,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     # stdout carries the run summary only: logs go to stderr, and CloudWatch metrics
     # (printed as EMF lines in Lambda) mean nothing on this machine.
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    import warnings
-
-    warnings.filterwarnings("ignore", message="No application metrics to publish")  # a refused event adds none
     event: dict[str, Any] = {}
     if args.event:
         path = Path(args.event)

@@ -3,14 +3,18 @@
 The contract suite (tests/contract) runs the same tests on this fake and on the DynamoDB
 store against DynamoDB Local, so the two cannot drift. `crash_after(n)` makes the n-th
 write from now raise Crash before it happens: the fault matrix uses it to stop a run at
-every write boundary.
+every write boundary. Every public method runs under the store's lock, as each DynamoDB
+call is atomic: the threaded tests (concurrent deliveries) never read a dict another thread
+is changing.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import threading
 import uuid
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime
@@ -35,6 +39,25 @@ class Crash(BaseException):
     """The process died here (a BaseException, so no job code can catch it by accident)."""
 
 
+C = TypeVar("C", bound=type)
+
+
+def atomic(cls: C) -> C:
+    """Wrap every public method of `cls` in `with self.lock` (a reentrant lock)."""
+    def locked(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def under_lock(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with self.lock:
+                return method(self, *args, **kwargs)
+        return under_lock
+
+    for name, member in list(vars(cls).items()):
+        if inspect.isfunction(member) and not name.startswith("_"):
+            setattr(cls, name, locked(member))
+    return cls
+
+
+@atomic
 class MemoryStore:
     """AccountRecords, ContentStore, PlanStore, Ledger and Inbox of one account."""
 

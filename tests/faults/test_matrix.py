@@ -237,7 +237,9 @@ def follow_cell(zone: str, fault: str, injected: list[Fault], delivery: Delivery
     people = h.store.people_by_id(record.shortlisted)
     cell.planned = len(record.shortlisted)
     cell.doubles = sum(n - 1 for n in received.values() if n > 1)
-    followed = [p for p in people.values() if p.status is PersonStatus.FOLLOWED]
+    # Followed, or followed and already seen following back: with concurrent deliveries a
+    # second copy of the day's first tick may sync after the first copy's follows.
+    followed = [p for p in people.values() if p.status in (PersonStatus.FOLLOWED, PersonStatus.FOLLOWED_BACK)]
     cell.done = len(followed)
     waiting = h.store.queue(PersonQueue.QUEUED, limit=400) + h.store.queue(PersonQueue.PENDING, limit=400)
     in_step = all(p.user_id in h.world.following[OWNER_ID] for p in followed)
