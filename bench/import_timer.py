@@ -9,7 +9,8 @@ recorder's list, in import order; already-loaded ones are no-ops); "breakdown" d
 sys.path is set and what awslambdaric's bootstrap loads is loaded, the same for every mode.
 With "paused": true, the timed imports run as a handler's do (the collector disabled, then
 `gc.freeze(); gc.enable()`): `import boto3` under the handlers' own init policy. The handler
-modes need no flag: the handler module pauses and resumes the collector itself.
+modes need no flag: the handler module pauses and resumes the collector itself; with
+"unpaused": true its pause is a no-op (what the pause saves is measured against that).
 Prints one JSON line: {"ms": ..., "failed": [...], "steps": {module: ms}, "garbage": n};
 garbage (modes "handler" and "full"): the unreachable objects init left, which the freeze
 keeps (counted after the clock stops).
@@ -41,6 +42,9 @@ def main() -> None:
     steps: dict[str, float] = {}
     paused: bool = bool(config.get("paused"))
     import gc
+
+    if config.get("unpaused"):  # the handler's own gc.disable() becomes a no-op: its init as it was without the pause
+        gc.disable = lambda: None
 
     print("@@T0", file=sys.stderr, flush=True)  # for -X importtime readers: what follows is timed
     t0 = time.perf_counter()

@@ -47,9 +47,9 @@ class DynamoDBLocal:
 
 
 def start(port: int | None = None, timeout: float = 90.0, attempts: int = 3) -> DynamoDBLocal:
-    """Launch DynamoDB Local in memory and wait until it accepts connections. On a port of
-    its own choosing, a launch that exits at once (another process took the free port
-    between the check and Java's bind) is retried on a new port, up to `attempts` times."""
+    """Launch DynamoDB Local in memory and wait until it answers as DynamoDB. On a port of
+    its own choosing, a launch that exits early (another process took the free port between
+    the check and Java's bind) is retried on a new port, up to `attempts` times."""
     for attempt in range(1, attempts + 1):
         try:
             return _launch(port or free_port(), timeout)
@@ -79,10 +79,26 @@ def _launch(port: int, timeout: float) -> DynamoDBLocal:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise _ExitedEarly(f"DynamoDB Local exited with code {process.returncode} (port {port})")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return DynamoDBLocal(process, port)
-        except OSError:
-            time.sleep(0.2)
+        if _answers_as_dynamodb(port) and process.poll() is None:
+            return DynamoDBLocal(process, port)
+        time.sleep(0.2)
     process.kill()
-    raise TimeoutError(f"DynamoDB Local did not listen on port {port} within {timeout:.0f}s")
+    raise TimeoutError(f"DynamoDB Local did not answer on port {port} within {timeout:.0f}s")
+
+
+def _answers_as_dynamodb(port: int) -> bool:
+    """Whether what listens on `port` answers a ListTables call as DynamoDB does (another
+    process may hold the port: then Java cannot bind it and exits)."""
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}", data=b"{}", method="POST",
+        headers={"X-Amz-Target": "DynamoDB_20120810.ListTables", "Content-Type": "application/x-amz-json-1.0",
+                 "Authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, "
+                                  "SignedHeaders=host, Signature=0"})
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:
+            return response.status == 200 and "TableNames" in json.loads(response.read())
+    except (OSError, ValueError):
+        return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import uuid
 from collections.abc import Callable
@@ -42,7 +43,12 @@ def load_handler(function: str, module_name: str | None = None) -> Callable[[dic
     spec = importlib.util.spec_from_file_location(module_name or f"flockpilot_fn_{function}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    collecting = gc.isenabled()
+    try:
+        spec.loader.exec_module(module)
+    finally:  # the handler pauses the collector while it loads; a load that fails must not leave it paused
+        if collecting:
+            gc.enable()
     handler: Callable[[dict[str, Any], Any], dict[str, Any]] = module.lambda_handler
     return handler
 

@@ -3,6 +3,7 @@ new port when the port was ours to choose, and reported when it was given."""
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import pytest
@@ -36,3 +37,19 @@ def test_a_given_port_is_not_swapped_and_the_last_failure_is_reported(monkeypatc
     monkeypatch.setattr(dynamodb_local, "free_port", iter([1, 2, 3, 4]).__next__)
     with pytest.raises(RuntimeError, match=r"\(port 3\)"):
         dynamodb_local.start()
+
+
+def test_a_port_another_process_listens_on_is_not_taken_for_dynamodb_local(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as other:  # another program, listening on the port the first launch is given
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        taken = other.getsockname()[1]
+        ports = iter([taken])
+        real_free_port = dynamodb_local.free_port
+        monkeypatch.setattr(dynamodb_local, "free_port", lambda: next(ports, None) or real_free_port())
+        ddb = dynamodb_local.start()
+        try:
+            assert ddb.port != taken and dynamodb_local._answers_as_dynamodb(ddb.port)
+            assert not dynamodb_local._answers_as_dynamodb(taken)
+        finally:
+            ddb.stop()
