@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,9 +91,6 @@ def _launch(port: int, timeout: float) -> DynamoDBLocal:
 def _answers_as_dynamodb(port: int) -> bool:
     """Whether what listens on `port` answers a ListTables call as DynamoDB does (another
     process may hold the port: then Java cannot bind it and exits)."""
-    import json
-    import urllib.request
-
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}", data=b"{}", method="POST",
         headers={"X-Amz-Target": "DynamoDB_20120810.ListTables", "Content-Type": "application/x-amz-json-1.0",

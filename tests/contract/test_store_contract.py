@@ -19,8 +19,9 @@ from flockpilot.domain.account import AccountProfile, DayCounts, GrowthPoint
 from flockpilot.domain.content import ItemStatus, Learning, new_item
 from flockpilot.domain.digest import Correspondent, Message
 from flockpilot.domain.follow import Source, SourceKind
+from flockpilot.domain.hours import ActiveHours, MixRules
 from flockpilot.domain.people import AllowEntry, Card, Person, PersonQueue, PersonStatus, SourceCredit
-from flockpilot.domain.plan import ActiveHours, MixRules, plan_day
+from flockpilot.domain.plan import plan_day
 from flockpilot.domain.records import FollowDay, PostRecord, PruneDay, ReconState
 from flockpilot.domain.slots import Claim, LeaseLost, Slot, SlotStatus, SlotTaken
 from flockpilot.domain.x import PostMetrics

@@ -159,7 +159,8 @@ def test_a_manual_run_fills_an_empty_plan_at_once(h: Harness) -> None:
 
 
 def test_an_empty_plan_filled_by_another_process_is_seen_by_the_next_tick(h: Harness) -> None:
-    from flockpilot.domain.plan import ActiveHours, MixRules, plan_day
+    from flockpilot.domain.hours import ActiveHours, MixRules
+    from flockpilot.domain.plan import plan_day
 
     h.at_local(14)
     assert h.post(trigger="schedule").plan_slots == 0

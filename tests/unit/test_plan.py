@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from flockpilot.domain.content import LINK_KINDS, ContentItem, ContentKind, new_item
 from flockpilot.domain.errors import InvalidSetting
-from flockpilot.domain.plan import ActiveHours, MixRules, fit_budget, plan_day, spread_times
+from flockpilot.domain.hours import ActiveHours, MixRules
+from flockpilot.domain.plan import fit_budget, plan_day, spread_times
 from flockpilot.pricing import price
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flockpilot.domain.content import ContentItem, ContentKind
-from flockpilot.domain.hours import ActiveHours, MixRules, check_fits  # noqa: F401  (re-exported)
+from flockpilot.domain.hours import ActiveHours, MixRules, check_fits
 from flockpilot.pricing import price
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
