@@ -7,10 +7,40 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.report import Table, detail, progress
 
 GOAL_SECONDS = 120.0
+
+
+def dynamodb_round_trip_ms(calls: int = 1000) -> float:
+    """A reference for the run's wall time that no Flockpilot code is part of: the median time
+    of a GetItem through botocore against a fresh DynamoDB Local (after 200 warm-up calls)."""
+    import statistics
+
+    import botocore.session
+
+    from devtools import dynamodb_local
+
+    ddb = dynamodb_local.start()
+    try:
+        client: Any = botocore.session.get_session().create_client(  # botocore makes its methods at run time
+            "dynamodb", endpoint_url=ddb.endpoint, region_name="us-east-1", aws_access_key_id="local",
+            aws_secret_access_key="local")
+        client.create_table(TableName="reference", BillingMode="PAY_PER_REQUEST",
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        client.put_item(TableName="reference", Item={"pk": {"S": "a"}, "body": {"S": "x" * 200}})
+        timed = []
+        for n in range(200 + calls):
+            started = time.perf_counter()
+            client.get_item(TableName="reference", Key={"pk": {"S": "a"}})
+            if n >= 200:
+                timed.append(time.perf_counter() - started)
+        return statistics.median(timed) * 1000
+    finally:
+        ddb.stop()
 
 
 def run(table: Table) -> None:
@@ -23,6 +53,7 @@ def run(table: Table) -> None:
         started = time.perf_counter()
         flight = Simulation(config, Path(out), progress=None).run()
         seconds = time.perf_counter() - started
+    round_trip = dynamodb_round_trip_ms()
     found = audit(flight)
     s = summary(flight, found)["summary"]
     band = len(found.band_from(config.start, BAND_FROM_DAY))
@@ -30,6 +61,9 @@ def run(table: Table) -> None:
         f"{config.days} days, {s['invocations']:,} handler invocations in {seconds:.1f} s (DynamoDB Local started, "
         "the table created and the library loaded included)",
         f"handler time per invocation (ms): {s['handler_ms_by_function']}",
+        f"this machine today: one DynamoDB round trip (a botocore GetItem against DynamoDB Local, no Flockpilot code) takes "
+        f"{round_trip:.2f} ms, median of 1,000; the run makes about two per invocation, so the machine's speed moves this "
+        "figure as much as the code does",
         f"followers {s['start_followers']} -> {s['final_followers']}, following {s['start_following']} -> {s['final_following']}; "
         f"X ${s['total_cost_usd']:.2f} in all, ${s['cost_per_30_days_usd']:.2f} per 30 days",
         f"limit violations {s['limit_violations']}, double actions {s['double_actions']}, budget overruns "
