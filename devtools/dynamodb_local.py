@@ -76,24 +76,25 @@ def _launch(port: int, timeout: float) -> DynamoDBLocal:
     if java is None:
         raise FileNotFoundError("java not found: DynamoDB Local needs Java 17+ (apt-get install openjdk-17-jre-headless)")
     jar = find_jar()
-    with tempfile.TemporaryFile() as errors:  # what Java says if it exits at once (the child keeps its own handle;
-        # DynamoDB Local writes only its banner there, not a line per request)
+    # What Java says goes to a file, read if it exits at once (the child keeps its own handle).
+    # DynamoDB Local writes only its banner there, not a line per request.
+    with tempfile.TemporaryFile() as output:
         process = subprocess.Popen(
             [java, *JVM_OPTIONS, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
              "-inMemory", "-disableTelemetry", "-port", str(port)],
             cwd=jar.parent,
-            stdout=errors,
+            stdout=output,
             stderr=subprocess.STDOUT,
         )
-        return _wait_until_ready(process, port, timeout, errors)
+        return _wait_until_ready(process, port, timeout, output)
 
 
-def _wait_until_ready(process: subprocess.Popen[bytes], port: int, timeout: float, errors: IO[bytes]) -> DynamoDBLocal:
+def _wait_until_ready(process: subprocess.Popen[bytes], port: int, timeout: float, output: IO[bytes]) -> DynamoDBLocal:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            errors.seek(0)
-            said = errors.read()[-600:].decode(errors="replace").strip()
+            output.seek(0)
+            said = output.read()[-600:].decode(errors="replace").strip()
             raise _ExitedEarly(f"DynamoDB Local exited with code {process.returncode} (port {port})"
                                + (f"; Java said: {said}" if said else ""))
         if _answers_as_dynamodb(port) and process.poll() is None:
