@@ -56,7 +56,9 @@ def run(table: Table) -> None:
         flight = Simulation(config, Path(out), progress=None).run()
         seconds = time.perf_counter() - started
     try:  # a reference beside the figure: never worth losing the run's result for
-        round_trip = f"takes {dynamodb_round_trip_ms(REFERENCE_CALLS):.2f} ms, median of {REFERENCE_CALLS:,}"
+        reference_ms = dynamodb_round_trip_ms(REFERENCE_CALLS)
+        round_trip = (f"takes {reference_ms:.2f} ms, median of {REFERENCE_CALLS:,}; the run took as long as "
+                      f"{seconds * 1000 / reference_ms:,.0f} of them (a figure to compare runs on different days by)")
     except Exception as exc:  # noqa: BLE001 - reported in the detail instead
         round_trip = f"could not be measured ({type(exc).__name__}: {exc})"
     found = audit(flight)
