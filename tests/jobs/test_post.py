@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -289,6 +291,100 @@ def test_reposts_go_through_the_repost_endpoint(h: Harness) -> None:
     assert summary.posted[0].kind == "repost"
     assert (OWNER_ID, target.id) in h.world.reposts
     assert h.world.bill()["by_operation"]["repostPost"]["usd"] == pytest.approx(0.015)
+
+
+def test_a_repost_whose_outcome_is_unknown_is_sent_again_not_replaced(h: Harness) -> None:
+    """Recovery does not look for reposts; a substitute beside a repost that went out unseen
+    would be two posts in one slot. The same repost is sent again (X keeps one)."""
+    first_target, second_target = [p for p in h.world.posts.values() if p.author_id != OWNER_ID][:2]
+    for target in (first_target, second_target):
+        h.store.add_content(new_item(kind="repost", text=f"https://x.com/breadnerd/status/{target.id}", now=h.clock.now()))
+    for key, value in {"posts_per_day": 1, "link_share": 0.0, "reposts_per_day": 1}.items():
+        h.store.set_override(key, value)
+    h.x_timeout = 0.02
+    h.at_local(11)
+    h.world.inject(Fault("commit_then_timeout", "repostPost", delay_seconds=0.05))
+    first = h.post(publish_next=True, max_posts=1)
+    assert first.posted == [] and first.failed[0].retry and first.outcome is RunOutcome.PARTIAL
+    assert len(h.world.reposts) == 1  # X has it; the run could not know
+    h.clock.advance(minutes=10)
+    second = h.post(publish_next=True, max_posts=1)
+    assert [p.item_id for p in second.posted] == [first.failed[0].item_id] and second.outcome is RunOutcome.OK
+    assert len(h.world.reposts) == 1  # sent again, still one repost; no substitute
+    plan, slots = h.store.plan_and_slots(first.day)
+    assert slots[0].status is SlotStatus.PUBLISHED
+
+
+@pytest.mark.parametrize("text", ["Salt & butter: the only rule", "Proof times < 2 hours beat > 3",
+                                  "Read more on example.com today", "Plain words, nothing X rewrites"])
+def test_recovery_finds_a_post_whose_text_x_rewrote(h: Harness, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    """X shows a post's text HTML-escaped and every link it finds, a bare domain too, as a
+    t.co link (the sandbox shows text as sent: this test makes it show it as X does)."""
+    from devtools.xsandbox.app import SandboxApp
+
+    shown = SandboxApp.post_json
+
+    def as_x_shows_it(self: SandboxApp, post: Any, fields: Any) -> dict[str, Any]:
+        out = shown(self, post, fields)
+        out["text"] = html.escape(out["text"], quote=False).replace("example.com", "https://t.co/AbC123dEf")
+        return out
+
+    monkeypatch.setattr(SandboxApp, "post_json", as_x_shows_it)
+    now = h.clock.now()
+    h.store.add_content(new_item(kind="quip", text=text, now=now))
+    for n in range(3):
+        h.store.add_content(new_item(kind="quip", text=f"Spare quip {n}", now=now))
+    for key, value in {"posts_per_day": 1, "link_share": 0.0, "reposts_per_day": 0}.items():
+        h.store.set_override(key, value)
+    h.x_timeout = 0.02
+    h.at_local(11)
+    h.world.inject(Fault("commit_then_timeout", "createPosts", delay_seconds=0.05))
+    first = h.post(publish_next=True, max_posts=1)
+    assert first.failed and len(h.own_posts()) == 1
+    h.clock.advance(minutes=10)
+    second = h.post(publish_next=True, max_posts=1)
+    assert [p.recovered for p in second.posted] == [True]
+    assert len(h.own_posts()) == 1  # found, not posted twice
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/Los_Angeles"])
+def test_a_small_budget_still_posts_every_day(zone: str) -> None:
+    """$4 a month gives the post job cents a day: the results read asks for a page sized to the
+    posts it judges (a page of 100 would be checked as $0.10), and a day whose read the money
+    does not cover is still planned, on what earlier days taught, and says so."""
+    from datetime import UTC, datetime
+
+    from tests.jobs.conftest import make_harness
+
+    h = make_harness(zone, MONTHLY_BUDGET_USD="4", POSTS_PER_DAY="3", LINK_SHARE="0", REPOSTS_PER_DAY="0")
+    h.clock.current = datetime(2026, 12, 1, 7, tzinfo=UTC)
+    h.stock(quips=40, articles=0, pitch=False)
+    per_day, billed = [], 0.0
+    for _ in range(5):
+        runs = run_day(h)
+        per_day.append(sum(len(r.posted) for r in runs))
+        assert all(r.outcome is not RunOutcome.FAILED for r in runs), [r.reasons for r in runs]
+    billed = h.world.bill()["usd"]
+    assert per_day == [3, 3, 3, 3, 3], per_day
+    assert billed <= 5 * 4 / 31 * 2 + 1e-9  # never past twice the month's daily share on any day, in all
+
+
+def test_a_day_whose_results_read_the_money_does_not_cover_is_still_planned(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    import flockpilot.jobs.learn as learn
+    from tests.jobs.conftest import make_harness
+
+    monkeypatch.setattr(learn, "RESULT_PAGE_MARGIN", 100)  # pages of 100 again: checked as $0.10, over the day's cents
+    h = make_harness("Asia/Tokyo", MONTHLY_BUDGET_USD="4", POSTS_PER_DAY="3", LINK_SHARE="0", REPOSTS_PER_DAY="0")
+    h.clock.current = datetime(2026, 12, 1, 7, tzinfo=UTC)
+    h.stock(quips=40, articles=0, pitch=False)
+    run_day(h)
+    second = run_day(h)
+    assert sum(len(r.posted) for r in second) == 3
+    planning = second[0]
+    assert planning.plan_slots == 3 and planning.outcome is RunOutcome.PARTIAL
+    assert any("results were not read today" in r for r in planning.reasons), planning.reasons
 
 
 def test_a_tick_with_nothing_due_reads_nothing_but_its_settings(h: Harness) -> None:

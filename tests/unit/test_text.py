@@ -10,7 +10,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flockpilot.domain.text import MAX_WEIGHTED_LENGTH, measure
+from flockpilot.domain.text import MAX_WEIGHTED_LENGTH, measure, without_links
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "twitter_text"
 
@@ -103,3 +103,13 @@ def test_measure_takes_any_text_lone_surrogates_included(text: str) -> None:
 
 def test_limit_is_x_limit() -> None:
     assert MAX_WEIGHTED_LENGTH == 280
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    ("Read more on example.com today", "Read more on   today"),
+    ("New post https://example.com/a?b=1 and https://t.co/AbC123", "New post   and  "),
+    ("a.b is not a link, nor is file.notatld", "a.b is not a link, nor is file.notatld"),
+    ("no links at all", "no links at all"),
+])
+def test_without_links_drops_what_x_would_turn_into_t_co(text: str, kept: str) -> None:
+    assert without_links(text) == kept

@@ -203,6 +203,19 @@ def _weight(char: str) -> int:
     return _SCALE if any(lo <= code <= hi for lo, hi in _LIGHT_RANGES) else _DEFAULT_WEIGHT
 
 
+def without_links(text: str) -> str:
+    """`text` (NFC) without the links twitter-text finds in it: what X cannot rewrite. X turns
+    every link it finds into a t.co link, a bare domain (`example.com`) included."""
+    normalized = unicodedata.normalize("NFC", text)
+    spans = _url_spans(normalized, _patterns())
+    kept, offset = [], 0
+    for start, end, _ in spans:
+        kept.append(normalized[offset:start])
+        offset = end
+    kept.append(normalized[offset:])
+    return " ".join(kept)
+
+
 def measure(text: str) -> Measure:
     """Weighted length as X counts it: NFC first, URLs 23, CJK and emoji 2, limit 280; a text
     that is blank or holds U+FFFE, U+FEFF or U+FFFF is not valid."""

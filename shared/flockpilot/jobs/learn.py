@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 FeedReader = Callable[[str], "list[FeedEntry]"]
 MAX_RESULT_PAGES = 10
+RESULT_PAGE_MARGIN = 10  # posts you made by hand in the window, beyond those Flockpilot recorded
 PLUG_CHECK_HOURS = 2  # how often the plug looks for a post that took off (about $0.01 a look at 10 posts a day)
 
 
@@ -50,12 +51,16 @@ class PlanInputs:
     hour_weights: Mapping[int, float] | None
 
 
-def read_posts(run: JobRun[Any], since: datetime, *, metrics: bool, originals_only: bool = True) -> dict[str, PostRef]:
-    """Your own posts since `since` (owned reads, 100 a page)."""
+def read_posts(run: JobRun[Any], since: datetime, *, metrics: bool, originals_only: bool = True,
+               page_size: int = 100) -> dict[str, PostRef]:
+    """Your own posts since `since` (owned reads), `page_size` a page (5 to 100). X bills the
+    posts returned; the budget is checked against the page asked for, so a page sized to the
+    posts expected fits a small day's money where a page of 100 would not."""
     found: dict[str, PostRef] = {}
     token: str | None = None
     for _ in range(MAX_RESULT_PAGES):
-        page = run.x.own_posts(since=since, max_results=100, token=token, metrics=metrics, originals_only=originals_only)
+        page = run.x.own_posts(since=since, max_results=page_size, token=token, metrics=metrics,
+                               originals_only=originals_only)
         found.update({p.id: p for p in page.items})
         token = page.next_token
         if not token:
@@ -85,7 +90,8 @@ def daily_results(run: JobRun[Any], content: ContentStore, plans: PlanStore, rec
     posts = [p for p in window if p.day >= since]
     items: dict[str, ContentItem] | None = None
     if posts:
-        refs = read_posts(run, min(p.published_at for p in posts) - timedelta(minutes=1), metrics=True)
+        refs = read_posts(run, min(p.published_at for p in posts) - timedelta(minutes=1), metrics=True,
+                          page_size=min(100, len(posts) + RESULT_PAGE_MARGIN))
         items = {i.item_id: i for i in content.list_content()}
         at = {p.post_id: n for n, p in enumerate(window)}
         results: list[tuple[PostRecord, ContentItem | None]] = []
@@ -220,7 +226,8 @@ def plug(run: JobRun[Any], content: ContentStore, plans: PlanStore, record: Metr
         record.plug_checked_hour = hour
         return
     try:
-        refs = read_posts(run, min(p.published_at for p in recent) - timedelta(minutes=1), metrics=True)
+        refs = read_posts(run, min(p.published_at for p in recent) - timedelta(minutes=1), metrics=True,
+                          page_size=min(100, len(recent) + RESULT_PAGE_MARGIN))
     except (CredentialsRevoked, NotPermitted, BudgetExhausted):
         raise
     except XError as exc:

@@ -10,7 +10,7 @@ attempt; it is tried again once X's limit resets.
 
 from __future__ import annotations
 
-import re
+import html
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -42,8 +42,10 @@ if TYPE_CHECKING:
 MAX_SUBSTITUTES = 2
 PLUG_SLOT = 99  # the day's one plug has a slot of its own: claimed, recovered and completed like the others
 RECOVERY_MARGIN = timedelta(minutes=2)  # clocks differ: look a little before the first claim
-RECOVERY_PAGES = 3
-_URL = re.compile(r"https?://\S+")
+# Recovery reads your posts since the slot's first claim: pages of RECOVERY_PAGE_SIZE (a small
+# page fits a small day's money: X's price is per post returned, the budget check per page asked).
+RECOVERY_PAGES = 5
+RECOVERY_PAGE_SIZE = 20
 
 
 @dataclass(kw_only=True)
@@ -126,9 +128,13 @@ class PostDeps:
     read_feed: Callable[[str], list[FeedEntry]] | None = None  # the daily feed check (None: feeds are not read)
 
 
-def normalize(text: str) -> str:
-    """What X cannot change about a post's text: links become t.co, spaces may be trimmed."""
-    return " ".join(_URL.sub("", text).split()).casefold()
+def normalize(text: str, *, from_x: bool = False) -> str:
+    """What X cannot change about a post's text: every link (a bare domain too) becomes a t.co
+    link, spaces may be trimmed, and X returns the text HTML-escaped (`&amp;`, `&lt;`, `&gt;`),
+    which `from_x` undoes."""
+    from flockpilot.domain.text import without_links
+
+    return " ".join(without_links(html.unescape(text) if from_x else text).split()).casefold()
 
 
 # The last plan and slots this process read, per store (a Lambda container runs many ticks).
@@ -197,8 +203,11 @@ def todays_plan(deps: PostDeps, run: JobRun[PostSummary], *, fresh: bool = False
         learned = None
         try:
             learned = daily_results(run, deps.content, deps.plans, record)
-        except (CredentialsRevoked, NotPermitted, BudgetExhausted):
+        except (CredentialsRevoked, NotPermitted):
             raise
+        except BudgetExhausted as exc:  # the day is still planned (and posted) on what was learned before
+            run.summary.mark_partial(f"your posts' results were not read today: the post job's money for the day "
+                                     f"does not cover the read ({exc})")
         except XError as exc:  # the plan is made from what was learned before
             run.summary.mark_partial(f"could not read your posts' results: {exc}")
         articles = record.articles_added
@@ -307,9 +316,18 @@ class _Publisher:
             self._library[item.item_id] = item
 
     def candidates(self, slot: PlannedSlot, tried: tuple[str, ...]) -> Iterator[ContentItem]:
-        """The planned item, then up to MAX_SUBSTITUTES of the same kind or class, no dearer,
-        none already used today or tried for this slot."""
+        """A repost this slot tried whose outcome X did not confirm, again; else the planned
+        item, then up to MAX_SUBSTITUTES of the same kind or class, no dearer, none already used
+        today or tried for this slot. Recovery does not look for reposts (X keeps one repost of
+        a post and answers a repeated one as done), so a tried repost is sent again rather than
+        given up for a substitute that would make two posts in one slot."""
         now = self.run.now
+        for item_id in tried:
+            again = self.item(item_id)
+            if again is not None and again.kind is ContentKind.REPOST:
+                if again.available(now):
+                    yield again
+                return  # never a substitute beside a repost that may be out
         planned = self.item(slot.item_id)
         if planned is not None and planned.available(now) and planned.item_id not in tried:
             yield planned
@@ -367,9 +385,10 @@ class _Publisher:
             return False
         token: str | None = None
         for _ in range(RECOVERY_PAGES):
-            page = self.run.x.own_posts(since=since, max_results=100, token=token, originals_only=reply_to is None)
+            page = self.run.x.own_posts(since=since, max_results=RECOVERY_PAGE_SIZE, token=token,
+                                        originals_only=reply_to is None)
             for post in page.items:
-                item = wanted.get(normalize(post.text))
+                item = wanted.get(normalize(post.text, from_x=True))
                 if item is not None:
                     self._complete(claim, slot, item, post.id, recovered=True, reply_to=reply_to)
                     return True
