@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+import math
+from datetime import date, datetime
 
 import pytest
 
@@ -10,7 +11,9 @@ from devtools.xsandbox import Fault
 from devtools.xsandbox.seed import OWNER_ID
 from devtools.xsandbox.world import User
 from flockpilot.domain.follow import Source, SourceKind
+from flockpilot.domain.hours import ActiveHours
 from flockpilot.domain.people import PersonQueue, PersonStatus
+from flockpilot.domain.plan import window_bounds
 from flockpilot.domain.records import FollowDay
 from flockpilot.jobs.follow import FollowSummary
 from flockpilot.jobs.skeleton import RunOutcome
@@ -323,3 +326,73 @@ def test_a_crash_after_the_picks_are_recorded_loses_nobody() -> None:
             continue
         break
     assert summary_before is not None and len(summary_before.shortlisted) == 5
+
+
+def api_day(h: Harness, start: tuple[int, int] = (0, 5)) -> list[tuple[datetime, FollowSummary]]:
+    """api mode: the hourly schedule's ticks from `start` (local) to the account day's end."""
+    h.world.follow_permitted = True
+    h.env.update(FOLLOW_MODE="api", MONTHLY_BUDGET_USD="10000")
+    h.at_local(*start)
+    midnight, runs = h.local(0, 0, days=1), []
+    while h.clock.now() < midnight:
+        runs.append((h.clock.now(), h.follow()))
+        h.clock.advance(hours=1)
+    return runs
+
+
+def test_api_mode_follows_only_inside_the_active_hours_spread_over_them(hs: Harness) -> None:
+    """The schedule runs every hour all day: the list is built at 00:05, the follows wait
+    for the active hours (07:00-22:00: 15 runs) and are spread evenly over them."""
+    crowd(hs, 60)
+    runs = api_day(hs)
+    start, end = window_bounds(runs[0][1].day, hs.zone, ActiveHours.parse("07:00-22:00"))
+    picks = shortlist(hs, runs[0][1].day)
+    assert len(picks) == 30 and len(runs[0][1].shortlisted) == 30
+    outside = [(at, s) for at, s in runs if not start <= at < end]
+    inside = [s for at, s in runs if start <= at < end]
+    assert len(outside) == 9 and len(inside) == 15
+    assert all(s.followed == [] and s.outcome is RunOutcome.OK for _, s in outside)  # nothing to do is not partial
+    assert sum(len(s.followed) for s in inside) == 30 == hs.world.bill()["by_operation"]["followUser"]["requests"]
+    assert max(len(s.followed) for s in inside) <= math.ceil(30 / 15) + 1  # even shares, give or take one
+    assert sum(1 for s in inside if s.followed) >= 10
+    assert hs.store.queue(PersonQueue.QUEUED, limit=10) == []
+
+
+def test_api_mode_what_the_window_cannot_hold_waits_for_tomorrows_and_the_day_says_so(hs: Harness) -> None:
+    """A list built at the window's last run (100 follows, 45 in 15 minutes at most): 45
+    follow, the run says why the rest wait, the runs after the window follow nobody (and
+    are not partial), and the rest go out in tomorrow's active hours, counted in its cap."""
+    crowd(hs, 200)
+    hs.env.update(FOLLOW_DAILY_CAP="100")
+    runs = api_day(hs, start=(21, 5))
+    last, after = runs[0][1], [s for _, s in runs[1:]]
+    assert len(last.shortlisted) == 100 and len(last.followed) == 45
+    assert last.outcome is RunOutcome.PARTIAL
+    assert any("55 follows did not fit in today's active hours" in r and "tomorrow" in r for r in last.reasons)
+    assert len(after) == 2 and all(s.followed == [] and s.outcome is RunOutcome.OK for s in after)
+    assert hs.store.queue_size(PersonQueue.QUEUED) == 55
+    opens = hs.local(7)  # the clock is at tomorrow's 00:05
+    tomorrow = api_day(hs)
+    assert all(s.followed == [] for at, s in tomorrow if at < opens)
+    assert tomorrow[0][1].budget == 100 - 55  # yesterday's leftovers count against today's cap
+    assert sum(len(s.followed) for _, s in tomorrow) == 100
+    assert hs.world.bill()["by_operation"]["followUser"]["requests"] == 145
+
+
+@pytest.mark.parametrize("day", ["2026-03-08", "2026-11-01"])  # Los Angeles springs forward, falls back
+def test_api_mode_on_a_dst_day_follows_inside_the_real_window(day: str) -> None:
+    """Active hours 01:00-23:00 on a DST day: 21 real hours (spring) or 23 (fall), so 21 or
+    23 hourly runs; every follow lands inside the window and the queue is done by its end."""
+    h = make_harness("America/Los_Angeles")
+    h.clock.current = h.local(0, 5, days=(date.fromisoformat(day) - h.clock.now().astimezone(h.zone).date()).days)
+    with_sources(h)
+    crowd(h, 60)
+    h.env.update(ACTIVE_HOURS="01:00-23:00")
+    runs = api_day(h)
+    start, end = window_bounds(date.fromisoformat(day), h.zone, ActiveHours.parse("01:00-23:00"))
+    inside = [s for at, s in runs if start <= at < end]
+    assert len(inside) == (21 if day.endswith("03-08") else 23)
+    assert all(s.followed == [] for at, s in runs if not start <= at < end)
+    assert sum(len(s.followed) for s in inside) == 30
+    assert max(len(s.followed) for s in inside) <= math.ceil(30 / len(inside)) + 1
+    assert not h.world.violations, h.world.violations

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import math
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -11,7 +12,10 @@ from devtools.xsandbox.seed import OWNER_ID
 from devtools.xsandbox.world import User
 from flockpilot.domain.account import DayCounts
 from flockpilot.domain.follow import Source, SourceKind
+from flockpilot.domain.hours import ActiveHours
 from flockpilot.domain.people import AllowEntry, Person, PersonQueue, PersonStatus
+from flockpilot.domain.plan import window_bounds
+from flockpilot.jobs.prune import PruneSummary
 from flockpilot.jobs.skeleton import RunOutcome
 from tests.jobs.conftest import Harness, make_harness
 
@@ -169,10 +173,12 @@ def api_world(h: Harness) -> None:
     day = h.clock.now().astimezone(h.zone).date()
     h.store.update_person(Person(uid(200), "r200", PersonStatus.FOLLOWED_BACK, "src"), expected=(PersonStatus.FOLLOWED_BACK,),
                           counts=(day - timedelta(days=5), DayCounts(follows=200)))
+    h.at_local(9, 35)  # inside the active hours (08:00-22:00), where api unfollows happen
 
 
 def test_api_mode_unfollows_at_most_45_per_15_minutes(hl: Harness) -> None:
     api_world(hl)
+    hl.at_local(21, 35)  # the active hours' last run: all the day's unfollows are due
     first = hl.prune(reconcile=False)
     assert len(first.unfollowed) == 45
     assert hl.prune(reconcile=False).unfollowed == []  # the same 15 minutes
@@ -221,6 +227,7 @@ def test_api_mode_403_switches_to_suggest(hl: Harness) -> None:
 def test_churn_guard_pauses_api_unfollows(hl: Harness) -> None:
     hl.world.follow_permitted = True
     hl.env["PRUNE_MODE"] = "api"
+    hl.at_local(9, 35)
     day = hl.clock.now().astimezone(hl.zone).date()
     hl.store.update_person(hl.store.people_by_id([uid(1)])[uid(1)], expected=(PersonStatus.FOLLOWED,),
                            counts=(day - timedelta(days=1), DayCounts(follows=40, unfollows=40, quick_unfollows=40)))
@@ -306,3 +313,53 @@ def test_the_day_record_is_saved_before_anyone_moves(zone: str) -> None:
 
 def the_day(h: Harness) -> date:
     return h.clock.now().astimezone(h.zone).date()
+
+
+def api_prune_day(h: Harness, start: tuple[int, int] = (0, 35)) -> list[tuple[datetime, PruneSummary]]:
+    """api mode: the hourly schedule's ticks from `start` (local) to the account day's end."""
+    h.at_local(*start)
+    midnight, runs = h.local(0, 0, days=1), []
+    while h.clock.now() < midnight:
+        runs.append((h.clock.now(), h.prune(reconcile=False)))
+        h.clock.advance(hours=1)
+    return runs
+
+
+def test_api_unfollows_happen_only_inside_the_active_hours_spread_over_them(hl: Harness) -> None:
+    """Decided at the day's first tick (00:35), the ~100 unfollows wait for the active hours
+    (08:00-22:00: 14 runs) and are spread evenly over them."""
+    api_world(hl)
+    runs = api_prune_day(hl)
+    start, end = window_bounds(runs[0][1].day, hl.zone, ActiveHours.parse("08:00-22:00"))
+    decided = len(runs[0][1].suggested)
+    assert decided > 45
+    outside = [s for at, s in runs if not start <= at < end]
+    inside = [s for at, s in runs if start <= at < end]
+    assert len(inside) == 14 and all(s.unfollowed == [] for s in outside)
+    assert all(s.outcome is RunOutcome.OK for s in outside[1:])  # nothing to do is not partial
+    assert sum(len(s.unfollowed) for s in inside) == decided == hl.world.bill()["by_operation"]["unfollowUser"]["requests"]
+    assert max(len(s.unfollowed) for s in inside) <= math.ceil(decided / 14)
+    assert not hl.world.violations, hl.world.violations
+
+
+def test_api_unfollows_the_window_cannot_hold_are_decided_again_tomorrow(hl: Harness) -> None:
+    """Decided at the window's last run: 45 go (45 in 15 minutes at most), the run says why
+    the rest wait, the runs after the window unfollow nobody (and are not partial), and the
+    rest are checked and decided again in tomorrow's first run, unfollowed in its window."""
+    api_world(hl)
+    runs = api_prune_day(hl, start=(21, 35))
+    last, after = runs[0][1], [s for _, s in runs[1:]]
+    decided = len(last.suggested)
+    assert decided > 45 and len(last.unfollowed) == 45
+    assert last.outcome is RunOutcome.PARTIAL
+    assert any(f"{decided - 45} unfollows did not fit in today's active hours" in r and "tomorrow" in r for r in last.reasons)
+    assert len(after) == 2 and all(s.unfollowed == [] and s.outcome is RunOutcome.OK for s in after)
+    left = {s.user_id for s in last.suggested} - {p.user_id for p in hl.store.people_by_id([s.user_id for s in last.suggested]).values()
+                                                   if p.status is PersonStatus.UNFOLLOWED}
+    assert len(left) == decided - 45
+    tomorrow = api_prune_day(hl)
+    assert left <= {s.user_id for s in tomorrow[0][1].suggested}  # checked and decided again at 00:35
+    gone = {p.user_id for p in hl.store.people_by_id(sorted(left)).values() if p.status is PersonStatus.UNFOLLOWED}
+    assert gone == left
+    deletes = [path for method, path, code in hl.world.requests_log if method == "DELETE" and code == 200]
+    assert len(deletes) == len(set(deletes))

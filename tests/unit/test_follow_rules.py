@@ -3,13 +3,26 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flockpilot.domain.follow import FilterRules, Source, SourceKind, choose_sources, follow_budget, score, screen
+from flockpilot.domain.follow import (
+    FilterRules,
+    Source,
+    SourceKind,
+    choose_sources,
+    follow_budget,
+    paced_share,
+    runs_left,
+    score,
+    screen,
+)
+from flockpilot.domain.hours import ActiveHours
+from flockpilot.domain.plan import window_bounds
 from flockpilot.domain.x import XUser, snowflake_time
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -110,3 +123,38 @@ def test_snowflake_time_needs_no_read() -> None:
 def test_every_failed_filter_is_counted_under_a_stable_key() -> None:
     v = screen(replace(GOOD, followers=3, description=""), FilterRules(), owner_id="1", known=set(), now=NOW)
     assert v.keys == ("empty bio", "followers", "ratio")
+
+
+LA = ZoneInfo("America/Los_Angeles")
+
+
+@pytest.mark.parametrize(("local", "expected"), [("06:59", 0), ("07:00", 15), ("07:05", 15), ("21:05", 1), ("21:59", 1),
+                                                 ("22:00", 0), ("23:05", 0), ("00:05", 0)])
+def test_runs_left_counts_this_run_and_none_outside_the_window(local: str, expected: int) -> None:
+    day = date(2026, 11, 25)
+    window = window_bounds(day, LA, ActiveHours.parse("07:00-22:00"))
+    now = datetime.combine(day, time.fromisoformat(local), tzinfo=LA).astimezone(UTC)
+    assert runs_left(now, window) == expected
+
+
+@pytest.mark.parametrize(("day", "real_hours"), [(date(2026, 3, 8), 21), (date(2026, 11, 1), 23)])
+def test_runs_left_on_a_dst_day_counts_real_hours_not_the_wall_clock(day: date, real_hours: int) -> None:
+    """01:00-23:00 in Los Angeles: 22 hours on the wall clock, 21 real ones the day clocks
+    spring forward and 23 the day they fall back; hourly runs from 01:05 follow the real."""
+    window = window_bounds(day, LA, ActiveHours.parse("01:00-23:00"))
+    first = datetime.combine(day, time(1, 5), tzinfo=LA).astimezone(UTC)
+    assert runs_left(first, window) == real_hours
+    ticks = [first + timedelta(hours=n) for n in range(30)]
+    assert sum(1 for t in ticks if runs_left(t, window)) == real_hours
+
+
+@given(waiting=st.integers(0, 400), runs=st.integers(1, 24))
+def test_paced_shares_empty_the_queue_by_the_last_run_evenly(waiting: int, runs: int) -> None:
+    left, taken = waiting, []
+    for remaining_runs in range(runs, 0, -1):
+        share = paced_share(left, remaining_runs)
+        taken.append(share)
+        left -= share
+    assert left == 0 and sum(taken) == waiting
+    assert max(taken) == math.ceil(waiting / runs)
+    assert paced_share(waiting, 0) == 0

@@ -197,3 +197,22 @@ def choose_sources(sources: list[Source], k: int, rng: random.Random) -> list[So
     draws = [(rng.betavariate(s.followed_back + 1, max(0, s.followed - s.followed_back) + 3), s.source_id, s) for s in live]
     draws.sort(key=lambda d: (-d[0], d[1]))
     return [s for _, _, s in draws[:k]]
+
+
+RUN_EVERY = timedelta(hours=1)  # follow and prune each run hourly (template.yaml)
+
+
+def runs_left(now: datetime, window: tuple[datetime, datetime], every: timedelta = RUN_EVERY) -> int:
+    """The scheduled runs left inside today's active hours, this one included; 0 outside
+    them, so api follows and unfollows happen only while the account is awake. `window` is
+    the day's UTC bounds (plan.window_bounds): counted in real time, so a DST change inside
+    the window adds or removes the hour it really does."""
+    start, end = window
+    if not start <= now < end:
+        return 0
+    return math.ceil((end - now) / every)
+
+
+def paced_share(waiting: int, runs: int) -> int:
+    """This run's share of what waits: an even split over the runs left (none when no run is)."""
+    return math.ceil(waiting / runs) if runs > 0 and waiting > 0 else 0

@@ -29,9 +29,19 @@ from flockpilot.domain.errors import (
     RateLimited,
     XError,
 )
-from flockpilot.domain.follow import Source, SourceKind, choose_sources, follow_budget, score, screen
+from flockpilot.domain.follow import (
+    Source,
+    SourceKind,
+    choose_sources,
+    follow_budget,
+    paced_share,
+    runs_left,
+    score,
+    screen,
+)
 from flockpilot.domain.links import follow_url, profile_url
 from flockpilot.domain.people import PENDING_SETTLE, Card, Person, PersonQueue, PersonStatus, SourceCredit
+from flockpilot.domain.plan import window_bounds
 from flockpilot.domain.records import FollowDay
 from flockpilot.domain.x import XUser
 from flockpilot.events import FollowEvent
@@ -157,9 +167,10 @@ class _FollowRun:
         per_follow = price("interaction_create") if self.mode is FollowMode.API and not self.dry else 0.0
         remaining = run.meter.remaining_usd() or 0.0
         affordable = math.floor(remaining * API_FOLLOW_SHARE / per_follow) if per_follow else settings.follow_daily_cap
-        budget = follow_budget(followers=profile.followers, following=profile.following, tolerance=settings.ratio_tolerance,
-                               daily_cap=settings.follow_daily_cap, already_today=len(self.record.shortlisted),
-                               affordable=affordable)
+        carried = self.carried_over()
+        budget = follow_budget(followers=profile.followers, following=profile.following + carried,
+                               tolerance=settings.ratio_tolerance, daily_cap=settings.follow_daily_cap,
+                               already_today=len(self.record.shortlisted) + carried, affordable=affordable)
         wanted = budget.count if self.event.max is None else min(budget.count, self.event.max)
         summary.budget, summary.budget_reason = wanted, budget.reason
         if wanted > 0:
@@ -178,6 +189,14 @@ class _FollowRun:
         elif not self.records.settle_day(self.record, run.now):  # a concurrent run made today's list first
             self.record = self.records.load_day(FollowDay, run.day) or self.record
             summary.shortlisted.clear()
+
+    def carried_over(self) -> int:
+        """api mode: follows queued on an earlier day that its active hours could not hold.
+        They are followed today, so they count against today's cap and the band."""
+        if self.mode is not FollowMode.API or self.dry:
+            return 0
+        today = set(self.record.shortlisted)
+        return sum(1 for p in self.ledger.queue(PersonQueue.QUEUED, limit=400) if p.user_id not in today)
 
     def find(self, wanted: int) -> None:
         """Read candidates from the chosen sources until the reserve holds `wanted` good ones."""
@@ -298,23 +317,34 @@ class _FollowRun:
             self.run.summary.followed.append(person.username)
             self.record.followed.append(person.user_id)
 
-    def quota(self) -> int:
-        run, settings = self.run, self.settings
-        local = run.now.astimezone(settings.zone)
-        end = datetime.combine(local.date(), settings.window.end, tzinfo=settings.zone)
-        runs_left = max(1, math.ceil((end - local).total_seconds() / 3600))
+    def quota(self, runs: int) -> tuple[int, int]:
+        """This run's follows and how many wait in the queue: the queue split over the
+        `runs` left in today's active hours (give or take one), never 45 in 15 minutes."""
+        run = self.run
         queued = self.ledger.queue_size(PersonQueue.QUEUED, limit=400)
-        quota = math.ceil(queued / runs_left) + random.Random(f"{self.deps.account.account_id}:{run.now.isoformat()}").randint(0, 1)
+        share = paced_share(queued, runs) + random.Random(f"{self.deps.account.account_id}:{run.now.isoformat()}").randint(0, 1)
         recent = sum(1 for t in self.record.action_times if run.now - datetime.fromisoformat(t) < timedelta(minutes=15))
-        quota = min(quota, API_FOLLOWS_PER_WINDOW - recent, queued)
+        quota = min(share, API_FOLLOWS_PER_WINDOW - recent, queued)
         if self.event.max is not None:
             quota = min(quota, self.event.max)
-        return max(0, quota)
+        return max(0, quota), queued
 
     def follow_paced(self) -> None:
-        """Follow today's queue spread over the active hours, never 45 in 15 minutes."""
-        run, summary, ledger = self.run, self.run.summary, self.ledger
-        quota = self.quota()
+        """Follow the queue spread over today's active hours, never 45 in 15 minutes. Outside
+        the active hours nobody is followed (a run before them has nothing to do); what the
+        window's last run cannot follow waits for tomorrow's, and that run says so."""
+        run, summary, ledger, settings = self.run, self.run.summary, self.ledger, self.settings
+        window = window_bounds(run.day, settings.zone, settings.window)
+        runs = runs_left(run.now, window)
+        if runs == 0:
+            if run.now >= window[1] and summary.shortlisted:  # today's picks were queued after the window closed
+                summary.mark_partial(f"today's active hours ({settings.window}) had ended: the {len(summary.shortlisted)} "
+                                     "people queued today are followed in tomorrow's")
+            return
+        quota, queued = self.quota(runs)
+        if runs == 1 and self.event.max is None and not self.dry and queued > quota:
+            summary.mark_partial(f"{queued - quota} follows did not fit in today's active hours ({settings.window}, "
+                                 f"at most {API_FOLLOWS_PER_WINDOW} in 15 minutes): they wait for tomorrow's")
         if quota <= 0:
             return
         for person in ledger.queue(PersonQueue.QUEUED, limit=quota):

@@ -4,9 +4,9 @@ Once a day it checks the people whose follow-back check is due (users lookup wit
 connection_status, 100 per request, oldest due first, as far as the day's money goes) and
 decides today's unfollows. suggest mode (default): the list goes to the digest with profile
 links; a later check sees whom you unfollowed by hand. api mode: unfollows through the API,
-paced, each recorded as sent before the call and as done after it, so a crash or a 429
-never sends one twice; X's 403 switches to suggest; the churn guard pauses it. dry-run: no
-writes to X. What X did not say (a missing connection_status) stays unknown, never "no".
+paced over the active hours (none outside them), each recorded as sent before the call and
+as done after it, so a crash or a 429 never sends one twice; X's 403 switches to suggest;
+the churn guard pauses it. dry-run: no writes to X. What X did not say (a missing connection_status) stays unknown, never "no".
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ from flockpilot.domain.errors import (
     RateLimited,
     XError,
 )
-from flockpilot.domain.follow import band_room
+from flockpilot.domain.follow import band_room, paced_share, runs_left
 from flockpilot.domain.links import profile_url
 from flockpilot.domain.people import PENDING_SETTLE, AllowEntry, Person, PersonQueue, PersonStatus
+from flockpilot.domain.plan import window_bounds
 from flockpilot.domain.prune import Followed, churn_check, quick_unfollow, select_unfollows
 from flockpilot.domain.records import PruneDay
 from flockpilot.domain.x import XUser
@@ -331,14 +332,27 @@ class _PruneRun:
                                           expected=(PersonStatus.UNFOLLOW_PENDING,))
 
     def unfollow_paced(self) -> None:
-        """Unfollow today's queue, never 45 in any 15 minutes; X's 403 switches to suggest."""
-        run, summary, ledger, record = self.run, self.run.summary, self.ledger, self.record
-        recent = sum(1 for t in record.action_times if run.now - datetime.fromisoformat(t) < timedelta(minutes=15))
-        quota = max(0, API_UNFOLLOWS_PER_WINDOW - recent)
-        if self.event.max is not None:
-            quota = min(quota, self.event.max)
+        """Unfollow today's decisions spread over today's active hours, never 45 in any 15
+        minutes; X's 403 switches to suggest. Outside the active hours nobody is unfollowed;
+        what the window's last run (or a decision made after the window) leaves is checked
+        and decided again in tomorrow's first run, and that run says so."""
+        run, summary, ledger, record, settings = self.run, self.run.summary, self.ledger, self.record, self.settings
+        window = window_bounds(run.day, settings.zone, settings.window)
+        runs = runs_left(run.now, window)
+        if runs == 0 and not (run.now >= window[1] and summary.suggested):
+            return  # outside the active hours, nothing decided in this run: nothing to do
         people = ledger.people_by_id(record.ids)
         waiting = [people[i] for i in record.ids if i in people and people[i].status is PersonStatus.FOLLOWED]
+        share = paced_share(len(waiting), runs)
+        recent = sum(1 for t in record.action_times if run.now - datetime.fromisoformat(t) < timedelta(minutes=15))
+        quota = max(0, min(share, API_UNFOLLOWS_PER_WINDOW - recent))
+        if self.event.max is not None:
+            quota = min(quota, self.event.max)
+        if len(waiting) > quota and runs <= 1 and self.event.max is None and not self.dry:
+            self.leave_for_tomorrow(waiting[quota:])
+        elif share > quota and self.event.max is None:
+            summary.warnings.append(f"{share - quota} of this run's unfollows wait for the next run "
+                                    f"(at most {API_UNFOLLOWS_PER_WINDOW} in 15 minutes)")
         for person in waiting[:quota]:
             if self.dry:
                 summary.unfollowed.append(person.username)
@@ -373,8 +387,15 @@ class _PruneRun:
                 continue
             if self.record_unfollowed(sent, by_api=True, expected=(PersonStatus.UNFOLLOW_PENDING,)):
                 summary.unfollowed.append(person.username)
-        if len(waiting) > quota:
-            summary.warnings.append(f"{len(waiting) - quota} unfollows wait for the next run (at most {API_UNFOLLOWS_PER_WINDOW} in 15 minutes)")
+
+    def leave_for_tomorrow(self, left: list[Person]) -> None:
+        """Today's active hours cannot hold these unfollows: they are due again now, so
+        tomorrow's first run checks them (they may follow back by then) and decides again."""
+        run = self.run
+        for person in left:
+            self.ledger.update_person(replace(person, due_at=run.now), expected=(PersonStatus.FOLLOWED,))
+        run.summary.mark_partial(f"{len(left)} unfollows did not fit in today's active hours ({self.settings.window}, at most "
+                                 f"{API_UNFOLLOWS_PER_WINDOW} in 15 minutes): checked and decided again in tomorrow's first run")
 
     def back_to_followed(self, person: Person) -> None:
         self.ledger.update_person(replace(person, status=PersonStatus.FOLLOWED, acted_at=None), expected=(PersonStatus.UNFOLLOW_PENDING,))
