@@ -214,11 +214,12 @@ def cmd_settings_show(args: argparse.Namespace) -> int:
 
 
 def cmd_settings_set(args: argparse.Namespace) -> int:
-    from flockpilot.settings import account_settings, validate_override
+    from flockpilot.settings import account_settings, check_new_setting, validate_override
 
     stores = _stores()
     value = validate_override(args.key, args.value)
-    account_settings(None, {**stores.records.overrides(), args.key: value})  # the whole set must still hold
+    settings = account_settings(None, {**stores.records.overrides(), args.key: value})  # the whole set must still hold
+    check_new_setting(settings, args.key)
     stores.records.set_override(args.key, value)
     print(f"{args.key} = {value!r} for account {stores.account_id}")
     return 0

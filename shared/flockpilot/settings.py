@@ -350,6 +350,26 @@ def account_settings(
     return settings
 
 
+# Min/max pairs: a minimum above its maximum lets nothing through (the follow job would pay
+# to read candidates every day and find none).
+BOUNDS = (("follow_min_followers", "follow_max_followers"), ("follow_min_ratio", "follow_max_ratio"))
+
+
+def crossed_bounds(settings: AccountSettings, key: str | None = None) -> list[str]:
+    """Each min/max pair whose minimum is above its maximum, in words (only `key`'s pair, if given)."""
+    return [f"{low} ({getattr(settings, low):g}) is above {high} ({getattr(settings, high):g}): no account could pass"
+            for low, high in BOUNDS if key in (None, low, high) and getattr(settings, low) > getattr(settings, high)]
+
+
+def check_new_setting(settings: AccountSettings, key: str) -> None:
+    """Refuse a new value (`settings set`) that puts its min/max pair the wrong way round.
+    Like `set_check`, only new values: a pair stored crossed before this check existed keeps
+    the account's runs going (the follow job then reads no candidates and says why)."""
+    crossed = crossed_bounds(settings, key)
+    if crossed:
+        raise InvalidSetting("; ".join(crossed))
+
+
 def known_setting(key: str) -> None:
     """Refuse a name that is not a setting (naming the ones that are)."""
     if not any(f.name == key for f in fields(AccountSettings)):

@@ -68,6 +68,18 @@ def test_bad_setting_is_a_configuration_error(env: dict[str, str], capsys: pytes
     assert "from 0 to 48" in capsys.readouterr().err
 
 
+def test_contradictory_follow_filters_are_refused_naming_both(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["settings", "set", "follow_max_followers", "50000"]) == 0
+    assert main(["settings", "set", "follow_min_followers", "100000"]) == EXIT_CONFIG
+    assert "follow_min_followers (100000) is above follow_max_followers (50000): no account could pass" in capsys.readouterr().err
+    assert main(["settings", "set", "follow_max_ratio", "1"]) == 0
+    assert main(["settings", "set", "follow_min_ratio", "5"]) == EXIT_CONFIG
+    assert "follow_min_ratio (5) is above follow_max_ratio (1)" in capsys.readouterr().err
+    from flockpilot.adapters.dynamo.records import DynamoRecords
+
+    assert "follow_min_followers" not in DynamoRecords(OWNER_ID).overrides()
+
+
 def test_settings_set_then_show(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["settings", "set", "pitch_cap", "0"]) == 0
     assert main(["settings", "show"]) == 0

@@ -396,3 +396,14 @@ def test_api_mode_on_a_dst_day_follows_inside_the_real_window(day: str) -> None:
     assert sum(len(s.followed) for s in inside) == 30
     assert max(len(s.followed) for s in inside) <= math.ceil(30 / len(inside)) + 1
     assert not h.world.violations, h.world.violations
+
+
+def test_filters_stored_crossed_read_no_candidates_and_say_why(hs: Harness) -> None:
+    """A min above its max stored before `settings set` refused it: the account still runs,
+    but the follow job pays for no candidates and names the two settings."""
+    hs.store.set_override("follow_min_followers", 100_000)
+    hs.store.set_override("follow_max_followers", 50_000)
+    summary = hs.follow()
+    assert summary.shortlisted == [] and summary.users_read == 0
+    assert summary.outcome is RunOutcome.PARTIAL
+    assert any("follow_min_followers (100000) is above follow_max_followers (50000)" in r for r in summary.reasons)

@@ -1,9 +1,20 @@
 from __future__ import annotations
 
+from dataclasses import fields
+
 import pytest
 
 from flockpilot.domain.errors import InvalidSetting
-from flockpilot.settings import Mode, account_settings, load_deployment, validate_override
+from flockpilot.settings import (
+    BOUNDS,
+    AccountSettings,
+    Mode,
+    account_settings,
+    check_new_setting,
+    crossed_bounds,
+    load_deployment,
+    validate_override,
+)
 
 
 def test_defaults_are_safe() -> None:
@@ -73,3 +84,33 @@ def test_a_new_value_is_checked_when_set(key: str, value: str, named: str) -> No
 def test_a_value_stored_before_a_check_existed_does_not_stop_the_runs() -> None:
     settings = account_settings({}, {"follow_languages": "en fr", "digest_email": "Me me@example.com"})
     assert settings.follow_languages == "en fr"  # refused by `settings set` today, still read as stored
+
+
+@pytest.mark.parametrize(
+    ("stored", "key", "message"),
+    [
+        ({"follow_min_followers": 100_000, "follow_max_followers": 50_000}, "follow_min_followers",
+         "follow_min_followers (100000) is above follow_max_followers (50000): no account could pass"),
+        ({"follow_min_followers": 100_000, "follow_max_followers": 50_000}, "follow_max_followers",
+         "follow_min_followers (100000) is above follow_max_followers (50000): no account could pass"),
+        ({"follow_min_ratio": 5.0, "follow_max_ratio": 1.0}, "follow_max_ratio",
+         "follow_min_ratio (5) is above follow_max_ratio (1): no account could pass"),
+    ],
+)
+def test_a_new_value_crossing_its_min_max_pair_is_refused_naming_both(stored: dict[str, float], key: str, message: str) -> None:
+    settings = account_settings({}, stored)  # a pair stored crossed before the check existed still loads
+    with pytest.raises(InvalidSetting) as caught:
+        check_new_setting(settings, key)
+    assert str(caught.value) == message
+    check_new_setting(settings, "posts_per_day")  # another setting's change is not held up by it
+
+
+def test_every_min_max_pair_is_checked_and_equal_bounds_pass() -> None:
+    names = {f.name for f in fields(AccountSettings)}
+    pairs = sorted((n, n.replace("_min_", "_max_")) for n in names if "_min_" in n and n.replace("_min_", "_max_") in names)
+    assert sorted(BOUNDS) == pairs  # every setting with a min and a max counterpart
+    assert crossed_bounds(account_settings({})) == []
+    assert crossed_bounds(account_settings({"FOLLOW_MIN_FOLLOWERS": "500", "FOLLOW_MAX_FOLLOWERS": "500",
+                                            "FOLLOW_MIN_RATIO": "2", "FOLLOW_MAX_RATIO": "2"})) == []
+    both = account_settings({}, {"follow_min_followers": 9, "follow_max_followers": 8, "follow_min_ratio": 3, "follow_max_ratio": 2})
+    assert len(crossed_bounds(both)) == 2

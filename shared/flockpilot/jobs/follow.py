@@ -48,7 +48,7 @@ from flockpilot.events import FollowEvent
 from flockpilot.jobs.skeleton import Account, JobRun, RunSummary
 from flockpilot.jobs.sync import account_profile, daily_sync
 from flockpilot.pricing import price
-from flockpilot.settings import FollowMode, Mode
+from flockpilot.settings import FollowMode, Mode, crossed_bounds
 
 if TYPE_CHECKING:
     from flockpilot.ports import Ledger
@@ -173,7 +173,10 @@ class _FollowRun:
                                already_today=len(self.record.shortlisted) + carried, affordable=affordable)
         wanted = budget.count if self.event.max is None else min(budget.count, self.event.max)
         summary.budget, summary.budget_reason = wanted, budget.reason
-        if wanted > 0:
+        crossed = crossed_bounds(settings)
+        if wanted > 0 and crossed:  # stored before `settings set` refused it: reading would find no one
+            summary.mark_partial(f"no candidates read: {'; '.join(crossed)} (fix it with flockpilot settings set)")
+        elif wanted > 0:
             self.find(wanted)
             picks = self.ledger.queue(PersonQueue.RESERVE, limit=wanted)
             self.record.shortlisted += [p.user_id for p in picks if p.user_id not in self.record.shortlisted]
