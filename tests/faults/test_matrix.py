@@ -42,7 +42,7 @@ TIMEOUT = 0.02  # the X client's timeout in these cells
 # still right, so a new write boundary can never go untested).
 POST_TICK_WRITES = 5
 FOLLOW_TICK_WRITES = 56
-PRUNE_TICK_WRITES = 46  # the day decided and its first unfollow (the 10 are spread over the active hours)
+PRUNE_TICK_WRITES = 73  # the day decided and its 10 unfollows, in the first run inside the active hours
 SLOW = 0.05  # a fault's delay: longer than the timeout
 
 

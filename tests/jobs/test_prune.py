@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -325,20 +324,23 @@ def api_prune_day(h: Harness, start: tuple[int, int] = (0, 35)) -> list[tuple[da
     return runs
 
 
-def test_api_unfollows_happen_only_inside_the_active_hours_spread_over_them(hl: Harness) -> None:
-    """Decided at the day's first tick (00:35), the ~100 unfollows wait for the active hours
-    (08:00-22:00: 14 runs) and are spread evenly over them."""
+def test_api_unfollows_are_decided_and_made_inside_the_active_hours_only(hl: Harness) -> None:
+    """The night's ticks decide nothing and unfollow no one; the first run inside the active
+    hours (08:00-22:00) checks, decides and unfollows (at most 45 in 15 minutes), and the next
+    runs unfollow the rest of that decision: never a check a night old."""
     api_world(hl)
     runs = api_prune_day(hl)
     start, end = window_bounds(runs[0][1].day, hl.zone, ActiveHours.parse("08:00-22:00"))
-    decided = len(runs[0][1].suggested)
-    assert decided > 45
     outside = [s for at, s in runs if not start <= at < end]
-    inside = [s for at, s in runs if start <= at < end]
-    assert len(inside) == 14 and all(s.unfollowed == [] for s in outside)
-    assert all(s.outcome is RunOutcome.OK for s in outside[1:])  # nothing to do is not partial
-    assert sum(len(s.unfollowed) for s in inside) == decided == hl.world.bill()["by_operation"]["unfollowUser"]["requests"]
-    assert max(len(s.unfollowed) for s in inside) <= math.ceil(decided / 14)
+    inside = [(at, s) for at, s in runs if start <= at < end]
+    assert len(inside) == 14
+    assert all(s.unfollowed == [] and s.suggested == [] and s.checked == 0 for s in outside)
+    assert all(s.outcome is RunOutcome.OK for s in outside)  # nothing to do yet is not partial
+    first_at, first = inside[0]
+    decided = len(first.suggested)
+    assert decided > 45 and first.checked > 0 and len(first.unfollowed) == 45
+    assert sum(len(s.unfollowed) for _, s in inside) == decided == hl.world.bill()["by_operation"]["unfollowUser"]["requests"]
+    assert all(s.suggested == [] for _, s in inside[1:])  # decided once, at the first run inside
     assert not hl.world.violations, hl.world.violations
 
 
@@ -358,7 +360,8 @@ def test_api_unfollows_the_window_cannot_hold_are_decided_again_tomorrow(hl: Har
                                                    if p.status is PersonStatus.UNFOLLOWED}
     assert len(left) == decided - 45
     tomorrow = api_prune_day(hl)
-    assert left <= {s.user_id for s in tomorrow[0][1].suggested}  # checked and decided again at 00:35
+    deciding = next(s for _, s in tomorrow if s.suggested)  # the first run inside tomorrow's active hours
+    assert left <= {s.user_id for s in deciding.suggested}  # checked and decided again there
     gone = {p.user_id for p in hl.store.people_by_id(sorted(left)).values() if p.status is PersonStatus.UNFOLLOWED}
     assert gone == left
     deletes = [path for method, path, code in hl.world.requests_log if method == "DELETE" and code == 200]

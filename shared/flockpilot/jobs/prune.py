@@ -3,10 +3,12 @@
 Once a day it checks the people whose follow-back check is due (users lookup with
 connection_status, 100 per request, oldest due first, as far as the day's money goes) and
 decides today's unfollows. suggest mode (default): the list goes to the digest with profile
-links; a later check sees whom you unfollowed by hand. api mode: unfollows through the API,
-paced over the active hours (none outside them), each recorded as sent before the call and
-as done after it, so a crash or a 429 never sends one twice; X's 403 switches to suggest;
-the churn guard pauses it. dry-run: no writes to X. What X did not say (a missing connection_status) stays unknown, never "no".
+links; a later check sees whom you unfollowed by hand. api mode: the day is checked, decided
+and unfollowed through the API at the first run inside the active hours (none outside them:
+a decision acted on hours later could unfollow someone who followed back meanwhile), never 45
+in 15 minutes, each recorded as sent before the call and as done after it, so a crash or a 429
+never sends one twice; X's 403 switches to suggest; the churn guard pauses it. dry-run: no
+writes to X. What X did not say (a missing connection_status) stays unknown, never "no".
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from flockpilot.domain.errors import (
     RateLimited,
     XError,
 )
-from flockpilot.domain.follow import band_room, paced_share, runs_left
+from flockpilot.domain.follow import band_room, runs_left
 from flockpilot.domain.links import profile_url
 from flockpilot.domain.people import PENDING_SETTLE, AllowEntry, Person, PersonQueue, PersonStatus
 from flockpilot.domain.plan import window_bounds
@@ -141,7 +143,7 @@ class _PruneRun:
         self.record = self.records.load_day(PruneDay, run.day) or PruneDay(day=run.day, dry=self.dry)
         if not self.dry and (self.mode is FollowMode.API or not self.record.decided):
             self.resolve_pending()  # unfollows in flight exist only in api mode (looked for daily after a switch)
-        if not self.record.decided or self.event.max is not None:
+        if (not self.record.decided or self.event.max is not None) and self.may_decide():
             self.decide()
         self.promote()
         if self.mode is FollowMode.API and self.record.api:
@@ -154,6 +156,14 @@ class _PruneRun:
                 self.records.save_day(self.record, run.now)
 
     # --- the day's decision ------------------------------------------------------------
+    def may_decide(self) -> bool:
+        """api mode decides inside the active hours only, where it also acts: the checks
+        (connection_status) are then minutes old when the unfollows go out, not a night old."""
+        if self.mode is not FollowMode.API:
+            return True
+        run, settings = self.run, self.settings
+        return runs_left(run.now, window_bounds(run.day, settings.zone, settings.window)) > 0
+
     def decide(self) -> None:
         run, summary, settings, ledger = self.run, self.run.summary, self.settings, self.ledger
         try:
@@ -332,26 +342,24 @@ class _PruneRun:
                                           expected=(PersonStatus.UNFOLLOW_PENDING,))
 
     def unfollow_paced(self) -> None:
-        """Unfollow today's decisions spread over today's active hours, never 45 in any 15
-        minutes; X's 403 switches to suggest. Outside the active hours nobody is unfollowed;
-        what the window's last run (or a decision made after the window) leaves is checked
-        and decided again in tomorrow's first run, and that run says so."""
+        """Unfollow today's decisions as soon as they are made, never 45 in any 15 minutes;
+        X's 403 switches to suggest. Outside the active hours nobody is unfollowed; what the
+        window's last run leaves is checked and decided again in tomorrow's first run inside
+        the active hours, and that run says so."""
         run, summary, ledger, record, settings = self.run, self.run.summary, self.ledger, self.record, self.settings
-        window = window_bounds(run.day, settings.zone, settings.window)
-        runs = runs_left(run.now, window)
-        if runs == 0 and not (run.now >= window[1] and summary.suggested):
-            return  # outside the active hours, nothing decided in this run: nothing to do
+        runs = runs_left(run.now, window_bounds(run.day, settings.zone, settings.window))
+        if runs == 0:
+            return  # outside the active hours: nothing is decided or unfollowed
         people = ledger.people_by_id(record.ids)
         waiting = [people[i] for i in record.ids if i in people and people[i].status is PersonStatus.FOLLOWED]
-        share = paced_share(len(waiting), runs)
         recent = sum(1 for t in record.action_times if run.now - datetime.fromisoformat(t) < timedelta(minutes=15))
-        quota = max(0, min(share, API_UNFOLLOWS_PER_WINDOW - recent))
+        quota = max(0, API_UNFOLLOWS_PER_WINDOW - recent)
         if self.event.max is not None:
             quota = min(quota, self.event.max)
         if len(waiting) > quota and runs <= 1 and self.event.max is None and not self.dry:
             self.leave_for_tomorrow(waiting[quota:])
-        elif share > quota and self.event.max is None:
-            summary.warnings.append(f"{share - quota} of this run's unfollows wait for the next run "
+        elif len(waiting) > quota and self.event.max is None:
+            summary.warnings.append(f"{len(waiting) - quota} unfollows wait for the next run "
                                     f"(at most {API_UNFOLLOWS_PER_WINDOW} in 15 minutes)")
         for person in waiting[:quota]:
             if self.dry:
@@ -395,7 +403,8 @@ class _PruneRun:
         for person in left:
             self.ledger.update_person(replace(person, due_at=run.now), expected=(PersonStatus.FOLLOWED,))
         run.summary.mark_partial(f"{len(left)} unfollows did not fit in today's active hours ({self.settings.window}, at most "
-                                 f"{API_UNFOLLOWS_PER_WINDOW} in 15 minutes): checked and decided again in tomorrow's first run")
+                                 f"{API_UNFOLLOWS_PER_WINDOW} in 15 minutes): checked and decided again in tomorrow's first "
+                                 "run inside them")
 
     def back_to_followed(self, person: Person) -> None:
         self.ledger.update_person(replace(person, status=PersonStatus.FOLLOWED, acted_at=None), expected=(PersonStatus.UNFOLLOW_PENDING,))
