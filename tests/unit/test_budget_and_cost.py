@@ -43,3 +43,18 @@ def test_meter_refuses_a_call_past_the_limit() -> None:
     meter.authorize("create_post", "post_create", 1)
     with pytest.raises(BudgetExhausted, match=r"\$0.200.*\$0.050 of this run's \$0.25"):
         meter.authorize("create_post", "post_create_url", 1)
+
+
+def test_an_unknown_outcome_is_charged_at_its_price_and_said_so() -> None:
+    meter = CostMeter(limit_usd=0.5)
+    meter.authorize("create_post", "post_create_url", 1)
+    meter.record_unknown("create_post", "post_create_url", 1)  # X may have acted, and billed
+    meter.record("own_posts", "owned_read", 3)
+    assert (meter.requests, meter.resources, meter.usd) == (2, 4, pytest.approx(0.2 + 3 * 0.001))
+    snapshot = meter.snapshot()
+    assert snapshot["unconfirmed"] == 1
+    assert snapshot["by_operation"]["create_post"] == {  # type: ignore[index]
+        "requests": 1, "resources": 1, "usd": pytest.approx(0.2), "unconfirmed": 1}
+    assert "unconfirmed" not in CostMeter().snapshot()  # a run with none keeps its usual shape
+    with pytest.raises(BudgetExhausted):  # the charge counts against the run's limit
+        meter.authorize("create_post", "post_create_url", 2)

@@ -256,19 +256,23 @@ class XClient:
             try:
                 result = self.transport.send(method, path, params=query, json=json)
             except TransportError as exc:
-                self.meter.record(operation, None, 0)
                 if write and exc.sent:
+                    # X may have acted, and billed: charged at its price (an upper bound, as
+                    # every price here), so the budget checks never count it as free.
+                    self.meter.record_unknown(operation, price_kind, max_units)
                     raise OutcomeUnknown(f"{operation}: {exc}; X may have acted") from None
+                self.meter.record(operation, None, 0)
                 error: XError = TransientError(str(exc))
             else:
                 self._note_rate(operation, result.headers)
                 if 200 <= result.status < 300:
                     self.meter.record(operation, price_kind, units(result.body))
                     return result.body
-                self.meter.record(operation, None, 0)
                 error = self._error(operation, endpoint, result)
-                if write and isinstance(error, TransientError):
+                if write and isinstance(error, TransientError):  # a 5xx: X may have acted before failing
+                    self.meter.record_unknown(operation, price_kind, max_units)
                     raise OutcomeUnknown(f"{operation}: {error}; X may have acted") from None
+                self.meter.record(operation, None, 0)
             if not error.retryable or write:
                 raise error
             if attempt == MAX_ATTEMPTS or self.remaining_seconds() - delay - self.timeout < SAFETY_MARGIN_SECONDS:

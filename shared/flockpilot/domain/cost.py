@@ -15,6 +15,7 @@ class OperationCost:
     requests: int = 0
     resources: int = 0
     usd: float = 0.0
+    unconfirmed: int = 0  # requests charged in full though X never confirmed them (record_unknown)
 
 
 @dataclass
@@ -22,7 +23,8 @@ class CostMeter:
     """Counts what a run spends on X and refuses a call that would pass the run's limit.
 
     Prices are an upper bound: X charges a resource read twice in one UTC day once, the
-    meter charges it every time.
+    meter charges it every time; a write whose outcome is unknown (X may have acted, and
+    billed) is charged in full (`record_unknown`), so the budget checks stay conservative.
     """
 
     limit_usd: float | None = None
@@ -60,13 +62,35 @@ class CostMeter:
             op.resources += units
             op.usd = round(op.usd + price(price_kind) * units, 6)
 
+    def record_unknown(self, operation: str, price_kind: str | None, units: int) -> None:
+        """Count one request whose outcome is unknown (a write that timed out, lost its
+        connection or got a 5xx after it may have reached X) at the most `units` it may have
+        been billed for, the units `authorize` allowed: X may have acted and billed, so it is
+        charged as if it had. Never refunded. A later run that finds on X the write happened
+        charges nothing more for it (only the read that looked: the post job's recovery
+        completes the slot at no cost, the follow and prune jobs' lookup just settles the
+        person); one that finds it did not keeps the charge, so the spend stays above X's
+        bill, the safe side of the monthly budget."""
+        self.record(operation, price_kind, units)
+        if price_kind is not None and units:
+            self.by_operation[operation].unconfirmed += 1
+
+    @property
+    def unconfirmed(self) -> int:
+        """Requests charged in full without X confirming them."""
+        return sum(op.unconfirmed for op in self.by_operation.values())
+
     def snapshot(self) -> dict[str, object]:
-        return {
+        body: dict[str, object] = {
             "requests": self.requests,
             "resources": self.resources,
             "usd": self.usd,
             "by_operation": {
                 name: {"requests": op.requests, "resources": op.resources, "usd": op.usd}
+                | ({"unconfirmed": op.unconfirmed} if op.unconfirmed else {})
                 for name, op in sorted(self.by_operation.items())
             },
         }
+        if self.unconfirmed:  # charged in full though X never said it acted (usd includes them)
+            body["unconfirmed"] = self.unconfirmed
+        return body

@@ -5,10 +5,12 @@ A run is `ok` only if it did its whole job; `partial` says what it skipped and w
 rate limit, a failed sub-step); `failed` means the person must act (revoked credentials, X
 refusing the app) or a retry must (X or DynamoDB unavailable: those re-raise after the run
 is recorded, so Lambda retries and the dead-letter queue catches what still fails).
+Whatever else a run raises, what it spent on X is still added to the day's tally.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from flockpilot.ports import AccountRecords, Clock, XApi
 
 XFactory = Callable[[CostMeter], "XApi"]
+
+logger = logging.getLogger(__name__)
 
 
 # Days a job found finished, per job and store: (day, what the finish depended on, until
@@ -141,6 +145,7 @@ class JobRun(Generic[S]):
         self._x: XApi | None = None
         self._budget: DayBudget | None = None
         self._meter: CostMeter | None = None
+        self._spend_recorded = False  # the meter's spend is in the day's tally (once, whatever happens)
 
     @property
     def budget(self) -> DayBudget:
@@ -165,18 +170,50 @@ class JobRun(Generic[S]):
     def settings(self) -> AccountSettings:
         return self.account.settings
 
+    def _record_spend(self) -> None:
+        """Add what the meter spent to the day's tally, once per run."""
+        if self._spend_recorded:
+            return
+        meter = self._meter or CostMeter(limit_usd=0.0)  # never metered: nothing was spent
+        self.account.records.add_spend(self.day, self.job, meter.usd, meter.requests)
+        self._spend_recorded = True
+
     def finish(self, *, save: bool = True) -> S:
         """Record what the run spent and, unless it did nothing worth keeping, its summary."""
         meter = self._meter or CostMeter(limit_usd=0.0)  # never metered: nothing was spent
         self.summary.cost = meter.snapshot()
-        records = self.account.records
-        records.add_spend(self.day, self.job, meter.usd, meter.requests)
+        self._record_spend()
         if save:
-            records.save_run(self.job, self.day, self.now, self.summary.to_json())
+            self.account.records.save_run(self.job, self.day, self.now, self.summary.to_json())
         return self.summary
 
+    def _record_spend_of_failed_run(self) -> None:
+        """A run that raised (a store error, a LeaseLost or a Crash escaping, anything) still
+        counts what it paid X, or the next runs' budgets would not know that money is gone.
+        Best effort: a failure here is logged and the run's own exception propagates. Nothing
+        is recorded twice: finish() marks the spend recorded once add_spend returns (an
+        add_spend that raised without saying whether it was applied is tried once more, which
+        errs on the high side of the budget)."""
+        if self._spend_recorded or self._meter is None or not (self._meter.usd or self._meter.requests):
+            return
+        try:
+            self._record_spend()
+        except BaseException:  # the run's own exception matters more than this one
+            logger.exception("could not record the spend of a failed run",
+                             extra={"job": self.job, "usd": self._meter.usd, "requests": self._meter.requests})
+
     def execute(self, body: Callable[[JobRun[S]], None], *, save: Callable[[S], bool] = lambda s: True) -> S:
-        """Run `body`, turn the stops every job shares into an honest outcome, record the run."""
+        """Run `body`, turn the stops every job shares into an honest outcome, record the run.
+        Whatever escapes, the spend is recorded; not after a Lambda hard timeout, which
+        runs nothing more (the X client starts no retry near the deadline, reconciliation
+        pauses 20 s before it, but a job's loop of first attempts does not look at it)."""
+        try:
+            return self._execute(body, save)
+        except BaseException:
+            self._record_spend_of_failed_run()
+            raise
+
+    def _execute(self, body: Callable[[JobRun[S]], None], save: Callable[[S], bool]) -> S:
         summary = self.summary
         try:
             body(self)
