@@ -288,11 +288,19 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _x_lookup(handle: str) -> Any:
-    """One user read ($0.01) to turn @handle into the account, on a meter capped at 5 cents."""
+    """One user read ($0.01) to turn @handle into the account, on a meter capped at 5 cents,
+    counted in the account day's spend as the follow job's (sources are its), so the month's
+    budget knows of it."""
+    from flockpilot.domain.account import account_day
     from flockpilot.domain.cost import CostMeter
 
     meter = CostMeter(limit_usd=0.05)
-    user = _wiring().account.x_factory(meter).user_by_username(handle)
+    account = _wiring().account
+    try:
+        user = account.x_factory(meter).user_by_username(handle)
+    finally:
+        if meter.usd or meter.requests:
+            account.records.add_spend(account_day(_now(), account.settings.zone), "follow", meter.usd, meter.requests)
     return user, meter
 
 

@@ -161,8 +161,14 @@ def test_settings_refuse_unknown_names_and_bad_addresses(env: dict[str, str], ca
 
 
 def test_sources_allow_and_status_work_against_the_table(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import date
+
+    from flockpilot.adapters.dynamo.records import DynamoRecords
+
     assert main(["sources", "add", "@breadnerd"]) == 0
     assert "added: @breadnerd" in capsys.readouterr().out
+    spent = DynamoRecords(OWNER_ID).spend(date(2000, 1, 1), date(2100, 1, 1))
+    assert sum(dict(d.by_job)["follow"] for d in spent.values()) == pytest.approx(0.01)  # the lookup is in the month's spend
     assert main(["sources", "add", "not a handle!"]) == 2
     assert main(["allow", "add", "1700000000000000210"]) == 0
     assert main(["allow", "list"]) == 0 and "1700000000000000210" in capsys.readouterr().out

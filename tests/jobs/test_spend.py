@@ -6,6 +6,7 @@ In UTC, Tokyo and Los Angeles, and on Los Angeles' DST change."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -203,3 +204,23 @@ def test_an_unfollow_x_made_but_never_confirmed_is_counted_once(h: Harness) -> N
     assert not h.store.queue(PersonQueue.PENDING, limit=10)
     assert recorded(h) == pytest.approx(billed(h))
 
+
+
+def test_a_reconciliation_slice_stopped_by_revoked_tokens_keeps_its_spend(h_utc: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reconciliation has its own meter: whatever stops its slice, what it paid X is counted."""
+    import flockpilot.jobs.reconcile as reconcile
+    from flockpilot.domain.errors import CredentialsRevoked
+
+    with_ledger(h_utc)
+    others = [u for u in h_utc.world.users if u != OWNER_ID][:3]
+
+    def paid_then_revoked(run: object, ledger: object, x: Any, *args: object, **kwargs: object) -> dict[str, object]:
+        assert x.lookup_users(others)  # the slice pays for a lookup...
+        raise CredentialsRevoked("X: the tokens were revoked")  # ...then X says the tokens are gone
+
+    monkeypatch.setattr(reconcile, "_verify", paid_then_revoked)
+    summary = h_utc.prune(reconcile=True)
+    assert summary.outcome is RunOutcome.FAILED
+    spend = h_utc.store.spend(date.min, date.max)
+    assert sum(dict(d.by_job)["reconcile"] for d in spend.values()) > 0
+    assert recorded(h_utc) >= billed(h_utc) > 0
