@@ -11,9 +11,8 @@ from devtools.xsandbox import Fault
 from devtools.xsandbox.seed import OWNER_ID
 from devtools.xsandbox.world import User
 from flockpilot.domain.follow import Source, SourceKind
-from flockpilot.domain.hours import ActiveHours
+from flockpilot.domain.hours import ActiveHours, window_bounds
 from flockpilot.domain.people import PersonQueue, PersonStatus
-from flockpilot.domain.plan import window_bounds
 from flockpilot.domain.records import FollowDay
 from flockpilot.jobs.follow import FollowSummary
 from flockpilot.jobs.skeleton import RunOutcome

@@ -11,9 +11,8 @@ from devtools.xsandbox.seed import OWNER_ID
 from devtools.xsandbox.world import User
 from flockpilot.domain.account import DayCounts
 from flockpilot.domain.follow import Source, SourceKind
-from flockpilot.domain.hours import ActiveHours
+from flockpilot.domain.hours import ActiveHours, window_bounds
 from flockpilot.domain.people import AllowEntry, Person, PersonQueue, PersonStatus
-from flockpilot.domain.plan import window_bounds
 from flockpilot.jobs.prune import PruneSummary
 from flockpilot.jobs.skeleton import RunOutcome
 from tests.jobs.conftest import Harness, make_harness

@@ -21,8 +21,7 @@ from flockpilot.domain.follow import (
     score,
     screen,
 )
-from flockpilot.domain.hours import ActiveHours
-from flockpilot.domain.plan import window_bounds
+from flockpilot.domain.hours import ActiveHours, window_bounds
 from flockpilot.domain.x import XUser, snowflake_time
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)

@@ -205,7 +205,7 @@ RUN_EVERY = timedelta(hours=1)  # follow and prune each run hourly (template.yam
 def runs_left(now: datetime, window: tuple[datetime, datetime], every: timedelta = RUN_EVERY) -> int:
     """The scheduled runs left inside today's active hours, this one included; 0 outside
     them, so api follows and unfollows happen only while the account is awake. `window` is
-    the day's UTC bounds (plan.window_bounds): counted in real time, so a DST change inside
+    the day's UTC bounds (hours.window_bounds): counted in real time, so a DST change inside
     the window adds or removes the hour it really does."""
     start, end = window
     if not start <= now < end:

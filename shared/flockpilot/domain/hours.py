@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import time
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING
 
 from flockpilot.domain.errors import InvalidSetting
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 
 @dataclass(frozen=True)
@@ -55,3 +59,9 @@ def check_fits(active: ActiveHours, posts_per_day: int, min_gap_minutes: int) ->
             f"{posts_per_day} posts a day do not fit active hours {active} with a "
             f"{min_gap_minutes}-minute minimum gap (at most {active.minutes // min_gap_minutes})"
         )
+
+
+def window_bounds(day: date, tz: ZoneInfo, active: ActiveHours) -> tuple[datetime, datetime]:
+    """The day's active hours as UTC times (real time: a DST change inside them counts)."""
+    return (datetime.combine(day, active.start, tzinfo=tz).astimezone(UTC),
+            datetime.combine(day, active.end, tzinfo=tz).astimezone(UTC))

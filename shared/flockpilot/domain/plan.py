@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flockpilot.domain.content import ContentItem, ContentKind
-from flockpilot.domain.hours import ActiveHours, MixRules, check_fits
+from flockpilot.domain.hours import ActiveHours, MixRules, check_fits, window_bounds
 from flockpilot.pricing import price
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -55,12 +55,6 @@ class DayPlan:
 
 
 LATE_PLAN = timedelta(minutes=10)  # a plan made this long into the window covers only the rest of it
-
-
-def window_bounds(day: date, tz: ZoneInfo, active: ActiveHours) -> tuple[datetime, datetime]:
-    """The day's active hours as UTC times (real time: a DST change inside them counts)."""
-    return (datetime.combine(day, active.start, tzinfo=tz).astimezone(UTC),
-            datetime.combine(day, active.end, tzinfo=tz).astimezone(UTC))
 
 
 def spread_times(

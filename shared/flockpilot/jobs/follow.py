@@ -39,9 +39,9 @@ from flockpilot.domain.follow import (
     score,
     screen,
 )
+from flockpilot.domain.hours import window_bounds
 from flockpilot.domain.links import follow_url, profile_url
 from flockpilot.domain.people import PENDING_SETTLE, Card, Person, PersonQueue, PersonStatus, SourceCredit
-from flockpilot.domain.plan import window_bounds
 from flockpilot.domain.records import FollowDay
 from flockpilot.domain.x import XUser
 from flockpilot.events import FollowEvent

@@ -27,7 +27,8 @@ from flockpilot.domain.errors import (
     RateLimited,
     XError,
 )
-from flockpilot.domain.plan import DayPlan, PlannedSlot, plan_day, window_bounds
+from flockpilot.domain.hours import window_bounds
+from flockpilot.domain.plan import DayPlan, PlannedSlot, plan_day
 from flockpilot.domain.records import MetricsDay, PostRecord
 from flockpilot.domain.slots import FINAL, LEASE_SECONDS, MAX_FAILURES, Claim, LeaseLost, Slot, SlotStatus, SlotTaken
 from flockpilot.events import PostEvent

@@ -30,9 +30,9 @@ from flockpilot.domain.errors import (
     XError,
 )
 from flockpilot.domain.follow import band_room, runs_left
+from flockpilot.domain.hours import window_bounds
 from flockpilot.domain.links import profile_url
 from flockpilot.domain.people import PENDING_SETTLE, AllowEntry, Person, PersonQueue, PersonStatus
-from flockpilot.domain.plan import window_bounds
 from flockpilot.domain.prune import Followed, churn_check, quick_unfollow, select_unfollows
 from flockpilot.domain.records import PruneDay
 from flockpilot.domain.x import XUser
