@@ -226,13 +226,21 @@ def cmd_settings_set(args: argparse.Namespace) -> int:
 
 
 def cmd_settings_unset(args: argparse.Namespace) -> int:
-    from flockpilot.settings import known_setting
+    from flockpilot.settings import BOUNDS, account_settings, check_new_setting, known_setting
 
     records = _stores().records
-    if args.key not in records.overrides():  # a stored key always goes, even one no release knows any more
+    overrides = records.overrides()
+    if args.key not in overrides:  # a stored key always goes, even one no release knows any more
         known_setting(args.key)  # a name that is no setting is refused like `settings set` refuses it
         print(f"{args.key} is not set for this account: it already follows the deployment default")
         return 0
+    if any(args.key in pair for pair in BOUNDS):  # back to the default, its min/max pair must still hold, as on a set
+        try:
+            remaining = account_settings(None, {k: v for k, v in overrides.items() if k != args.key})
+        except InvalidSetting:
+            remaining = None  # another stored value is wrong: that one is reported where it is read
+        if remaining is not None:
+            check_new_setting(remaining, args.key)
     records.set_override(args.key, None)
     print(f"{args.key} back to the deployment default")
     return 0

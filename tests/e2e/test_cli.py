@@ -160,6 +160,18 @@ def test_settings_refuse_unknown_names_and_bad_addresses(env: dict[str, str], ca
     assert main(["settings", "unset", "pitch_cap"]) == 0 and "already follows the deployment default" in capsys.readouterr().out
 
 
+def test_unset_never_leaves_a_follow_filter_pair_crossed(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    from flockpilot.adapters.dynamo.records import DynamoRecords
+
+    assert main(["settings", "set", "follow_min_followers", "1"]) == 0
+    assert main(["settings", "set", "follow_max_followers", "5"]) == 0  # 1 <= 5
+    capsys.readouterr()
+    assert main(["settings", "unset", "follow_min_followers"]) == 3  # back to the default 10: above 5
+    assert "follow_min_followers (10) is above follow_max_followers (5)" in capsys.readouterr().err
+    assert DynamoRecords(OWNER_ID).overrides()["follow_min_followers"] == 1  # nothing changed
+    assert main(["settings", "unset", "follow_max_followers"]) == 0  # back to 50,000: fine
+
+
 def test_sources_allow_and_status_work_against_the_table(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     from datetime import date
 

@@ -225,6 +225,16 @@ def test_api_mode_paces_follows_over_the_day(hs: Harness) -> None:
     assert hs.world.bill()["by_operation"]["followUser"]["requests"] == made
 
 
+def test_a_console_run_before_the_active_hours_in_api_mode_says_when_the_follows_go(hs: Harness) -> None:
+    hs.world.follow_permitted = True
+    hs.env.update(FOLLOW_MODE="api", MONTHLY_BUDGET_USD="200")
+    hs.at_local(5)
+    early = hs.follow(max=5)
+    assert early.shortlisted and early.followed == []
+    assert any("inside the active hours" in w and "wait until then" in w for w in early.warnings), early.warnings
+    assert "followUser" not in hs.world.bill()["by_operation"]
+
+
 def test_in_api_mode_the_next_days_sync_does_not_pay_for_flockpilots_own_follows(hs: Harness) -> None:
     """Yesterday's API follows are at the top of your following and in the ledger: the sync
     stops at the first, so it reads one id, however many Flockpilot followed (and the

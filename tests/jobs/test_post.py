@@ -315,6 +315,27 @@ def test_a_repost_whose_outcome_is_unknown_is_sent_again_not_replaced(h: Harness
     assert slots[0].status is SlotStatus.PUBLISHED
 
 
+def test_a_tried_item_removed_since_gets_no_substitute(h: Harness) -> None:
+    """A repost went out unseen, then the item was removed from the library: it cannot be
+    sent again or looked for, so the slot gets nothing else (never two posts in one slot)."""
+    target = next(p for p in h.world.posts.values() if p.author_id != OWNER_ID)
+    h.store.add_content(new_item(kind="repost", text=f"https://x.com/breadnerd/status/{target.id}", now=h.clock.now()))
+    for n in range(3):
+        h.store.add_content(new_item(kind="quip", text=f"Spare quip {n}", now=h.clock.now()))
+    for key, value in {"posts_per_day": 1, "link_share": 0.0, "reposts_per_day": 1}.items():
+        h.store.set_override(key, value)
+    h.x_timeout = 0.02
+    h.at_local(11)
+    h.world.inject(Fault("commit_then_timeout", "repostPost", delay_seconds=0.05))
+    first = h.post(publish_next=True, max_posts=1)
+    assert len(h.world.reposts) == 1
+    h.store.remove_content(first.failed[0].item_id, h.clock.now())
+    h.clock.advance(minutes=10)
+    second = h.post(publish_next=True, max_posts=1)
+    assert second.posted == [] and [s.reason for s in second.skipped] == ["no available item"]
+    assert len(h.own_posts()) == 1  # the repost only
+
+
 @pytest.mark.parametrize("text", ["Salt & butter: the only rule", "Proof times < 2 hours beat > 3",
                                   "Read more on example.com today", "Plain words, nothing X rewrites"])
 def test_recovery_finds_a_post_whose_text_x_rewrote(h: Harness, monkeypatch: pytest.MonkeyPatch, text: str) -> None:

@@ -318,7 +318,7 @@ def api_prune_day(h: Harness, start: tuple[int, int] = (0, 35)) -> list[tuple[da
     h.at_local(*start)
     midnight, runs = h.local(0, 0, days=1), []
     while h.clock.now() < midnight:
-        runs.append((h.clock.now(), h.prune(reconcile=False)))
+        runs.append((h.clock.now(), h.prune(trigger="schedule", reconcile=False)))
         h.clock.advance(hours=1)
     return runs
 
@@ -365,3 +365,17 @@ def test_api_unfollows_the_window_cannot_hold_are_decided_again_tomorrow(hl: Har
     assert gone == left
     deletes = [path for method, path, code in hl.world.requests_log if method == "DELETE" and code == 200]
     assert len(deletes) == len(set(deletes))
+
+
+@pytest.mark.parametrize("mode", ["dry-run", "api"])
+def test_a_console_run_outside_the_active_hours_in_api_mode_says_why_it_did_nothing(hl: Harness, mode: str) -> None:
+    """events/prune-manual.json ({"mode": "dry-run", "max": 5}) at 23:00 on an api-mode account:
+    api mode checks only inside the active hours, and a run asked for now says so."""
+    with_ledger(hl)
+    api_world(hl)
+    hl.at_local(23, 0)
+    summary = hl.prune(mode=mode, max=5, reconcile=False)
+    assert summary.unfollowed == [] and summary.checked == 0
+    assert summary.outcome is RunOutcome.PARTIAL
+    assert any("only inside the active hours" in r and "mode suggest" in r for r in summary.reasons), summary.reasons
+    assert "unfollowUser" not in hl.world.bill()["by_operation"]

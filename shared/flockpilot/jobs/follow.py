@@ -343,6 +343,9 @@ class _FollowRun:
             if run.now >= window[1] and summary.shortlisted:  # today's picks were queued after the window closed
                 summary.mark_partial(f"today's active hours ({settings.window}) had ended: the {len(summary.shortlisted)} "
                                      "people queued today are followed in tomorrow's")
+            elif self.event.trigger != "schedule" and summary.shortlisted:  # a console run before them: say when the follows go
+                summary.warnings.append(f"api follows go out inside the active hours ({settings.window}), spread over "
+                                        f"them from the first run: the {len(summary.shortlisted)} people queued wait until then")
             return
         quota, queued = self.quota(runs)
         if runs == 1 and self.event.max is None and not self.dry and queued > quota:

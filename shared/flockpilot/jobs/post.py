@@ -321,11 +321,14 @@ class _Publisher:
         item, then up to MAX_SUBSTITUTES of the same kind or class, no dearer, none already used
         today or tried for this slot. Recovery does not look for reposts (X keeps one repost of
         a post and answers a repeated one as done), so a tried repost is sent again rather than
-        given up for a substitute that would make two posts in one slot."""
+        given up for a substitute that would make two posts in one slot; a tried item removed
+        from the library since cannot be looked for, so the slot gets nothing else."""
         now = self.run.now
         for item_id in tried:
             again = self.item(item_id)
-            if again is not None and again.kind is ContentKind.REPOST:
+            if again is None:
+                return  # removed since it was tried: it may be out and cannot be looked for, so no substitute
+            if again.kind is ContentKind.REPOST:
                 if again.available(now):
                     yield again
                 return  # never a substitute beside a repost that may be out

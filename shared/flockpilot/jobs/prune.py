@@ -143,8 +143,13 @@ class _PruneRun:
         self.record = self.records.load_day(PruneDay, run.day) or PruneDay(day=run.day, dry=self.dry)
         if not self.dry and (self.mode is FollowMode.API or not self.record.decided):
             self.resolve_pending()  # unfollows in flight exist only in api mode (looked for daily after a switch)
-        if (not self.record.decided or self.event.max is not None) and self.may_decide():
-            self.decide()
+        if not self.record.decided or self.event.max is not None:
+            if self.may_decide():
+                self.decide()
+            elif self.event.trigger != "schedule":  # a console run asked for a check now
+                run.summary.mark_partial(
+                    f"api mode checks and unfollows only inside the active hours ({self.settings.window}): nothing was "
+                    "checked; run it then, or as mode suggest for a list now")
         self.promote()
         if self.mode is FollowMode.API and self.record.api:
             self.unfollow_paced()
