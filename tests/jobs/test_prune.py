@@ -75,11 +75,27 @@ def test_later_ticks_of_the_day_read_nothing(hl: Harness) -> None:
 
 
 def test_dry_run_ticks_do_not_pay_twice_either(hl: Harness) -> None:
-    hl.prune(mode="dry-run", reconcile=False)
+    """Dry-run mode (the default) stores the day it read: its hourly ticks do not read again."""
+    hl.env["MODE"] = "dry-run"
+    hl.prune(trigger="schedule", reconcile=False)
     requests = hl.world.bill()["requests"]
     hl.clock.advance(hours=1)
-    hl.prune(mode="dry-run", reconcile=False)
+    hl.prune(trigger="schedule", reconcile=False)
     assert hl.world.bill()["requests"] == requests
+
+
+def test_a_console_dry_run_is_a_preview_the_live_day_decides_on_its_own(hl: Harness) -> None:
+    """events/prune-manual.json ({"mode": "dry-run", "max": 5}) on a live api-mode account, before
+    the day's run: it shows 5 and stores nothing, so the day's run checks and unfollows all it
+    would have without the preview."""
+    with_ledger(hl)
+    api_world(hl)
+    hl.at_local(8, 10)
+    preview = hl.prune(mode="dry-run", max=5, reconcile=False)
+    assert len(preview.suggested) == 5 and preview.unfollowed and "unfollowUser" not in hl.world.bill()["by_operation"]
+    hl.at_local(8, 35)
+    live = hl.prune(trigger="schedule", reconcile=False)
+    assert len(live.suggested) > 5 and len(live.unfollowed) == min(45, len(live.suggested))
 
 
 def test_checks_beyond_the_days_money_wait_for_tomorrow_oldest_first(hl: Harness) -> None:

@@ -138,6 +138,11 @@ class _PruneRun:
         self.records = deps.account.records
         self.record = PruneDay(day=run.day, dry=dry)
         self.candidates_checked: list[Person] = []
+        # A console dry run of a live account is a preview: it shows the day's decision and
+        # stores none of it (the day's decision, who was checked when, the prune list), so the
+        # live runs of the day decide as if it had not happened. Dry-run mode stores its day,
+        # so its hourly ticks neither decide nor pay again.
+        self.preview = dry and self.settings.mode is not Mode.DRY_RUN
 
     def body(self, run: JobRun[PruneSummary]) -> None:
         self.record = self.records.load_day(PruneDay, run.day) or PruneDay(day=run.day, dry=self.dry)
@@ -150,7 +155,8 @@ class _PruneRun:
                 run.summary.mark_partial(
                     f"api mode checks and unfollows only inside the active hours ({self.settings.window}): nothing was "
                     "checked; run it then, or as mode suggest for a list now")
-        self.promote()
+        if not self.preview:
+            self.promote()
         if self.mode is FollowMode.API and self.record.api:
             self.unfollow_paced()
         if self.event.reconcile is not False and (not self.record.reconciled or self.event.reconcile):
@@ -214,14 +220,16 @@ class _PruneRun:
         self.record.promoted = api or not any(d.person.through_flockpilot for d in decisions)
         first = not self.record.decided
         self.record.decided = True
-        if not first:
+        if self.preview:
+            pass  # shown, not stored: the live day decides on its own
+        elif not first:
             self.records.save_day(self.record, run.now)
         elif not self.records.settle_day(self.record, run.now):  # decided before anyone's status moves
             self.record = self.records.load_day(PruneDay, run.day) or self.record  # a concurrent run decided first
             decisions = []
         chosen = set(self.record.ids)
         for person in self.candidates_checked:
-            if person.user_id not in chosen or self.record.api:
+            if not self.preview and (person.user_id not in chosen or self.record.api):
                 ledger.update_person(person.checked_again_later(run.now), expected=(PersonStatus.FOLLOWED,))
         for d in decisions:
             summary.suggested.append(PruneSuggestion(user_id=d.person.user_id, username=d.person.username,
