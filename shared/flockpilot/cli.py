@@ -307,8 +307,7 @@ def _x_lookup(handle: str) -> Any:
     try:
         user = account.x_factory(meter).user_by_username(handle)
     finally:
-        if meter.usd or meter.requests:
-            account.records.add_spend(account_day(_now(), account.settings.zone), "follow", meter.usd, meter.requests)
+        account.records.add_spend(account_day(_now(), account.settings.zone), "follow", meter.usd, meter.requests)
     return user, meter
 
 

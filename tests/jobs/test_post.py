@@ -293,18 +293,25 @@ def test_reposts_go_through_the_repost_endpoint(h: Harness) -> None:
     assert h.world.bill()["by_operation"]["repostPost"]["usd"] == pytest.approx(0.015)
 
 
-def test_a_repost_whose_outcome_is_unknown_is_sent_again_not_replaced(h: Harness) -> None:
-    """Recovery does not look for reposts; a substitute beside a repost that went out unseen
-    would be two posts in one slot. The same repost is sent again (X keeps one)."""
-    first_target, second_target = [p for p in h.world.posts.values() if p.author_id != OWNER_ID][:2]
-    for target in (first_target, second_target):
+def a_repost_out_unseen(h: Harness, *, reposts: int, quips: int) -> PostSummary:
+    """One repost a day; X makes the first repost and its answer is lost (the run's summary)."""
+    targets = [p for p in h.world.posts.values() if p.author_id != OWNER_ID][:reposts]
+    for target in targets:
         h.store.add_content(new_item(kind="repost", text=f"https://x.com/breadnerd/status/{target.id}", now=h.clock.now()))
+    for n in range(quips):
+        h.store.add_content(new_item(kind="quip", text=f"Spare quip {n}", now=h.clock.now()))
     for key, value in {"posts_per_day": 1, "link_share": 0.0, "reposts_per_day": 1}.items():
         h.store.set_override(key, value)
     h.x_timeout = 0.02
     h.at_local(11)
     h.world.inject(Fault("commit_then_timeout", "repostPost", delay_seconds=0.05))
-    first = h.post(publish_next=True, max_posts=1)
+    return h.post(publish_next=True, max_posts=1)
+
+
+def test_a_repost_whose_outcome_is_unknown_is_sent_again_not_replaced(h: Harness) -> None:
+    """Recovery does not look for reposts; a substitute beside a repost that went out unseen
+    would be two posts in one slot. The same repost is sent again (X keeps one)."""
+    first = a_repost_out_unseen(h, reposts=2, quips=0)
     assert first.posted == [] and first.failed[0].retry and first.outcome is RunOutcome.PARTIAL
     assert len(h.world.reposts) == 1  # X has it; the run could not know
     h.clock.advance(minutes=10)
@@ -318,16 +325,7 @@ def test_a_repost_whose_outcome_is_unknown_is_sent_again_not_replaced(h: Harness
 def test_a_tried_item_removed_since_gets_no_substitute(h: Harness) -> None:
     """A repost went out unseen, then the item was removed from the library: it cannot be
     sent again or looked for, so the slot gets nothing else (never two posts in one slot)."""
-    target = next(p for p in h.world.posts.values() if p.author_id != OWNER_ID)
-    h.store.add_content(new_item(kind="repost", text=f"https://x.com/breadnerd/status/{target.id}", now=h.clock.now()))
-    for n in range(3):
-        h.store.add_content(new_item(kind="quip", text=f"Spare quip {n}", now=h.clock.now()))
-    for key, value in {"posts_per_day": 1, "link_share": 0.0, "reposts_per_day": 1}.items():
-        h.store.set_override(key, value)
-    h.x_timeout = 0.02
-    h.at_local(11)
-    h.world.inject(Fault("commit_then_timeout", "repostPost", delay_seconds=0.05))
-    first = h.post(publish_next=True, max_posts=1)
+    first = a_repost_out_unseen(h, reposts=1, quips=3)
     assert len(h.world.reposts) == 1
     h.store.remove_content(first.failed[0].item_id, h.clock.now())
     h.clock.advance(minutes=10)

@@ -51,16 +51,16 @@ class PlanInputs:
     hour_weights: Mapping[int, float] | None
 
 
-def read_posts(run: JobRun[Any], since: datetime, *, metrics: bool, originals_only: bool = True,
-               page_size: int = 100) -> dict[str, PostRef]:
-    """Your own posts since `since` (owned reads), `page_size` a page (5 to 100). X bills the
-    posts returned; the budget is checked against the page asked for, so a page sized to the
-    posts expected fits a small day's money where a page of 100 would not."""
+def read_posts(run: JobRun[Any], posts: Sequence[PostRecord], *, metrics: bool) -> dict[str, PostRef]:
+    """Your own posts (owned reads) since the first of `posts`, a page sized to them. X bills
+    the posts returned; the budget is checked against the page asked for, so a page sized to
+    the posts expected fits a small day's money where a page of 100 would not."""
+    since = min(p.published_at for p in posts) - timedelta(minutes=1)
+    page_size = min(100, len(posts) + RESULT_PAGE_MARGIN)
     found: dict[str, PostRef] = {}
     token: str | None = None
     for _ in range(MAX_RESULT_PAGES):
-        page = run.x.own_posts(since=since, max_results=page_size, token=token, metrics=metrics,
-                               originals_only=originals_only)
+        page = run.x.own_posts(since=since, max_results=page_size, token=token, metrics=metrics)
         found.update({p.id: p for p in page.items})
         token = page.next_token
         if not token:
@@ -90,8 +90,7 @@ def daily_results(run: JobRun[Any], content: ContentStore, plans: PlanStore, rec
     posts = [p for p in window if p.day >= since]
     items: dict[str, ContentItem] | None = None
     if posts:
-        refs = read_posts(run, min(p.published_at for p in posts) - timedelta(minutes=1), metrics=True,
-                          page_size=min(100, len(posts) + RESULT_PAGE_MARGIN))
+        refs = read_posts(run, posts, metrics=True)
         items = {i.item_id: i for i in content.list_content()}
         at = {p.post_id: n for n, p in enumerate(window)}
         results: list[tuple[PostRecord, ContentItem | None]] = []
@@ -226,8 +225,7 @@ def plug(run: JobRun[Any], content: ContentStore, plans: PlanStore, record: Metr
         record.plug_checked_hour = hour
         return
     try:
-        refs = read_posts(run, min(p.published_at for p in recent) - timedelta(minutes=1), metrics=True,
-                          page_size=min(100, len(recent) + RESULT_PAGE_MARGIN))
+        refs = read_posts(run, recent, metrics=True)
     except (CredentialsRevoked, NotPermitted, BudgetExhausted):
         raise
     except XError as exc:

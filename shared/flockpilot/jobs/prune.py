@@ -170,10 +170,12 @@ class _PruneRun:
     def may_decide(self) -> bool:
         """api mode decides inside the active hours only, where it also acts: the checks
         (connection_status) are then minutes old when the unfollows go out, not a night old."""
-        if self.mode is not FollowMode.API:
-            return True
+        return self.mode is not FollowMode.API or self.runs_left() > 0
+
+    def runs_left(self) -> int:
+        """The scheduled runs left in today's active hours, this one included (0 outside them)."""
         run, settings = self.run, self.settings
-        return runs_left(run.now, window_bounds(run.day, settings.zone, settings.window)) > 0
+        return runs_left(run.now, window_bounds(run.day, settings.zone, settings.window))
 
     def decide(self) -> None:
         run, summary, settings, ledger = self.run, self.run.summary, self.settings, self.ledger
@@ -359,8 +361,8 @@ class _PruneRun:
         X's 403 switches to suggest. Outside the active hours nobody is unfollowed; what the
         window's last run leaves is checked and decided again in tomorrow's first run inside
         the active hours, and that run says so."""
-        run, summary, ledger, record, settings = self.run, self.run.summary, self.ledger, self.record, self.settings
-        runs = runs_left(run.now, window_bounds(run.day, settings.zone, settings.window))
+        run, summary, ledger, record = self.run, self.run.summary, self.ledger, self.record
+        runs = self.runs_left()
         if runs == 0:
             return  # outside the active hours: nothing is decided or unfollowed
         people = ledger.people_by_id(record.ids)

@@ -45,23 +45,19 @@ def reconcile_step(run: JobRun[Any], ledger: Ledger, *, force: bool = False,
     x = account.x_factory(meter)
     report: dict[str, object] = {}
     try:
-        try:
-            report["verify"] = _verify(run, ledger, x, meter, share.spent_today_usd, share.allowance_usd)
-            if settings.prune_outside_inactive_days > 0:
-                report["following"] = _read_following(run, ledger, x, meter, force=force, remaining_seconds=remaining_seconds)
-        except (CredentialsRevoked, NotPermitted):
-            raise
-        except BudgetExhausted as exc:
-            report["stopped"] = f"reconciliation money for today is spent: {exc}"
-        except XError as exc:
-            run.summary.mark_partial(f"reconciliation paused: {exc}")
-            report["stopped"] = str(exc)
-    except BaseException:  # whatever stops the slice (revoked tokens, a store error), what it paid X is counted
-        if meter.usd or meter.requests:
-            account.records.add_spend(run.day, "reconcile", meter.usd, meter.requests)
+        report["verify"] = _verify(run, ledger, x, meter, share.spent_today_usd, share.allowance_usd)
+        if settings.prune_outside_inactive_days > 0:
+            report["following"] = _read_following(run, ledger, x, meter, force=force, remaining_seconds=remaining_seconds)
+    except (CredentialsRevoked, NotPermitted):
         raise
+    except BudgetExhausted as exc:
+        report["stopped"] = f"reconciliation money for today is spent: {exc}"
+    except XError as exc:
+        run.summary.mark_partial(f"reconciliation paused: {exc}")
+        report["stopped"] = str(exc)
+    finally:  # whatever stops the slice (revoked tokens, a store error), what it paid X is counted
+        account.records.add_spend(run.day, "reconcile", meter.usd, meter.requests)
     report["cost"] = meter.snapshot()
-    account.records.add_spend(run.day, "reconcile", meter.usd, meter.requests)
     run.summary.reconciliation = report
     return report
 

@@ -194,8 +194,8 @@ class JobRun(Generic[S]):
         is recorded twice: finish() marks the spend recorded once add_spend returns (an
         add_spend that raised without saying whether it was applied is tried once more, which
         errs on the high side of the budget)."""
-        if self._spend_recorded or self._meter is None or not (self._meter.usd or self._meter.requests):
-            return
+        if self._spend_recorded or self._meter is None:
+            return  # recorded already, or never metered: nothing was spent
         try:
             self._record_spend()
         except BaseException:  # the run's own exception matters more than this one
