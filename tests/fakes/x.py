@@ -12,6 +12,7 @@ connection.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,24 +26,48 @@ from flockpilot.domain.cost import CostMeter
 from flockpilot.ports import AccountRecords, Clock, XApi
 
 
+@dataclass
+class LambdaTime:
+    """The function's time left, as Lambda's context reports it (`remaining`): each request
+    to X uses `per_call` seconds of it (a write `per_write`, if given), plus any delay the
+    sandbox injected."""
+
+    left: float
+    per_call: float = 1.0
+    per_write: float | None = None  # a write's share (POST, DELETE), if not per_call
+
+    def remaining(self) -> float:
+        return self.left
+
+    def spend(self, seconds: float) -> None:
+        self.left -= seconds
+
+
 class SandboxTransport:
     """Sends the XClient's requests straight into the sandbox's WSGI app."""
 
     def __init__(self, app: SandboxApp, *, access_token: str = DEMO_CREDENTIALS["access_token"],
-                 consumer_key: str = DEMO_CREDENTIALS["consumer_key"], timeout: float = 5.0) -> None:
+                 consumer_key: str = DEMO_CREDENTIALS["consumer_key"], timeout: float = 5.0,
+                 lambda_time: LambdaTime | None = None) -> None:
         self.client = Client(app)
         self.auth = f'OAuth oauth_consumer_key="{consumer_key}", oauth_token="{access_token}"'
         self.timeout = timeout
+        self.lambda_time = lambda_time
         self.sent: list[tuple[str, str]] = []
 
     def send(self, method: str, path: str, *, params: dict[str, Any] | None, json: Any) -> HttpResult:
         self.sent.append((method, path))
         delays: list[float] = []
+        if self.lambda_time is not None:
+            t = self.lambda_time
+            t.spend(t.per_write if t.per_write is not None and method in ("POST", "DELETE") else t.per_call)
         try:
             response = self.client.open(path, method=method, query_string=urlencode(params or {}), json=json,
                                         headers={"Authorization": self.auth}, environ_overrides={"xsandbox.delays": delays})
         except Exception as exc:  # the app dropped the connection mid-request
             raise TransportError(f"the connection to X broke ({type(exc).__name__})", sent=True) from None
+        if self.lambda_time is not None:
+            self.lambda_time.spend(min(sum(delays), self.timeout))
         if sum(delays) > self.timeout:
             raise TransportError("X did not answer in time", sent=True)
         body = response.get_json(silent=True)
@@ -51,14 +76,15 @@ class SandboxTransport:
 
 
 def sandbox_x(world: World | SandboxApp, clock: Clock, records: AccountRecords | None = None, *, validate: bool = False,
-              timeout: float = 5.0, owner_id: str = OWNER_ID) -> Callable[[CostMeter], XApi]:
+              timeout: float = 5.0, owner_id: str = OWNER_ID, lambda_time: LambdaTime | None = None) -> Callable[[CostMeter], XApi]:
     """An X factory for job tests: each run's XClient talks to `world` in-process, gated by
     the rate-limit resets stored in `records`, as production wires it. (Pass a SandboxApp to
     reuse one: building its routes costs milliseconds.)"""
     app = world if isinstance(world, SandboxApp) else SandboxApp(world, validate=validate)
 
     def connect(meter: CostMeter) -> XApi:
-        return XClient(SandboxTransport(app, timeout=timeout), owner_id, meter, clock, timeout=timeout,
+        return XClient(SandboxTransport(app, timeout=timeout, lambda_time=lambda_time), owner_id, meter, clock, timeout=timeout,
+                       remaining_seconds=lambda_time.remaining if lambda_time is not None else (lambda: float("inf")),
                        gates=records.gates() if records is not None else {},
                        on_gate=records.set_gate if records is not None else (lambda endpoint, until: None))
 

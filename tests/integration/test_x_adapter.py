@@ -17,6 +17,7 @@ from flockpilot.domain.errors import (
     DuplicateContent,
     NotPermitted,
     OutcomeUnknown,
+    OutOfTime,
     RateLimited,
     TransientError,
 )
@@ -97,10 +98,37 @@ def test_connection_status_missing_stays_unknown(make_x: XFactory) -> None:
 
 def test_no_retry_when_the_lambda_is_about_to_end(make_x: XFactory, world: World) -> None:
     world.inject(Fault("503", "getUsersPosts", times=1))
-    x = make_x(remaining_seconds=lambda: 3.0)
+    # Time for the first attempt (10 s timeout + 5 s margin), not for a retry after its back-off.
+    x = make_x(remaining_seconds=lambda: 15.2)
     with pytest.raises(TransientError):
         x.own_posts(since=datetime(2020, 1, 1, tzinfo=UTC))
     assert x.clock.slept == []  # type: ignore[attr-defined]
+    assert len(world.requests_log) == 1
+
+
+@pytest.mark.parametrize("left", [14.9, 3.0, 0.0])
+def test_no_call_starts_when_the_lambda_could_end_during_it(make_x: XFactory, world: World, left: float) -> None:
+    """A call Lambda could stop halfway would lose what it did and the run's spend: none is
+    sent, read or write, so X neither acts nor bills."""
+    world.follow_permitted = True
+    meter = CostMeter()
+    x = make_x(meter, remaining_seconds=lambda: left)
+    with pytest.raises(OutOfTime, match=r"own_posts not sent: the function's time limit is \d+\.\d s away"):
+        x.own_posts(since=datetime(2020, 1, 1, tzinfo=UTC))
+    with pytest.raises(OutOfTime, match="create_post not sent"):
+        x.create_post("never sent", has_url=False)
+    with pytest.raises(OutOfTime, match="follow not sent"):
+        x.follow("1700000000000000200")
+    assert world.requests_log == []
+    assert world.bill()["requests"] == 0
+    assert meter.usd == 0 and meter.requests == 0
+    assert not any(p.text == "never sent" for p in world.posts.values())
+
+
+def test_a_call_starts_with_exactly_the_time_it_needs(make_x: XFactory, world: World) -> None:
+    x = make_x(remaining_seconds=lambda: 15.0)  # 10 s timeout + 5 s margin
+    assert x.own_posts(since=datetime(2020, 1, 1, tzinfo=UTC)).items == []
+    assert len(world.requests_log) == 1
 
 
 def test_a_timed_out_post_is_an_unknown_outcome_not_a_retry(make_x: XFactory, world: World) -> None:

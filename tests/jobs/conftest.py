@@ -24,7 +24,7 @@ from flockpilot.jobs.skeleton import Account
 from flockpilot.settings import account_settings
 from tests.conftest import FakeClock
 from tests.fakes.store import MemoryStore
-from tests.fakes.x import sandbox_x
+from tests.fakes.x import LambdaTime, sandbox_x
 
 ZONES = ("UTC", "Asia/Tokyo", "America/Los_Angeles")
 
@@ -52,6 +52,7 @@ class Harness:
     mail: FakeMailer = field(default_factory=FakeMailer)
     x_timeout: float = 5.0
     app: SandboxApp | None = None
+    lambda_time: LambdaTime | None = None  # None: time never runs out; else each run's X calls use it up
 
     @property
     def zone(self) -> ZoneInfo:
@@ -61,7 +62,8 @@ class Harness:
         settings = account_settings(self.env, self.store.overrides())
         if self.app is None:
             self.app = SandboxApp(self.world, validate=False)
-        return Account(OWNER_ID, settings, self.store, self.clock, sandbox_x(self.app, self.clock, self.store, timeout=self.x_timeout))
+        x = sandbox_x(self.app, self.clock, self.store, timeout=self.x_timeout, lambda_time=self.lambda_time)
+        return Account(OWNER_ID, settings, self.store, self.clock, x)
 
     def post(self, **event: Any) -> PostSummary:
         return run_post(PostDeps(self.account(), self.store, self.store), PostEvent(**event))

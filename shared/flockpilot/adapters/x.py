@@ -22,6 +22,7 @@ from flockpilot.domain.errors import (
     NotFound,
     NotPermitted,
     OutcomeUnknown,
+    OutOfTime,
     RateLimited,
     TransientError,
     XError,
@@ -45,7 +46,8 @@ X_ORIGIN = "https://api.x.com"
 MAX_ATTEMPTS = 3
 # What the follow filters read about a person; all in spec 2.167's user.fields enum.
 USER_FIELDS = "created_at,description,protected,public_metrics,profile_image_url,verified,connection_status"
-# Never start a retry unless this much of the Lambda's time would still be left after it.
+# Never start a call (or a retry) unless this much of the Lambda's time would still be left
+# after it: enough to record what it did, and the run's spend, before Lambda stops the function.
 SAFETY_MARGIN_SECONDS = 5.0
 DEFAULT_GATE_SECONDS = 60  # a 429 without x-rate-limit-reset: wait a minute
 
@@ -244,10 +246,16 @@ class XClient:
               json: Any = None, price_kind: str | None, max_units: int, units: Callable[[dict[str, Any]], int],
               write: bool = False) -> dict[str, Any]:
         """One metered call. Reads retry a few times; a write whose request may have reached X
-        turns a timeout, a broken connection or a 5xx into OutcomeUnknown instead."""
+        turns a timeout, a broken connection or a 5xx into OutcomeUnknown instead. No call
+        starts so near the function's time limit that Lambda could stop it mid-call
+        (OutOfTime: not sent, so nothing done or billed)."""
         until = self.gates.get(endpoint)
         if until is not None and until > self.clock.now():
             raise RateLimited(f"{operation}: waiting for X's rate limit to reset at {until:%H:%M:%S} UTC", until, endpoint)
+        left = self.remaining_seconds()
+        if left - self.timeout < SAFETY_MARGIN_SECONDS:  # a kill mid-call would lose what it did and the run's spend
+            raise OutOfTime(f"{operation} not sent: the function's time limit is {max(left, 0.0):.1f} s away, too near "
+                            f"for X's timeout ({self.timeout:g} s) plus {SAFETY_MARGIN_SECONDS:g} s to record the result")
         if price_kind:
             self.meter.authorize(operation, price_kind, max_units)
         query = {k: v for k, v in (params or {}).items() if v is not None} or None

@@ -25,6 +25,12 @@ class BudgetExhausted(FlockpilotError):
     """The call would take the run past its dollar budget."""
 
 
+class OutOfTime(FlockpilotError):
+    """Too little of the function's time is left to start another X call and record what it
+    did (X's timeout plus a margin): the call was not sent, so X did nothing and billed
+    nothing. The run stops there and says so; the next run goes on."""
+
+
 class XError(FlockpilotError):
     """Base of errors coming from the X API."""
 

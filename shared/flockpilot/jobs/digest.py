@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 from flockpilot.domain.account import account_day
 from flockpilot.domain.digest import DEFAULT_INVITE, DEFAULT_TEMPLATE, Correspondent, Message, rank
 from flockpilot.domain.digest_email import DigestReport, LinkItem, PostLine, render_html, render_text
-from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPermitted, RateLimited, TransientError, XError
+from flockpilot.domain.errors import (
+    BudgetExhausted,
+    CredentialsRevoked,
+    NotPermitted,
+    OutOfTime,
+    RateLimited,
+    TransientError,
+    XError,
+)
 from flockpilot.domain.follow import band_room
 from flockpilot.domain.insights import week_insights
 from flockpilot.domain.links import follow_url, profile_url
@@ -146,7 +154,7 @@ def build_report(deps: DigestDeps, run: JobRun[DigestSummary], *, read_x: bool) 
     if read_x and (profile is None or not profile.fresh(now, settings.zone)):
         try:
             profile = account_profile(run)
-        except (BudgetExhausted, RateLimited, XError) as exc:
+        except (BudgetExhausted, OutOfTime, RateLimited, XError) as exc:
             if isinstance(exc, CredentialsRevoked | NotPermitted):
                 raise
             run.summary.mark_partial(f"account figures not refreshed today: {exc}")
@@ -230,7 +238,7 @@ def run_digest(deps: DigestDeps, event: DigestEvent) -> DigestSummary:
                 records.save_day(record, run.now)
             except (CredentialsRevoked, NotPermitted):
                 raise
-            except (BudgetExhausted, RateLimited, XError) as exc:
+            except (BudgetExhausted, OutOfTime, RateLimited, XError) as exc:
                 summary.mark_partial(f"stopped reading DMs: {exc}")
         report = build_report(deps, run, read_x=not (preview and already_read))
         report.warnings += summary.warnings + summary.reasons

@@ -26,6 +26,7 @@ from flockpilot.domain.errors import (
     NotFound,
     NotPermitted,
     OutcomeUnknown,
+    OutOfTime,
     RateLimited,
     XError,
 )
@@ -152,7 +153,7 @@ class _FollowRun:
         if self.event.sync is not False:
             try:
                 synced = daily_sync(run, self.ledger, force=bool(self.event.sync))
-            except (CredentialsRevoked, NotPermitted, BudgetExhausted):
+            except (CredentialsRevoked, NotPermitted, BudgetExhausted, OutOfTime):
                 raise
             except XError as exc:  # follow-backs wait for the next sync; today's list does not
                 summary.mark_partial(f"could not sync your followers and following: {exc}")
@@ -371,7 +372,7 @@ class _FollowRun:
             except OutcomeUnknown as exc:
                 summary.mark_partial(f"X did not confirm the follow of @{person.username} ({exc}); the next run asks X first")
                 return
-            except (RateLimited, BudgetExhausted) as exc:
+            except (RateLimited, BudgetExhausted, OutOfTime) as exc:
                 self.back_to_queue(sent)
                 summary.mark_partial(f"follows stopped: {exc}")
                 return

@@ -24,6 +24,7 @@ from flockpilot.domain.errors import (
     DuplicateContent,
     NotPermitted,
     OutcomeUnknown,
+    OutOfTime,
     RateLimited,
     XError,
 )
@@ -204,7 +205,7 @@ def todays_plan(deps: PostDeps, run: JobRun[PostSummary], *, fresh: bool = False
         learned = None
         try:
             learned = daily_results(run, deps.content, deps.plans, record)
-        except (CredentialsRevoked, NotPermitted):
+        except (CredentialsRevoked, NotPermitted, OutOfTime):
             raise
         except BudgetExhausted as exc:  # the day is still planned (and posted) on what was learned before
             run.summary.mark_partial(f"your posts' results were not read today: the post job's money for the day "
@@ -448,7 +449,7 @@ class _Publisher:
                 self.release(claim, SlotStatus.OPEN, error=str(exc), not_before=exc.reset_at, not_sent=item.item_id)
                 summary.failed.append(FailedEntry(slot=slot.index, item_id=item.item_id, error=str(exc), retry=True))
                 raise
-            except (BudgetExhausted, CredentialsRevoked, NotPermitted) as exc:
+            except (BudgetExhausted, OutOfTime, CredentialsRevoked, NotPermitted) as exc:
                 self.release(claim, SlotStatus.OPEN, error=str(exc), not_sent=item.item_id)
                 summary.failed.append(FailedEntry(slot=slot.index, item_id=item.item_id, error=str(exc), retry=True))
                 raise

@@ -26,6 +26,7 @@ from flockpilot.domain.errors import (
     NotFound,
     NotPermitted,
     OutcomeUnknown,
+    OutOfTime,
     RateLimited,
     XError,
 )
@@ -181,7 +182,7 @@ class _PruneRun:
         run, summary, settings, ledger = self.run, self.run.summary, self.settings, self.ledger
         try:
             summary.follow_backs = list(daily_sync(run, ledger).follow_backs)
-        except (CredentialsRevoked, NotPermitted, BudgetExhausted):
+        except (CredentialsRevoked, NotPermitted, BudgetExhausted, OutOfTime):
             raise
         except XError as exc:  # follow-backs wait for the next sync; the checks below still run
             summary.mark_partial(f"could not sync your followers and following: {exc}")
@@ -190,7 +191,7 @@ class _PruneRun:
         summary.band_excess = band_excess(profile.followers, profile.following, settings.ratio_tolerance)
         try:
             self.allow_mentioners()
-        except (CredentialsRevoked, NotPermitted, BudgetExhausted):
+        except (CredentialsRevoked, NotPermitted, BudgetExhausted, OutOfTime):
             raise
         except XError as exc:
             summary.mark_partial(f"could not read your mentions for the allowlist: {exc}")
@@ -394,7 +395,7 @@ class _PruneRun:
             except OutcomeUnknown as exc:
                 summary.mark_partial(f"X did not confirm the unfollow of @{person.username} ({exc}); the next run asks X first")
                 return
-            except (RateLimited, BudgetExhausted) as exc:
+            except (RateLimited, BudgetExhausted, OutOfTime) as exc:
                 self.back_to_followed(sent)
                 summary.mark_partial(f"unfollows stopped: {exc}")
                 return

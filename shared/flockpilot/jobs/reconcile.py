@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from flockpilot.domain.account import DayCounts
 from flockpilot.domain.budget import JOB_SHARES, verify_quota
 from flockpilot.domain.cost import CostMeter
-from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPermitted, XError
+from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPermitted, OutOfTime, XError
 from flockpilot.domain.people import PersonQueue, PersonStatus
 from flockpilot.domain.prune import quick_unfollow
 from flockpilot.domain.records import ReconState
@@ -52,6 +52,9 @@ def reconcile_step(run: JobRun[Any], ledger: Ledger, *, force: bool = False,
         raise
     except BudgetExhausted as exc:
         report["stopped"] = f"reconciliation money for today is spent: {exc}"
+    except OutOfTime as exc:
+        run.summary.mark_partial(f"reconciliation paused before the function's time limit: {exc}")
+        report["stopped"] = str(exc)
     except XError as exc:
         run.summary.mark_partial(f"reconciliation paused: {exc}")
         report["stopped"] = str(exc)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from flockpilot.domain.account import account_day
 from flockpilot.domain.budget import job_allowance
 from flockpilot.domain.cost import CostMeter
-from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPermitted, RateLimited, TransientError
+from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPermitted, OutOfTime, RateLimited, TransientError
 from flockpilot.plain import plain
 from flockpilot.settings import AccountSettings
 
@@ -204,9 +204,10 @@ class JobRun(Generic[S]):
 
     def execute(self, body: Callable[[JobRun[S]], None], *, save: Callable[[S], bool] = lambda s: True) -> S:
         """Run `body`, turn the stops every job shares into an honest outcome, record the run.
-        Whatever escapes, the spend is recorded; not after a Lambda hard timeout, which
-        runs nothing more (the X client starts no retry near the deadline, reconciliation
-        pauses 20 s before it, but a job's loop of first attempts does not look at it)."""
+        Whatever escapes, the spend is recorded. A Lambda hard timeout would run nothing
+        more, so none is let happen mid-call: the X client starts no call or retry unless X's
+        timeout and a margin still fit before the deadline (OutOfTime: the run stops here,
+        `partial`, and records what it did), and reconciliation pauses 20 s before it."""
         try:
             return self._execute(body, save)
         except BaseException:
@@ -219,6 +220,8 @@ class JobRun(Generic[S]):
             body(self)
         except BudgetExhausted as exc:
             summary.mark_partial(f"stopped at the day's {self.job} budget: {exc}")
+        except OutOfTime as exc:
+            summary.mark_partial(f"stopped before the function's time limit, the rest is for the next run: {exc}")
         except RateLimited as exc:
             summary.mark_partial(f"X rate limit: {exc}")
         except CredentialsRevoked as exc:
