@@ -353,9 +353,11 @@ def cmd_sources_remove(args: argparse.Namespace) -> int:
 def cmd_sources_list(args: argparse.Namespace) -> int:
     sources = _stores().ledger.sources()
     for s in sorted(sources, key=lambda s: (s.kind, s.label)):
-        state = "done" if s.exhausted else ("reading" if s.cursor else "new")
+        state = "done" if s.exhausted else "dry" if s.dry else ("reading" if s.cursor else "new")
         print(f"{s.label:<24} {s.kind:<12} {state:<8} read {s.read}")
     print(f"{len(sources)} source(s)")
+    if any(s.dry and not s.exhausted for s in sources):
+        print("dry: its followers almost never pass your follow filters, so it is read no more")
     return 0
 
 

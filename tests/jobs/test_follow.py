@@ -416,3 +416,38 @@ def test_filters_stored_crossed_read_no_candidates_and_say_why(hs: Harness) -> N
     assert summary.shortlisted == [] and summary.users_read == 0
     assert summary.outcome is RunOutcome.PARTIAL
     assert any("follow_min_followers (100000) is above follow_max_followers (50000)" in r for r in summary.reasons)
+
+
+DEAD = "1700000000000000190"
+
+
+def only_a_dead_source(h: Harness, n: int = 600) -> None:
+    """Room in the band and one source, whose followers all fail the filters (protected)."""
+    with_sources(h)
+    for peer in PEERS:
+        h.store.remove_source(peer)
+    h.world.add_user(User(DEAD, "deadpeer", "Dead peer"))
+    for i in range(n):
+        uid = f"19500000000000{i:05d}"
+        h.world.add_user(User(uid, f"ghost{i}", "Ghost", description="bread", protected=True))
+        h.world.follow(uid, DEAD)
+    h.store.add_source(Source(DEAD, SourceKind.ACCOUNT, "@deadpeer", h.clock.now()))
+    h.env.update(FOLLOW_DAILY_CAP="30", MONTHLY_BUDGET_USD="500")  # 30 wanted: pages of 100; money is no limit
+
+
+def test_a_source_whose_followers_never_pass_is_set_aside_after_200_reads(h: Harness) -> None:
+    only_a_dead_source(h)
+    h.at_local(10)
+    first = h.follow()
+    dead = next(s for s in h.store.sources() if s.source_id == DEAD)
+    assert dead.dry and dead.read == 200 and first.users_read == 200  # 100 + 100, not 100 + 600 + 1,000
+    assert any(w.startswith("@deadpeer: 0 of the 200 people read there passed") for w in first.warnings), first.warnings
+    assert first.outcome is RunOutcome.PARTIAL and first.shortlisted == []
+    def pages() -> int:
+        return sum(1 for _, path, _ in h.world.requests_log if path == f"/2/users/{DEAD}/followers")
+
+    assert pages() == 2
+    h.at_local(10, days=1)
+    second = h.follow()
+    assert second.users_read == 0 and pages() == 2  # tomorrow it is not read at all
+    assert not any("@deadpeer" in w for w in second.warnings)

@@ -113,6 +113,25 @@ def test_exhausted_sources_are_skipped() -> None:
     assert choose_sources([done], 3, random.Random(1)) == []
 
 
+@pytest.mark.parametrize("read, suggested, dry", [(199, 0, False), (200, 0, True), (200, 3, True), (200, 4, False),
+                                                  (1000, 19, True), (1000, 20, False), (0, 0, False)])
+def test_a_source_whose_followers_almost_never_pass_is_dry(read: int, suggested: int, dry: bool) -> None:
+    source = Source("a", SourceKind.ACCOUNT, "@a", NOW, read=read, suggested=suggested)
+    assert source.dry is dry and (choose_sources([source], 3, random.Random(1)) == []) is dry
+    assert not replace(source, kind=SourceKind.MENTIONS).dry  # mentions are read by time, not by the page
+
+
+def test_pages_grow_at_most_to_what_was_read_so_far() -> None:
+    new = Source("a", SourceKind.ACCOUNT, "@a", NOW)
+    assert new.page_size(30) == 100  # 30 / 0.3
+    assert new.page_size(10) == 34
+    assert replace(new, read=100).page_size(30) == 100  # 0 of 100 passed: not 600 at once
+    assert replace(new, read=400, suggested=8).page_size(30) == 400
+    assert replace(new, read=5000, suggested=50).page_size(30) == 600  # the 5% floor
+    assert replace(new, read=5000, suggested=50).page_size(100) == 1000  # X's page
+    assert replace(new, read=5000, suggested=4000).page_size(1) == 2
+
+
 def test_snowflake_time_needs_no_read() -> None:
     ms = 1_700_000_000_000
     post_id = str((ms - 1288834974657) << 22)

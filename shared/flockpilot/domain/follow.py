@@ -18,6 +18,11 @@ X_DAILY_FOLLOW_LIMIT = 400  # X's own daily follow limit; every cap is clamped t
 
 
 CHURN_PER_DAY = 0.003  # a day's share of followers who leave: the band keeps room for them
+# A source whose followers almost never pass your filters is set aside once this many of them
+# were read: reading on would spend the day's follow money finding no one.
+DRY_AFTER_READ = 200
+DRY_PASS_RATE = 0.02
+FIRST_PAGE = 100  # a source's pages grow at most to what was read of it so far (100, 100, 200, 400...)
 
 
 def band_limit(followers: int, following: int, tolerance: float) -> int:
@@ -186,6 +191,17 @@ class Source:
         """Share of people read who passed the filters, with a prior of 0.3 for a new source."""
         return (self.suggested + 1) / (self.read + 1 / 0.3) if self.read else 0.3
 
+    @property
+    def dry(self) -> bool:
+        """Read enough to know its followers (almost) never pass your filters: set aside."""
+        return self.kind is not SourceKind.MENTIONS and self.read >= DRY_AFTER_READ and self.suggested < DRY_PASS_RATE * self.read
+
+    def page_size(self, need: int) -> int:
+        """Followers to read for `need` more candidates: sized by the pass rate so far, and
+        growing at most to what was read of it before (a dry source costs DRY_AFTER_READ reads
+        to find out, not a 1,000-user page)."""
+        return max(1, min(1000, max(FIRST_PAGE, self.read), math.ceil(need / max(self.pass_rate, 0.05))))
+
 
 def choose_sources(sources: list[Source], k: int, rng: random.Random) -> list[Source]:
     """Pick k sources: draw each source's rate from its Beta posterior and take the best.
@@ -193,7 +209,7 @@ def choose_sources(sources: list[Source], k: int, rng: random.Random) -> list[So
     Thompson sampling: sources that convert win most days, new or unlucky ones still get
     tried, so the choice shifts toward what works without freezing.
     """
-    live = [s for s in sources if not s.exhausted]
+    live = [s for s in sources if not s.exhausted and not s.dry]
     draws = [(rng.betavariate(s.followed_back + 1, max(0, s.followed - s.followed_back) + 3), s.source_id, s) for s in live]
     draws.sort(key=lambda d: (-d[0], d[1]))
     return [s for _, _, s in draws[:k]]

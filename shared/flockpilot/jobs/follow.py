@@ -220,6 +220,12 @@ class _FollowRun:
                     found, source = self.read_source(source, need)
                     in_reserve += found
                     need = wanted - in_reserve
+                    if source.dry:
+                        summary.warnings.append(
+                            f"{source.label}: {source.suggested} of the {source.read} people read there passed your follow "
+                            "filters, so it is read no more (`flockpilot sources list`); add sources closer to your "
+                            "audience, or after changing the filters remove and add it again")
+                        break
                     if need <= 0 or source.exhausted or source.kind is SourceKind.MENTIONS:
                         break
             except BudgetExhausted as exc:
@@ -240,7 +246,7 @@ class _FollowRun:
             users, newest = x.mentions(since_id=source.cursor, max_results=min(100, need * 3))
             cursor, exhausted = newest or source.cursor, False
         else:
-            size = max(1, min(1000, math.ceil(need / max(source.pass_rate, 0.05))))
+            size = source.page_size(need)
             remaining = run.meter.remaining_usd()
             if remaining is not None:
                 size = min(size, math.floor(remaining / price("user_read") + 1e-9))
