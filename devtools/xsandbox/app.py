@@ -4,6 +4,8 @@ validated against spec/openapi.json (X's own spec, vendored: see spec/README.md)
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import html
 import json
 import re
 import socket
@@ -33,6 +35,9 @@ PRIVATE_METRICS = ("non_public_metrics", "organic_metrics", "promoted_metrics")
 PRIVATE_METRICS_WINDOW = timedelta(days=30)
 EARLIEST_TIME = datetime(2010, 11, 6, tzinfo=UTC)
 URL_PATTERN = re.compile(r"https?://|\b[\w-]+\.(com|org|net|io|co|dev|app)\b")
+# A link as X finds it in a post's text (a URL, or a bare domain of these endings), less any
+# punctuation that ends the sentence around it.
+LINK_PATTERN = re.compile(r"(?:https?://|\b(?:[\w-]+\.)+(?:com|org|net|io|co|dev|app)\b)[^\s]*?(?=[.,;:!?)\]]*(?:\s|$))")
 
 # operationId -> (method, spec path, werkzeug rule)
 ROUTES: dict[str, tuple[str, str, str]] = {
@@ -165,6 +170,16 @@ def _field_error(post_id: str, field: str, section: str, parameter: str) -> dict
 
 def _has_url(text: str) -> bool:
     return bool(URL_PATTERN.search(text))
+
+
+def shown_text(text: str) -> str:
+    """A post's text as X shows it (in the answer to its creation and in every read): each link
+    X finds, a bare domain too, is a t.co link, and &, < and > are HTML-escaped. The world keeps
+    the text as it was sent."""
+    def t_co(match: re.Match[str]) -> str:
+        return "https://t.co/" + hashlib.sha256(match.group(0).encode()).hexdigest()[:10]
+
+    return html.escape(LINK_PATTERN.sub(t_co, text), quote=False)
 
 
 def drop_connection(environ: dict[str, Any]) -> NoReturn:
@@ -406,7 +421,7 @@ class SandboxApp:
         in_reply_to_user_id and referenced_posts add fields). Private metrics are shown as
         asked: whether the caller may see them is decided before (see _timeline)."""
         wanted = set(fields)
-        out: dict[str, Any] = {"id": post.id, "text": post.text, "edit_history_post_ids": [post.id]}
+        out: dict[str, Any] = {"id": post.id, "text": shown_text(post.text), "edit_history_post_ids": [post.id]}
         if "created_at" in wanted:
             out["created_at"] = _iso(post.created_at)
         if "author_id" in wanted:
@@ -655,7 +670,7 @@ class SandboxApp:
                    for p in self.world.posts.by_author(user_id)):
                 raise problem(403, "disallowed-resource", "Forbidden", DUPLICATE_DETAIL, resource_type="post")
             post = self.world.add_post(user_id, text, in_reply_to_id=reply_to)
-        return 201, {"data": {"id": post.id, "text": post.text}}, ("post_create_url" if _has_url(text) else "post_create"), 1
+        return 201, {"data": {"id": post.id, "text": shown_text(post.text)}}, ("post_create_url" if _has_url(text) else "post_create"), 1
 
     def op_deletePosts(self, request: Request, user_id: str, id: str) -> tuple[int, dict[str, Any], str, int]:
         with self.world.lock:

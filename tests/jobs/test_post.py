@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import html
 import threading
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
@@ -336,19 +334,9 @@ def test_a_tried_item_removed_since_gets_no_substitute(h: Harness) -> None:
 
 @pytest.mark.parametrize("text", ["Salt & butter: the only rule", "Proof times < 2 hours beat > 3",
                                   "Read more on example.com today", "Plain words, nothing X rewrites"])
-def test_recovery_finds_a_post_whose_text_x_rewrote(h: Harness, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+def test_recovery_finds_a_post_whose_text_x_rewrote(h: Harness, text: str) -> None:
     """X shows a post's text HTML-escaped and every link it finds, a bare domain too, as a
-    t.co link (the sandbox shows text as sent: this test makes it show it as X does)."""
-    from devtools.xsandbox.app import SandboxApp
-
-    shown = SandboxApp.post_json
-
-    def as_x_shows_it(self: SandboxApp, post: Any, fields: Any) -> dict[str, Any]:
-        out = shown(self, post, fields)
-        out["text"] = html.escape(out["text"], quote=False).replace("example.com", "https://t.co/AbC123dEf")
-        return out
-
-    monkeypatch.setattr(SandboxApp, "post_json", as_x_shows_it)
+    t.co link; so does the sandbox (devtools/xsandbox/app.py shown_text)."""
     now = h.clock.now()
     h.store.add_content(new_item(kind="quip", text=text, now=now))
     for n in range(3):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -171,3 +172,17 @@ def test_a_reply_repeating_an_earlier_post_is_duplicate_content(world: World, cl
     refused = signed.post(f"{sandbox.base_url}/2/tweets", json={"text": "Same words", "reply": {"in_reply_to_tweet_id": peer_post(world).id}},
                           timeout=10)
     assert refused.status_code == 403 and "duplicate content" in refused.json()["detail"]
+
+
+def test_text_is_shown_as_x_shows_it_escaped_with_t_co_links(world: World, clock: FakeClock, sandbox: SandboxServer,
+                                                             signed: requests.Session) -> None:
+    """X answers a post's creation and every read with its text HTML-escaped (&, <, >) and each
+    link it finds, a bare domain too, as a t.co link; the world keeps the text as sent."""
+    sent = "Salt & <butter> at example.com, recipe: https://bakery.example.com/loaf?a=1&b=2."
+    created = signed.post(f"{sandbox.base_url}/2/tweets", json={"text": sent}, timeout=10)
+    assert created.status_code == 201, created.text
+    shown = created.json()["data"]["text"]
+    assert re.fullmatch(r"Salt &amp; &lt;butter&gt; at https://t\.co/\w{10}, recipe: https://t\.co/\w{10}\.", shown), shown
+    [read] = timeline(signed, sandbox)["data"]
+    assert read["text"] == shown
+    assert world.posts[created.json()["data"]["id"]].text == sent
