@@ -35,8 +35,12 @@ class LambdaTime:
     left: float
     per_call: float = 1.0
     per_write: float | None = None  # a write's share (POST, DELETE), if not per_call
+    short_below: float = 0.0  # counts the times `remaining` was asked with less than this left
+    short: int = 0
 
     def remaining(self) -> float:
+        if self.left < self.short_below:
+            self.short += 1
         return self.left
 
     def spend(self, seconds: float) -> None:

@@ -34,6 +34,7 @@ from flockpilot.domain.people import Person, PersonQueue, PersonStatus
 from flockpilot.domain.records import FollowDay, PruneDay
 from flockpilot.domain.slots import SlotStatus
 from tests.fakes.store import Crash
+from tests.fakes.x import LambdaTime
 from tests.faults.conftest import MATRIX
 from tests.jobs.conftest import ZONES, Harness, make_harness
 
@@ -44,6 +45,27 @@ POST_TICK_WRITES = 5
 FOLLOW_TICK_WRITES = 56
 PRUNE_TICK_WRITES = 73  # the day decided and its 10 unfollows, in the first run inside the active hours
 SLOW = 0.05  # a fault's delay: longer than the timeout
+MARGIN = 5.0  # the X client's: no call starts unless its timeout and this still fit
+
+
+def out_of_time(writes: int | None) -> LambdaTime:
+    """The acting tick's function near its time limit: `writes` writes to X fit (reads take
+    no time), then no call starts; None: not even a read."""
+    if writes is None:
+        return LambdaTime(left=1.0, short_below=MARGIN + TIMEOUT)
+    return LambdaTime(left=MARGIN + TIMEOUT + writes - 0.5, per_call=0.0, per_write=1.0, short_below=MARGIN + TIMEOUT)
+
+
+def note_time_limit(cell: Cell, time_left: LambdaTime | None) -> None:
+    if time_left is not None and not time_left.short:
+        cell.notes.append("no stop: the tick made fewer writes")
+
+
+TIME_LIMITS = {"time limit before any call": None, "time limit after the reads": 0, "time limit after 1 write": 1,
+               "time limit after 3 writes": 3}
+# The acting post tick makes one write to X, the acting follow tick its one follow of the
+# hour: a limit after more writes would never stop them.
+POST_TIME_LIMITS = FOLLOW_TIME_LIMITS = [k for k, v in TIME_LIMITS.items() if v is None or v < 1]
 
 
 def faults(operation: str) -> dict[str, list[Fault]]:
@@ -103,6 +125,12 @@ DELIVERIES = {"delivered twice": Delivery(2), "2 concurrent": Delivery(2, concur
               "4 concurrent": Delivery(4, concurrent=True)}
 
 
+def inject(h: Harness, faults: list[Fault], time_left: LambdaTime | None) -> None:
+    for fault in faults:
+        h.world.inject(fault)
+    h.lambda_time = time_left
+
+
 def run_ticks(h: Harness, job: Callable[[], Any], *, every: timedelta, start: tuple[int, int], end: tuple[int, int],
               delivery: Delivery, inject: Callable[[], None], inject_at: tuple[int, int], crash_writes: int | None = None) -> int:
     """Scheduled ticks over the account's day; the fault goes in before the tick at
@@ -123,6 +151,7 @@ def run_ticks(h: Harness, job: Callable[[], Any], *, every: timedelta, start: tu
         except TransientError:  # raised for Lambda to retry: the retry is the next tick
             pass
         h.store.crash_after(None)
+        h.lambda_time = None  # a time limit hits the tick it was set for; the next has its own
         h.clock.advance(seconds=every.total_seconds())
     return crashes
 
@@ -139,17 +168,19 @@ def first_slot_tick(h: Harness) -> tuple[int, int]:
     return minutes // 60, minutes % 60
 
 
-def post_cell(zone: str, fault: str, injected: list[Fault], delivery: Delivery, crash_writes: int | None = None) -> Cell:
+def post_cell(zone: str, fault: str, injected: list[Fault], delivery: Delivery, crash_writes: int | None = None,
+              time_left: LambdaTime | None = None) -> Cell:
     h = make_harness(zone)
     h.x_timeout = TIMEOUT
     h.stock()
     cell = Cell("post", fault, zone)
-    inject_at = first_slot_tick(h) if crash_writes is not None else (11, 0)
+    inject_at = first_slot_tick(h) if crash_writes is not None or time_left is not None else (11, 0)
     crashes = run_ticks(h, lambda: h.post(trigger="schedule"), every=timedelta(minutes=10), start=(7, 0), end=(23, 50),
-                        delivery=delivery, inject=lambda: [h.world.inject(f) for f in injected], inject_at=inject_at,
+                        delivery=delivery, inject=lambda: inject(h, injected, time_left), inject_at=inject_at,
                         crash_writes=crash_writes)
     if crash_writes is not None and not crashes:
         cell.notes.append("no crash: the tick made fewer writes")
+    note_time_limit(cell, time_left)
     day = h.clock.now().astimezone(h.zone).date() - timedelta(days=1) if h.clock.now().astimezone(h.zone).hour < 7 else \
         h.clock.now().astimezone(h.zone).date()
     plan, slots = h.store.plan_and_slots(day)
@@ -178,9 +209,12 @@ POST_FAULTS = {**faults("createPosts"),
 
 
 @pytest.mark.parametrize("zone", ZONES)
-@pytest.mark.parametrize("fault", [*POST_FAULTS, *DELIVERIES, *(f"crash before write {k}" for k in range(POST_TICK_WRITES))])
+@pytest.mark.parametrize("fault", [*POST_FAULTS, *DELIVERIES, *POST_TIME_LIMITS,
+                                   *(f"crash before write {k}" for k in range(POST_TICK_WRITES))])
 def test_post(zone: str, fault: str) -> None:
-    if fault.startswith("crash"):
+    if fault in TIME_LIMITS:
+        cell = post_cell(zone, fault, [], Delivery(), time_left=out_of_time(TIME_LIMITS[fault]))
+    elif fault.startswith("crash"):
         cell = post_cell(zone, fault, [], Delivery(), crash_writes=int(fault.rsplit(" ", 1)[1]))
     elif fault in DELIVERIES:
         cell = post_cell(zone, fault, [], DELIVERIES[fault])
@@ -219,17 +253,19 @@ def follow_world(h: Harness, n: int = 25) -> Counter[str]:
     return received
 
 
-def follow_cell(zone: str, fault: str, injected: list[Fault], delivery: Delivery, crash_writes: int | None = None) -> Cell:
+def follow_cell(zone: str, fault: str, injected: list[Fault], delivery: Delivery, crash_writes: int | None = None,
+                time_left: LambdaTime | None = None) -> Cell:
     h = make_harness(zone)
     h.x_timeout = TIMEOUT
     received = follow_world(h)
     cell = Cell("follow", fault, zone)
     crashes = run_ticks(h, lambda: h.follow(trigger="schedule"), every=timedelta(hours=1), start=(8, 5), end=(21, 5),
-                        delivery=delivery, inject=lambda: [h.world.inject(f) for f in injected],
-                        inject_at=(8, 5) if crash_writes is not None else (11, 5),
+                        delivery=delivery, inject=lambda: inject(h, injected, time_left),
+                        inject_at=(8, 5) if crash_writes is not None or time_left is not None else (11, 5),
                         crash_writes=crash_writes)
     if crash_writes is not None and not crashes:
         cell.notes.append("no crash: the tick made fewer writes")
+    note_time_limit(cell, time_left)
     h.at_local(21, 55)  # the last tick of the day (after it, the queue must be empty)
     h.follow(trigger="schedule")
     record = h.store.load_day(FollowDay, h.clock.now().astimezone(h.zone).date())
@@ -248,9 +284,12 @@ def follow_cell(zone: str, fault: str, injected: list[Fault], delivery: Delivery
 
 
 @pytest.mark.parametrize("zone", ZONES)
-@pytest.mark.parametrize("fault", [*faults("followUser"), *DELIVERIES, *(f"crash before write {k}" for k in range(FOLLOW_TICK_WRITES))])
+@pytest.mark.parametrize("fault", [*faults("followUser"), *DELIVERIES, *FOLLOW_TIME_LIMITS,
+                                   *(f"crash before write {k}" for k in range(FOLLOW_TICK_WRITES))])
 def test_follow(zone: str, fault: str) -> None:
-    if fault.startswith("crash"):
+    if fault in TIME_LIMITS:
+        cell = follow_cell(zone, fault, [], Delivery(), time_left=out_of_time(TIME_LIMITS[fault]))
+    elif fault.startswith("crash"):
         cell = follow_cell(zone, fault, [], Delivery(), crash_writes=int(fault.rsplit(" ", 1)[1]))
     elif fault in DELIVERIES:
         cell = follow_cell(zone, fault, [], DELIVERIES[fault])
@@ -292,17 +331,19 @@ def prune_world(h: Harness, n: int = 15) -> Counter[str]:
     return received
 
 
-def prune_cell(zone: str, fault: str, injected: list[Fault], delivery: Delivery, crash_writes: int | None = None) -> Cell:
+def prune_cell(zone: str, fault: str, injected: list[Fault], delivery: Delivery, crash_writes: int | None = None,
+               time_left: LambdaTime | None = None) -> Cell:
     h = make_harness(zone)
     h.x_timeout = TIMEOUT
     received = prune_world(h)
     cell = Cell("prune", fault, zone)
     crashes = run_ticks(h, lambda: h.prune(trigger="schedule", reconcile=False), every=timedelta(minutes=20), start=(8, 35),
-                        end=(21, 35), delivery=delivery, inject=lambda: [h.world.inject(f) for f in injected],
-                        inject_at=(8, 35) if crash_writes is not None else (8, 55),
+                        end=(21, 35), delivery=delivery, inject=lambda: inject(h, injected, time_left),
+                        inject_at=(8, 35) if crash_writes is not None or time_left is not None else (8, 55),
                         crash_writes=crash_writes)
     if crash_writes is not None and not crashes:
         cell.notes.append("no crash: the tick made fewer writes")
+    note_time_limit(cell, time_left)
     record = h.store.load_day(PruneDay, h.clock.now().astimezone(h.zone).date())
     assert record is not None
     people = h.store.people_by_id(record.ids)
@@ -317,9 +358,12 @@ def prune_cell(zone: str, fault: str, injected: list[Fault], delivery: Delivery,
 
 
 @pytest.mark.parametrize("zone", ZONES)
-@pytest.mark.parametrize("fault", [*faults("unfollowUser"), *DELIVERIES, *(f"crash before write {k}" for k in range(PRUNE_TICK_WRITES))])
+@pytest.mark.parametrize("fault", [*faults("unfollowUser"), *DELIVERIES, *TIME_LIMITS,
+                                   *(f"crash before write {k}" for k in range(PRUNE_TICK_WRITES))])
 def test_prune(zone: str, fault: str) -> None:
-    if fault.startswith("crash"):
+    if fault in TIME_LIMITS:
+        cell = prune_cell(zone, fault, [], Delivery(), time_left=out_of_time(TIME_LIMITS[fault]))
+    elif fault.startswith("crash"):
         cell = prune_cell(zone, fault, [], Delivery(), crash_writes=int(fault.rsplit(" ", 1)[1]))
     elif fault in DELIVERIES:
         cell = prune_cell(zone, fault, [], DELIVERIES[fault])
