@@ -324,8 +324,15 @@ def cmd_sources_add(args: argparse.Namespace) -> int:
     if handle is None:
         print(f"error: {args.handle!r} is not an X handle", file=sys.stderr)
         return EXIT_USAGE
+    from flockpilot.jobs.follow import take_back
+
     user, meter = _x_lookup(handle)
-    added = _stores().ledger.add_source(Source(user.id, SourceKind.ACCOUNT, f"@{user.username}", _now()))
+    ledger = _stores().ledger
+    added = ledger.add_source(Source(user.id, SourceKind.ACCOUNT, f"@{user.username}", _now()))
+    if not added and take_back(ledger, user.id) is not None:
+        print(f"taken back: @{user.username} (id {user.id}) was set aside as dry; it is read on from where it stopped, "
+              f"under your current follow filters; lookup cost ${meter.usd:.3f}")
+        return 0
     print(f"{'added' if added else 'already a source'}: @{user.username} (id {user.id}); lookup cost ${meter.usd:.3f}")
     return 0
 
@@ -357,7 +364,8 @@ def cmd_sources_list(args: argparse.Namespace) -> int:
         print(f"{s.label:<24} {s.kind:<12} {state:<8} read {s.read}")
     print(f"{len(sources)} source(s)")
     if any(s.dry and not s.exhausted for s in sources):
-        print("dry: its followers almost never pass your follow filters, so it is read no more")
+        print("dry: its followers almost never pass your follow filters, so it is read no more "
+              "(after changing the filters, `sources add` it again)")
     return 0
 
 

@@ -311,3 +311,25 @@ def test_content_list_shows_results_and_why_an_item_was_retired(env: dict[str, s
     listed = {i["text"]: i for i in json.loads(capsys.readouterr().out)}
     assert listed["Bread puns, again"]["status"] == "retired"
     assert listed["Bread puns, again"]["learning"]["retired_reason"] == reason
+
+
+def test_a_dry_source_added_again_is_read_on_from_where_it_stopped(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    """After changing the filters, `sources add` of a source set aside as dry takes it back: its
+    count starts over and its cursor stays (removed and added, it would read again the very
+    followers it was judged on, all known by then, and be set aside again)."""
+    from flockpilot.adapters.dynamo.ledger import DynamoLedger
+
+    assert main(["sources", "add", "@breadnerd"]) == 0
+    ledger = DynamoLedger(OWNER_ID)
+    (source,) = ledger.sources()
+    ledger.advance_source(source.source_id, cursor="7000000000000000001", exhausted=False, read=200, suggested=1)
+    assert ledger.sources()[0].dry
+    capsys.readouterr()
+    assert main(["sources", "list"]) == 0
+    assert "dry" in capsys.readouterr().out
+    assert main(["sources", "add", "@breadnerd"]) == 0
+    assert "taken back: @breadnerd" in capsys.readouterr().out
+    (back,) = ledger.sources()
+    assert not back.dry and (back.cursor, back.read, back.suggested) == ("7000000000000000001", 0, 0)
+    assert main(["sources", "add", "@breadnerd"]) == 0
+    assert "already a source: @breadnerd" in capsys.readouterr().out

@@ -14,7 +14,7 @@ from flockpilot.domain.follow import Source, SourceKind
 from flockpilot.domain.hours import ActiveHours, window_bounds
 from flockpilot.domain.people import PersonQueue, PersonStatus
 from flockpilot.domain.records import FollowDay
-from flockpilot.jobs.follow import FollowSummary
+from flockpilot.jobs.follow import FollowSummary, take_back
 from flockpilot.jobs.skeleton import RunOutcome
 from tests.jobs.conftest import Harness, make_harness
 
@@ -451,3 +451,36 @@ def test_a_source_whose_followers_never_pass_is_set_aside_after_200_reads(h: Har
     second = h.follow()
     assert second.users_read == 0 and pages() == 2  # tomorrow it is not read at all
     assert not any("@deadpeer" in w for w in second.warnings)
+
+
+def test_a_dry_source_comes_back_after_the_filters_change_as_the_readme_says(h: Harness) -> None:
+    """Its followers failed one filter (a default avatar); the person turns that filter off and
+    does what the warning says. The source is read on, and its followers now pass."""
+    with_sources(h)
+    for peer in PEERS:
+        h.store.remove_source(peer)
+    crowd(h, 0)  # the crowd's relaxed filters: only the avatar rule stands in the way
+    h.world.add_user(User(DEAD, "deadpeer", "Dead peer"))
+    for i in range(600):
+        uid = f"19500000000000{i:05d}"
+        h.world.add_user(User(uid, f"plain{i}", "Plain", description="bread"))  # the default avatar
+        h.world.follow(uid, DEAD)
+        h.world.add_post(uid, "hi")
+    h.store.add_source(Source(DEAD, SourceKind.ACCOUNT, "@deadpeer", h.clock.now()))
+    h.env.update(FOLLOW_DAILY_CAP="30", MONTHLY_BUDGET_USD="500")
+    h.at_local(10)
+    first = h.follow()
+    assert first.shortlisted == [] and any("so it is read no more" in w for w in first.warnings), first.warnings
+    h.env.update(FOLLOW_SKIP_DEFAULT_AVATAR="false")
+    readd_after_filter_change(h)
+    h.at_local(10, days=1)
+    second = h.follow()
+    assert len(second.shortlisted) == 30, (second.users_read, second.reasons_out, second.warnings)
+    assert "known" not in second.reasons_out  # read on: the 200 it was judged on are not paid for again
+    assert not next(s for s in h.store.sources() if s.source_id == DEAD).dry
+
+
+def readd_after_filter_change(h: Harness) -> None:
+    """What the dry warning tells the person to do after changing the filters: `sources add` it again."""
+    assert not h.store.add_source(Source(DEAD, SourceKind.ACCOUNT, "@deadpeer", h.clock.now()))
+    assert take_back(h.store, DEAD) is not None

@@ -104,6 +104,18 @@ class FollowDeps:
     ledger: Ledger
 
 
+def take_back(ledger: Ledger, source_id: str) -> Source | None:
+    """A dry source added again (after the filters changed): its count starts over under the
+    filters of now and it is read on from where it stopped. Removed and added instead, it would
+    start at its newest followers, the very people it was judged on, whom the ledger has seen
+    (they fail as known for months): set aside again after DRY_AFTER_READ paid reads."""
+    source = next((s for s in ledger.sources() if s.source_id == source_id and s.dry), None)
+    if source is not None:
+        ledger.advance_source(source_id, cursor=source.cursor, exhausted=source.exhausted, read=-source.read,
+                              suggested=-source.suggested)
+    return source
+
+
 def suggestion(person: Person, source_label: str) -> Suggestion:
     return Suggestion(user_id=person.user_id, username=person.username, score=person.score, source=source_label,
                       profile_url=profile_url(person.username), follow_url=follow_url(person.username), why=list(person.reasons))
@@ -224,7 +236,7 @@ class _FollowRun:
                         summary.warnings.append(
                             f"{source.label}: {source.suggested} of the {source.read} people read there passed your follow "
                             "filters, so it is read no more (`flockpilot sources list`); add sources closer to your "
-                            "audience, or after changing the filters remove and add it again")
+                            "audience, or after changing the filters add it again (`flockpilot sources add`)")
                         break
                     if need <= 0 or source.exhausted or source.kind is SourceKind.MENTIONS:
                         break
