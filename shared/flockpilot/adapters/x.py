@@ -78,8 +78,9 @@ class Transport(Protocol):
 class SignedTransport:
     """HTTPS to X with OAuth 1.0a user context: each request is signed (adapters/oauth1.py,
     HMAC-SHA1), urllib3 sends it (already loaded by botocore: no extra import at cold start)
-    with a connect and a read timeout and no automatic retries; `base_url` redirects it (the
-    sandbox). A JSON body is not part of the OAuth signature, as OAuth 1.0a specifies."""
+    within `timeout` in all, connecting included (XClient's time-limit check counts on it), with
+    no automatic retries; `base_url` redirects it (the sandbox). A JSON body is not part of the
+    OAuth signature, as OAuth 1.0a specifies."""
 
     def __init__(self, *, consumer_key: str, consumer_secret: str, access_token: str, access_token_secret: str,
                  base_url: str | None, timeout: float) -> None:
@@ -94,7 +95,7 @@ class SignedTransport:
         self._sign = partial(authorization, consumer_key=consumer_key, consumer_secret=consumer_secret, token=access_token,
                              token_secret=access_token_secret)
         self._pool = urllib3.PoolManager(num_pools=2, maxsize=4, retries=False,
-                                         timeout=urllib3.Timeout(connect=min(timeout, 5.0), read=timeout))
+                                         timeout=urllib3.Timeout(total=timeout, connect=min(timeout, 5.0)))
         self._origin = (base_url or X_ORIGIN).rstrip("/")
 
     def send(self, method: str, path: str, *, params: dict[str, Any] | None, json: Any) -> HttpResult:
