@@ -484,3 +484,20 @@ def readd_after_filter_change(h: Harness) -> None:
     """What the dry warning tells the person to do after changing the filters: `sources add` it again."""
     assert not h.store.add_source(Source(DEAD, SourceKind.ACCOUNT, "@deadpeer", h.clock.now()))
     assert take_back(h.store, DEAD) is not None
+
+
+def test_a_run_short_of_people_because_its_sources_are_dry_says_so_every_day(h: Harness) -> None:
+    """The warning comes once, from the run that finds a source dry; the runs after it (and a
+    source an earlier version read 400 of, dry the day this one is deployed, which no run ever
+    finds out about) still say why they found nobody."""
+    only_a_dead_source(h)
+    h.store.add_source(Source("1700000000000000191", SourceKind.ACCOUNT, "@oldpeer", h.clock.now(), cursor="1", read=400,
+                              suggested=2))
+    h.at_local(10)
+    h.follow()
+    h.at_local(10, days=1)
+    second = h.follow()
+    assert second.users_read == 0 and second.outcome is RunOutcome.PARTIAL
+    (reason,) = second.reasons
+    assert reason.startswith("found 0 of the 30 people wanted today") and "@deadpeer" in reason and "@oldpeer" in reason, reason
+    assert "dry" in reason

@@ -148,6 +148,7 @@ class _FollowRun:
         self.settings = deps.account.settings
         self.records = deps.account.records
         self.record = FollowDay(day=run.day, dry=dry)
+        self.set_aside: list[str] = []  # sources find() skipped as dry (said once, by the run that found out)
 
     def body(self, run: JobRun[FollowSummary]) -> None:
         self.record = self.records.load_day(FollowDay, run.day) or FollowDay(day=run.day, dry=self.dry)
@@ -195,7 +196,8 @@ class _FollowRun:
             self.record.shortlisted += [p.user_id for p in picks if p.user_id not in self.record.shortlisted]
             self.record.promoted = False
             if len(picks) < wanted:
-                summary.mark_partial(f"found {len(picks)} of the {wanted} people wanted today")
+                dry = f" ({', '.join(self.set_aside)} set aside as dry: `flockpilot sources list`)" if self.set_aside else ""
+                summary.mark_partial(f"found {len(picks)} of the {wanted} people wanted today{dry}")
         elif budget.band_room <= 0:
             summary.warnings.append(f"no follows today: {budget.reason}")
         first = not self.record.built
@@ -221,6 +223,7 @@ class _FollowRun:
         allowed = {SourceKind.ACCOUNT} | ({SourceKind.MY_FOLLOWER} if settings.follow_use_my_followers else set()) | (
             {SourceKind.MENTIONS} if settings.follow_use_mentions else set())
         sources = [s for s in ledger.sources() if s.kind in allowed]
+        self.set_aside = [s.label for s in sources if s.dry and not s.exhausted]
         rng = random.Random(f"{self.deps.account.account_id}:{run.day.isoformat()}")
         for source in choose_sources(sources, settings.follow_sources_per_run, rng):
             need = wanted - in_reserve
