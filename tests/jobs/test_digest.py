@@ -164,3 +164,43 @@ def test_follow_suggestions_show_what_a_person_decides_by(h: Harness) -> None:
     assert "last post" in block or "posted today" in block
     assert first.why[0] in block  # next to the reason
     assert f"{followers:,} followers, {following:,} following" in html
+
+
+def stored_texts(h: Harness) -> set[str]:
+    return {m.text for conversation in h.store._messages.values() for m in conversation.values()}
+
+
+def test_messages_past_the_days_money_wait_for_the_next_day(hi: Harness) -> None:
+    hi.digest(trigger="schedule")  # the first four, read and shown
+    for i in range(40):
+        hi.world.add_dm(QUIET, OWNER_ID, f"message {i}")
+    hi.env["MONTHLY_BUDGET_USD"] = "20"  # the digest's day: about $0.13, DM events $0.01 each
+    hi.clock.advance(days=1)
+    short = hi.digest(trigger="schedule")
+    assert short.outcome is RunOutcome.PARTIAL and 0 < short.new_messages < 40
+    assert any("older messages wait for tomorrow" in r for r in short.reasons)
+    hi.world.add_dm(FAN, OWNER_ID, "Are you open on Sunday?")  # one more the next day, on top
+    hi.env["MONTHLY_BUDGET_USD"] = "600"
+    hi.clock.advance(days=1)
+    later = hi.digest(trigger="schedule")
+    assert later.outcome is RunOutcome.OK, later.reasons
+    texts = stored_texts(hi)
+    assert [i for i in range(40) if f"message {i}" not in texts] == []  # none lost
+    assert "Are you open on Sunday?" in texts
+    assert short.new_messages + later.new_messages == 41  # none read as new twice
+    _, html, _ = hi.mail.sent[-1]
+    assert "hello from Leeds" not in html and "@" + hi.world.users[QUIET].username in html  # its conversation is back
+
+
+def test_a_run_that_cannot_read_every_new_message_says_so(hi: Harness) -> None:
+    hi.digest(trigger="schedule")
+    for i in range(500):  # more than a run's pages hold
+        hi.world.add_dm(QUIET, OWNER_ID, f"flood {i}")
+    hi.env["MONTHLY_BUDGET_USD"] = "5000"
+    hi.clock.advance(days=1)
+    first = hi.digest(trigger="schedule")
+    assert first.outcome is RunOutcome.PARTIAL and first.new_messages < 500
+    hi.clock.advance(days=1)
+    second = hi.digest(trigger="schedule")
+    assert first.new_messages + second.new_messages == 500
+    assert all(f"flood {i}" in stored_texts(hi) for i in range(500))

@@ -20,6 +20,7 @@ from flockpilot.domain.digest_email import DigestReport, LinkItem, PostLine, ren
 from flockpilot.domain.errors import (
     BudgetExhausted,
     CredentialsRevoked,
+    NotFound,
     NotPermitted,
     OutOfTime,
     RateLimited,
@@ -39,6 +40,7 @@ from flockpilot.pricing import price
 from flockpilot.settings import Mode
 
 if TYPE_CHECKING:
+    from flockpilot.domain.x import DmEvent
     from flockpilot.ports import ContentStore, Inbox, Ledger, Mailer, PlanStore
 
 MAX_PAGES = 10
@@ -103,31 +105,63 @@ def fetch_new_messages(deps: DigestDeps, run: JobRun[DigestSummary], reserve_usd
     X has no since_id for DM events, so a page can hold events we already have (and X bills
     them). Pages grow 1, 2, 4, ... from the newest: a day with n new messages re-reads at most
     n + 1 known events, a quiet day one. Nothing is stored twice (the event id is the key),
-    and the frontier moves only once the events are stored: a crash re-reads, never loses."""
+    and the frontier moves only once the events are stored: a crash re-reads, never loses.
+
+    A read stopped by the day's money (or the run's pages) before it reached the known
+    events leaves a gap: where X's pages go on, and the ids that bound it, kept in the same
+    frontier row as the known ids. The next run reads what is new on top, then goes on
+    through each gap, so older messages wait for tomorrow instead of being skipped."""
     ledger, inbox, summary, x, now = deps.ledger, deps.inbox, run.summary, run.x, run.now
-    known_ids = ledger.frontier("dm")
+    stored = ledger.frontier("dm")
+    known_ids = [i for i in stored if not i.startswith(_GAP)]
     known = set(known_ids)
-    new = []
+    gaps = [_parse_gap(g) for g in stored if g.startswith(_GAP)]
+    new: list[DmEvent] = []
     senders = {}
-    token: str | None = None
-    size = 1 if known else 50
-    for _ in range(MAX_PAGES):
-        affordable = math.floor(max(0.0, (run.meter.remaining_usd() or 0.0) - reserve_usd) / price("dm_event_read") + 1e-9)
-        if affordable < 1:
-            summary.mark_partial("the day's digest money is spent: older messages wait for tomorrow")
-            break
-        page = x.dm_events_page(max_results=min(size, affordable), token=token)
-        senders.update(page.senders)
+    pages = 0
+    newest_known = max((int(i) for i in known_ids), default=None)
+    segments: list[tuple[str | None, int | None, int | None, int]] = [(None, None, newest_known, 1 if known else 50)]
+    segments += [(token, below, floor, 100) for token, below, floor in gaps]
+    left: list[tuple[str, int | None, int | None]] = []
+    stopped = False
+    for n, (token, below, floor, size) in enumerate(segments):
         done = False
-        for event in page.events:
-            if event.id in known:
+        while not done:
+            affordable = math.floor(max(0.0, (run.meter.remaining_usd() or 0.0) - reserve_usd) / price("dm_event_read") + 1e-9)
+            if affordable < 1 or pages >= MAX_PAGES:
+                stopped = True
+                break
+            try:
+                page = x.dm_events_page(max_results=min(size, affordable), token=token)
+            except (NotFound, XError) as exc:
+                if n == 0 or type(exc) not in (XError, NotFound):
+                    raise
+                summary.warnings.append(f"X no longer continues an earlier DM read ({exc}): messages older than "
+                                        "that read may be missing from the digest; they are still in X")
                 done = True
                 break
-            new.append(event)
-        token = page.next_token
-        if done or not token:
-            break
-        size = min(100, size * 2)
+            pages += 1
+            senders.update(page.senders)
+            for event in page.events:
+                number = int(event.id)
+                if below is not None and number >= below:
+                    continue  # read before: this gap lies under it
+                below = number
+                if floor is not None and number <= floor:
+                    done = True
+                    break
+                if event.id not in known:
+                    known.add(event.id)
+                    new.append(event)
+            token = page.next_token
+            done = done or not token
+            size = min(100, size * 2)
+        if not done and token is not None:
+            left.append((token, below, floor))
+    if stopped:
+        summary.mark_partial("the day's digest money is spent: older messages wait for tomorrow"
+                             if pages < MAX_PAGES else
+                             f"more new messages than a run reads ({MAX_PAGES} pages): older ones wait for tomorrow")
     by_conversation: dict[str, list[Message]] = {}
     for event in new:
         by_conversation.setdefault(event.conversation_id, []).append(
@@ -142,9 +176,20 @@ def fetch_new_messages(deps: DigestDeps, run: JobRun[DigestSummary], reserve_usd
                 description=other.description, follows_me=bool(other.follows_me), i_follow=bool(other.i_follow)),
                 max(m.created_at for m in messages), now)
             ledger.allow(AllowEntry(other.id, other.username, "dm", now))
-    if new:
-        ledger.set_frontier("dm", [e.id for e in new][:50] + known_ids, now)
+    if new or left != gaps:
+        ids = sorted(known_ids + [e.id for e in new], key=int, reverse=True)  # newest first; the store keeps 200
+        ledger.set_frontier("dm", [_GAP + f"{b or ''}:{f or ''}:{t}" for t, b, f in left[:MAX_GAPS]] + ids, now)
     return len(new)
+
+
+_GAP = "gap:"
+MAX_GAPS = 30  # a gap older than X's 30 days of DMs has nothing left to read
+
+
+def _parse_gap(entry: str) -> tuple[str, int | None, int | None]:
+    """(X's pagination token, the oldest id read above the gap, the newest id known under it)."""
+    below, floor, token = entry.removeprefix(_GAP).split(":", 2)
+    return token, int(below) if below else None, int(floor) if floor else None
 
 
 def build_report(deps: DigestDeps, run: JobRun[DigestSummary], *, read_x: bool) -> DigestReport:
