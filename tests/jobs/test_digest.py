@@ -204,3 +204,23 @@ def test_a_run_that_cannot_read_every_new_message_says_so(hi: Harness) -> None:
     second = hi.digest(trigger="schedule")
     assert first.new_messages + second.new_messages == 500
     assert all(f"flood {i}" in stored_texts(hi) for i in range(500))
+
+
+def test_times_in_the_email_are_the_accounts_own(h: Harness) -> None:
+    h.env.update(DIGEST_EMAIL="owner@example.com", SENDER_EMAIL="flockpilot@example.com")
+    h.at_local(9, 15)
+    h.world.add_dm(FAN, OWNER_ID, "Do you ship to Osaka?")
+    h.stock()
+    h.at_local(10, 0)
+    h.post(trigger="schedule")
+    plan = h.store.plan_and_slots(h.clock.now().astimezone(h.zone).date())[0]
+    assert plan is not None
+    upcoming = [s.at for s in plan.slots if s.at > h.local(18, 0)]
+    h.at_local(18, 0)
+    h.digest(trigger="schedule")
+    _, html, text = h.mail.sent[0]
+    for body in (html, text):
+        assert "09:15" in body  # when the message came, on the account's clock
+        assert f"{upcoming[0].astimezone(h.zone):%H:%M}" in body  # the next post, as `flockpilot plan` shows it
+    assert h.env["TIME_ZONE"] == "UTC" or " UTC" not in html.split("Your week")[0]  # never labelled with another clock
+    assert h.env["TIME_ZONE"] in text.splitlines()[0]  # the plain text says which clock

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from html import escape
+from zoneinfo import ZoneInfo
 
 from flockpilot.domain.account import GrowthPoint
 from flockpilot.domain.digest import IGNORE, MAYBE, WORTH, DigestEntry, safe_name, safe_text
@@ -71,6 +72,11 @@ class DigestReport:
         handle = "".join(ch for ch in self.handle if ch.isalnum() or ch == "_")[:15]
         return (f"Flockpilot {self.day:%a %d %b}: {counts[WORTH]} worth replying, {counts[MAYBE]} maybe"
                 f" - @{handle}")
+
+
+def _local(at: datetime, time_zone: str) -> datetime:
+    """A moment on the account's own clock (the one its digest hour, active hours and plan use)."""
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(ZoneInfo(time_zone))
 
 
 def _e(text: str, limit: int = 600) -> str:
@@ -143,7 +149,8 @@ def _entry_html(e: DigestEntry, tz_name: str) -> str:
     ]
     for m in e.conversation.messages[-5:]:
         who = "You" if m.from_me else _n(o.name, 30)
-        lines.append(_p(f'<span style="color:{MUTED}">{m.created_at:%d %b %H:%M} UTC &middot; {who}:</span> {_e(m.text)}'))
+        lines.append(_p(f'<span style="color:{MUTED}">{_local(m.created_at, tz_name):%d %b %H:%M} &middot; {who}:</span> '
+                        f"{_e(m.text)}"))
     lines.append(_p(f'<span style="color:{MUTED}">Draft:</span> {_e(e.draft, 280)}<br>{_button(e.compose_url, "Reply in X")}'))
     return "".join(lines)
 
@@ -216,11 +223,13 @@ def render_html(r: DigestReport) -> str:
     rows.append(_h("Posts"))
     rows.append(_p(f"<b>Published today ({len(r.published)})</b>"))
     for p in r.published:
-        rows.append(_p(f'<span style="color:{MUTED}">{p.at:%H:%M} UTC &middot; {escape(p.kind)} &middot; ${p.cost_usd:.3f}</span> '
+        rows.append(_p(f'<span style="color:{MUTED}">{_local(p.at, r.time_zone):%H:%M} &middot; {escape(p.kind)} &middot; '
+                       f'${p.cost_usd:.3f}</span> '
                        f"{_e(p.text, 300)}"))
     rows.append(_p(f"<b>Coming next ({len(r.upcoming)})</b>"))
     for p in r.upcoming:
-        rows.append(_p(f'<span style="color:{MUTED}">{p.at:%H:%M} UTC &middot; {escape(p.kind)}</span> {_e(p.text, 300)}'))
+        rows.append(_p(f'<span style="color:{MUTED}">{_local(p.at, r.time_zone):%H:%M} &middot; {escape(p.kind)}</span> '
+                       f"{_e(p.text, 300)}"))
 
     rows.append(_h("Your week"))
     rows.extend(_week_html(r.week))
@@ -267,7 +276,7 @@ def render_html(r: DigestReport) -> str:
 
 
 def render_text(r: DigestReport) -> str:
-    out = [f"Flockpilot digest - @{safe_text(r.handle, 20)} - {r.day:%A %d %B %Y}"]
+    out = [f"Flockpilot digest - @{safe_text(r.handle, 20)} - {r.day:%A %d %B %Y} (times: {r.time_zone})"]
     if r.dry_run:
         out.append("DRY-RUN MODE: nothing was sent to X today.")
     out += ["", "MESSAGES"]
@@ -279,7 +288,7 @@ def render_text(r: DigestReport) -> str:
                    f"{'; '.join(e.reasons)}")
         for m in e.conversation.messages[-5:]:
             who = "You" if m.from_me else safe_name(o.name, 30)
-            out.append(f"    {m.created_at:%d %b %H:%M} {who}: {_indented(safe_text(m.text))}")
+            out.append(f"    {_local(m.created_at, r.time_zone):%d %b %H:%M} {who}: {_indented(safe_text(m.text))}")
         out.append(f"    Draft: {_indented(safe_text(e.draft, 280))}")
         out.append(f"    Reply: {e.compose_url}")
     out += ["", "FOLLOW SUGGESTIONS"] + ([f"- @{safe_name(f.username, 20)}: {f.action_url}\n    {safe_name(f.details, 300)}"
@@ -287,8 +296,8 @@ def render_text(r: DigestReport) -> str:
     out += ["", "PRUNE SUGGESTIONS"] + ([f"- @{safe_name(f.username, 20)}: {f.profile_url}\n    {safe_name(f.details, 300)}"
                                          f" ({safe_text(f.why, 200)})" for f in r.prune] or [f"  {r.prune_note or 'None today.'}"])
     out += ["", f"POSTS: published today {len(r.published)}"]
-    out += [f"  {p.at:%H:%M} {p.kind} ${p.cost_usd:.3f} {safe_text(p.text, 300)}" for p in r.published]
-    out += [f"  next {p.at:%H:%M} {p.kind} {safe_text(p.text, 300)}" for p in r.upcoming]
+    out += [f"  {_local(p.at, r.time_zone):%H:%M} {p.kind} ${p.cost_usd:.3f} {safe_text(p.text, 300)}" for p in r.published]
+    out += [f"  next {_local(p.at, r.time_zone):%H:%M} {p.kind} {safe_text(p.text, 300)}" for p in r.upcoming]
     out += ["", "YOUR WEEK"] + [f"  {_indented(safe_text(line, 400))}" for line in week_lines(r.week)]
     out += ["", "ACCOUNT"]
     if r.followers is not None:
