@@ -82,6 +82,14 @@ def _languages(value: str) -> None:
                          " (use codes such as en, fr, pt-br)")
 
 
+def _reply_template(value: str) -> None:
+    from flockpilot.domain.digest import template_problem
+
+    problem = template_problem(value)
+    if problem:
+        raise ValueError(f"{problem}; use {{first_name}}, {{username}} and {{invite}}")
+
+
 def _url(value: str | None) -> None:
     if value is not None and not value.startswith(("http://", "https://")):
         raise ValueError("must be an http(s) URL")
@@ -111,7 +119,8 @@ class AccountSettings:
 
     digest_reply_template: str = setting(
         "Hi {first_name}, thanks for your message! {invite}",
-        description="reply draft; {first_name}, {username} and {invite} are filled in", max_length=500)
+        description="reply draft; {first_name}, {username} and {invite} are filled in", max_length=500,
+        set_check=_reply_template)
     digest_invite: str = setting("Happy to keep talking here.", max_length=280,
                                description="e.g. an invitation to your site or Facebook page")
 

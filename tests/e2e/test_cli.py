@@ -333,3 +333,15 @@ def test_a_dry_source_added_again_is_read_on_from_where_it_stopped(env: dict[str
     assert not back.dry and (back.cursor, back.read, back.suggested) == ("7000000000000000001", 0, 0)
     assert main(["sources", "add", "@breadnerd"]) == 0
     assert "already a source: @breadnerd" in capsys.readouterr().out
+
+
+def test_a_reply_template_the_drafts_cannot_use_is_refused(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    from flockpilot.adapters.dynamo.records import DynamoRecords
+
+    for template, named in (("Hi {name}, thanks!", "{name}"), ("Hi {first_name} :-}", "}"),
+                            ("Hi {first_name.upper}", "{first_name.upper}"), ("Hi {0}", "{0}")):
+        assert main(["settings", "set", "digest_reply_template", template]) == EXIT_CONFIG
+        err = capsys.readouterr().err
+        assert named in err and "{first_name}, {username} and {invite}" in err and "Traceback" not in err
+    assert "digest_reply_template" not in DynamoRecords(OWNER_ID).overrides()
+    assert main(["settings", "set", "digest_reply_template", "Hey {first_name} (@{username}), {{thanks}}! {invite}"]) == 0

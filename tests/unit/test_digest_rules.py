@@ -86,6 +86,8 @@ def test_draft_uses_the_template_and_survives_a_broken_one() -> None:
     ada = conv("hi").other
     assert draft_reply("Hi {first_name}! Visit {invite}", ada, "my site") == "Hi Ada! Visit my site"
     assert draft_reply("Hi {nope}", ada, "x").startswith("Hi Ada, thanks")
+    for stored in ("Hi {first_name.title}!", "Hi {first_name.nope}", "Hi {first_name[9]}", "Hi {first_name:%}"):
+        assert draft_reply(stored, ada, "x").startswith("Hi Ada, thanks")  # a template stored before it was checked
 
 
 def test_compose_link_opens_x_with_the_draft() -> None:

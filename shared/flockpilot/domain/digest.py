@@ -166,13 +166,32 @@ DEFAULT_TEMPLATE = "Hi {first_name}, thanks for your message! {invite}"
 DEFAULT_INVITE = "Happy to keep talking here."
 
 
-def draft_reply(template: str, other: Correspondent, invite: str) -> str:
-    """A reply by name from the user's template ({first_name}, {username}, {invite})."""
-    values = {"first_name": first_name(other.name, other.username), "username": other.username, "invite": invite}
+TEMPLATE_FIELDS = ("first_name", "username", "invite")
+
+
+def template_problem(template: str) -> str | None:
+    """Why a reply template cannot make drafts (naming the bad part), or None if it can: only
+    {first_name}, {username} and {invite}, as they are; a literal brace is written twice."""
+    from string import Formatter
+
     try:
-        return template.format(**values).strip()
-    except (KeyError, IndexError, ValueError):
-        return DEFAULT_TEMPLATE.format(**values).strip()
+        parts = list(Formatter().parse(template))
+    except ValueError as exc:
+        return f"{exc} (write a literal brace twice: {{{{ or }}}})"
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        field = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+        if name not in TEMPLATE_FIELDS or spec or conversion:
+            return f"{field} is not a placeholder the draft fills in"
+    return None
+
+
+def draft_reply(template: str, other: Correspondent, invite: str) -> str:
+    """A reply by name from the user's template ({first_name}, {username}, {invite}); one it
+    cannot use (stored before `settings set` checked them) gives the default's draft."""
+    values = {"first_name": first_name(other.name, other.username), "username": other.username, "invite": invite}
+    return (DEFAULT_TEMPLATE if template_problem(template) else template).format(**values).strip()
 
 
 def compose_url(recipient_id: str, text: str) -> str:
