@@ -38,7 +38,7 @@ class Clock(Protocol):
 class XApi(Protocol):
     """The calls Flockpilot makes to X, each metered against `meter`, each failure a domain
     error (RateLimited, CredentialsRevoked, NotPermitted, DuplicateContent, NotFound,
-    TransientError, OutcomeUnknown, BudgetExhausted, OutOfTime)."""
+    TransientError, OutcomeUnknown, and NotSent: BudgetExhausted or OutOfTime)."""
 
     @property
     def user_id(self) -> str: ...

@@ -7,8 +7,6 @@ X's bill against the recorded spend. In UTC, Tokyo and Los Angeles."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from devtools.xsandbox.seed import OWNER_ID
@@ -18,16 +16,9 @@ from tests.fakes.x import LambdaTime
 from tests.jobs.conftest import Harness
 from tests.jobs.test_follow import crowd, with_sources
 from tests.jobs.test_prune import api_world, with_ledger
+from tests.jobs.test_spend import billed, recorded
 
 TIME_LIMIT = "time limit"
-
-
-def recorded(h: Harness) -> float:
-    return round(sum(s.usd for s in h.store.spend(date.min, date.max).values()), 6)
-
-
-def billed(h: Harness) -> float:
-    return float(h.world.bill()["usd"])
 
 
 def writes(h: Harness, method: str, ending: str = "") -> list[str]:

@@ -21,11 +21,16 @@ class ContentRejected(FlockpilotError):
         self.weighted_length = weighted_length
 
 
-class BudgetExhausted(FlockpilotError):
+class NotSent(FlockpilotError):
+    """A call to X was stopped before it was sent: X did nothing and billed nothing. The run
+    stops its calls there, gives back what it had taken for the call, and says why."""
+
+
+class BudgetExhausted(NotSent):
     """The call would take the run past its dollar budget."""
 
 
-class OutOfTime(FlockpilotError):
+class OutOfTime(NotSent):
     """Too little of the function's time is left to start another X call and record what it
     did (X's timeout plus a margin): the call was not sent, so X did nothing and billed
     nothing. The run stops there and says so; the next run goes on."""

@@ -18,12 +18,10 @@ from flockpilot.domain.account import account_day
 from flockpilot.domain.digest import DEFAULT_INVITE, DEFAULT_TEMPLATE, Correspondent, Message, rank
 from flockpilot.domain.digest_email import DigestReport, LinkItem, PostLine, render_html, render_text
 from flockpilot.domain.errors import (
-    BudgetExhausted,
     CredentialsRevoked,
     NotFound,
     NotPermitted,
-    OutOfTime,
-    RateLimited,
+    NotSent,
     TransientError,
     XError,
 )
@@ -133,7 +131,7 @@ def fetch_new_messages(deps: DigestDeps, run: JobRun[DigestSummary], reserve_usd
                 break
             try:
                 page = x.dm_events_page(max_results=min(size, affordable), token=token)
-            except (NotFound, XError) as exc:
+            except XError as exc:
                 if n == 0 or type(exc) not in (XError, NotFound):
                     raise
                 summary.warnings.append(f"X no longer continues an earlier DM read ({exc}): messages older than "
@@ -199,7 +197,7 @@ def build_report(deps: DigestDeps, run: JobRun[DigestSummary], *, read_x: bool) 
     if read_x and (profile is None or not profile.fresh(now, settings.zone)):
         try:
             profile = account_profile(run)
-        except (BudgetExhausted, OutOfTime, RateLimited, XError) as exc:
+        except (NotSent, XError) as exc:
             if isinstance(exc, CredentialsRevoked | NotPermitted):
                 raise
             run.summary.mark_partial(f"account figures not refreshed today: {exc}")
@@ -283,7 +281,7 @@ def run_digest(deps: DigestDeps, event: DigestEvent) -> DigestSummary:
                 records.save_day(record, run.now)
             except (CredentialsRevoked, NotPermitted):
                 raise
-            except (BudgetExhausted, OutOfTime, RateLimited, XError) as exc:
+            except (NotSent, XError) as exc:
                 summary.mark_partial(f"stopped reading DMs: {exc}")
         report = build_report(deps, run, read_x=not (preview and already_read))
         report.warnings += summary.warnings + summary.reasons

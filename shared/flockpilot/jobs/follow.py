@@ -25,8 +25,8 @@ from flockpilot.domain.errors import (
     CredentialsRevoked,
     NotFound,
     NotPermitted,
+    NotSent,
     OutcomeUnknown,
-    OutOfTime,
     RateLimited,
     XError,
 )
@@ -166,7 +166,7 @@ class _FollowRun:
         if self.event.sync is not False:
             try:
                 synced = daily_sync(run, self.ledger, force=bool(self.event.sync))
-            except (CredentialsRevoked, NotPermitted, BudgetExhausted, OutOfTime):
+            except (CredentialsRevoked, NotPermitted, NotSent):
                 raise
             except XError as exc:  # follow-backs wait for the next sync; today's list does not
                 summary.mark_partial(f"could not sync your followers and following: {exc}")
@@ -393,7 +393,7 @@ class _FollowRun:
             except OutcomeUnknown as exc:
                 summary.mark_partial(f"X did not confirm the follow of @{person.username} ({exc}); the next run asks X first")
                 return
-            except (RateLimited, BudgetExhausted, OutOfTime) as exc:
+            except (RateLimited, NotSent) as exc:
                 self.back_to_queue(sent)
                 summary.mark_partial(f"follows stopped: {exc}")
                 return

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flockpilot.domain.content import ContentItem, ContentKind, ItemStatus
-from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPermitted, OutOfTime, XError
+from flockpilot.domain.errors import CredentialsRevoked, NotPermitted, NotSent, XError
 from flockpilot.domain.learning import (
     HOURS_DAYS,
     JUDGE_DAYS,
@@ -226,7 +226,7 @@ def plug(run: JobRun[Any], content: ContentStore, plans: PlanStore, record: Metr
         return
     try:
         refs = read_posts(run, recent, metrics=True)
-    except (CredentialsRevoked, NotPermitted, BudgetExhausted, OutOfTime):
+    except (CredentialsRevoked, NotPermitted, NotSent):
         raise
     except XError as exc:
         run.summary.mark_partial(f"could not read today's results for the plug: {exc}")

@@ -23,6 +23,7 @@ from flockpilot.domain.errors import (
     CredentialsRevoked,
     DuplicateContent,
     NotPermitted,
+    NotSent,
     OutcomeUnknown,
     OutOfTime,
     RateLimited,
@@ -449,7 +450,7 @@ class _Publisher:
                 self.release(claim, SlotStatus.OPEN, error=str(exc), not_before=exc.reset_at, not_sent=item.item_id)
                 summary.failed.append(FailedEntry(slot=slot.index, item_id=item.item_id, error=str(exc), retry=True))
                 raise
-            except (BudgetExhausted, OutOfTime, CredentialsRevoked, NotPermitted) as exc:
+            except (NotSent, CredentialsRevoked, NotPermitted) as exc:
                 self.release(claim, SlotStatus.OPEN, error=str(exc), not_sent=item.item_id)
                 summary.failed.append(FailedEntry(slot=slot.index, item_id=item.item_id, error=str(exc), retry=True))
                 raise

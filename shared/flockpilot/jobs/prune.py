@@ -21,12 +21,11 @@ from typing import TYPE_CHECKING
 
 from flockpilot.domain.account import DayCounts
 from flockpilot.domain.errors import (
-    BudgetExhausted,
     CredentialsRevoked,
     NotFound,
     NotPermitted,
+    NotSent,
     OutcomeUnknown,
-    OutOfTime,
     RateLimited,
     XError,
 )
@@ -182,7 +181,7 @@ class _PruneRun:
         run, summary, settings, ledger = self.run, self.run.summary, self.settings, self.ledger
         try:
             summary.follow_backs = list(daily_sync(run, ledger).follow_backs)
-        except (CredentialsRevoked, NotPermitted, BudgetExhausted, OutOfTime):
+        except (CredentialsRevoked, NotPermitted, NotSent):
             raise
         except XError as exc:  # follow-backs wait for the next sync; the checks below still run
             summary.mark_partial(f"could not sync your followers and following: {exc}")
@@ -191,7 +190,7 @@ class _PruneRun:
         summary.band_excess = band_excess(profile.followers, profile.following, settings.ratio_tolerance)
         try:
             self.allow_mentioners()
-        except (CredentialsRevoked, NotPermitted, BudgetExhausted, OutOfTime):
+        except (CredentialsRevoked, NotPermitted, NotSent):
             raise
         except XError as exc:
             summary.mark_partial(f"could not read your mentions for the allowlist: {exc}")
@@ -395,7 +394,7 @@ class _PruneRun:
             except OutcomeUnknown as exc:
                 summary.mark_partial(f"X did not confirm the unfollow of @{person.username} ({exc}); the next run asks X first")
                 return
-            except (RateLimited, BudgetExhausted, OutOfTime) as exc:
+            except (RateLimited, NotSent) as exc:
                 self.back_to_followed(sent)
                 summary.mark_partial(f"unfollows stopped: {exc}")
                 return

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from flockpilot.domain.account import AccountProfile, DayCounts, GrowthPoint
-from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPermitted, OutOfTime, XError
+from flockpilot.domain.errors import CredentialsRevoked, NotPermitted, NotSent, XError
 from flockpilot.domain.follow import Source, SourceKind
 from flockpilot.domain.people import PersonStatus, SourceCredit
 from flockpilot.domain.records import FollowDay, SyncDay
@@ -181,7 +181,7 @@ def _profile_or_none(run: JobRun[Any]) -> AccountProfile | None:
     sync guesses from yesterday's counts."""
     try:
         return account_profile(run)
-    except (CredentialsRevoked, NotPermitted, BudgetExhausted, OutOfTime):
+    except (CredentialsRevoked, NotPermitted, NotSent):
         raise
     except XError:
         return None
