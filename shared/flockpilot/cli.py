@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 from flockpilot.domain.errors import ContentRejected, FlockpilotError, InvalidSetting
 
 if TYPE_CHECKING:
+    from flockpilot.ports import AccountRecords
     from flockpilot.runtime import Stores, Wiring
+    from flockpilot.settings import AccountSettings
 
 EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG = 1, 2, 3
 
@@ -40,7 +42,43 @@ def _stores() -> Stores:
 def _wiring() -> Wiring:
     from flockpilot.runtime import wire
 
-    return wire(account_id=os.environ.get("FLOCKPILOT_ACCOUNT_ID") or None)
+    _, deployed = _stores().records.settings_sources()
+    return wire(_environment(deployed), account_id=os.environ.get("FLOCKPILOT_ACCOUNT_ID") or None)
+
+
+def _environment(deployed: dict[str, Any] | None) -> dict[str, str]:
+    """This shell's environment, with the account settings the deployed Lambda functions run
+    with in place of its own (as the functions last recorded them: flockpilot.runtime.Wiring),
+    so `plan`, `status`, `run`... show and do what the functions do, on the account's day.
+    A note on stderr names each of this shell's own that is set aside. Without a record (the
+    functions have not run yet, or a local table), this shell's environment as it is."""
+    from flockpilot.settings import ENV_FOR_ACCOUNT
+
+    env = dict(os.environ)
+    recorded = (deployed or {}).get("env")
+    if not isinstance(recorded, dict):
+        return env
+    set_aside = []
+    for var in ENV_FOR_ACCOUNT.values():
+        mine = env.pop(var, None)
+        if var in recorded:
+            env[var] = str(recorded[var])
+        if mine not in (None, "") and mine != recorded.get(var):
+            set_aside.append(f"{var}={mine}")
+    if set_aside:
+        print(f"note: this shell's {', '.join(set_aside)} set aside: the deployed functions run with "
+              f"{', '.join(f'{v}={recorded[v]}' for v in sorted(recorded)) or 'the defaults'} (recorded "
+              f"{(deployed or {}).get('at')})", file=sys.stderr)
+    return env
+
+
+def _settings(records: AccountRecords) -> AccountSettings:
+    """The account's settings as its deployed functions have them: the deployment's (see
+    _environment), then the account's own (`settings set`)."""
+    from flockpilot.settings import account_settings
+
+    overrides, deployed = records.settings_sources()
+    return account_settings(_environment(deployed), overrides)
 
 
 def _print(data: Any, as_json: bool, text: str) -> None:
@@ -176,10 +214,9 @@ def cmd_insights(args: argparse.Namespace) -> int:
     from flockpilot.domain.digest_email import week_lines
     from flockpilot.domain.insights import week_insights
     from flockpilot.plain import plain
-    from flockpilot.settings import account_settings
 
     stores = _stores()
-    settings = account_settings(None, stores.records.overrides())
+    settings = _settings(stores.records)
     day = account_day(_now(), settings.zone)
     week = week_insights(day, stores.content_plans.posts(day - timedelta(days=6), day), stores.content_plans.list_content(),
                          stores.records.growth(day - timedelta(days=7), day), settings.zone)
@@ -200,16 +237,31 @@ def cmd_content_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_settings_show(args: argparse.Namespace) -> int:
-    from flockpilot.settings import account_settings
+    from flockpilot.plain import plain
+    from flockpilot.settings import ENV_FOR_ACCOUNT, account_settings, ignored_overrides
 
     records = _stores().records
-    overrides = records.overrides()
-    settings = account_settings(None, overrides)
-    from flockpilot.plain import plain
-
+    overrides, deployed = records.settings_sources()
+    recorded = (deployed or {}).get("env")
+    settings = account_settings(_environment(deployed), overrides)
+    ignored = ignored_overrides(overrides)
+    shell = "deployment" if isinstance(recorded, dict) else "env"
     for key, value in plain(settings).items():
-        source = "account" if key in overrides else "env/default"
+        var = ENV_FOR_ACCOUNT[key]
+        if key in overrides and key not in ignored:
+            source = "account"
+        elif isinstance(recorded, dict):
+            source = "deployment" if var in recorded else "default"
+        else:
+            source = "env" if os.environ.get(var) not in (None, "") else "default"
         print(f"{key:<26} {value!s:<24} ({source})")
+    for key, why in ignored.items():
+        print(f"not applied: account setting {key} {overrides[key]}: {why}")
+    if isinstance(recorded, dict):
+        print(f"deployment: as the functions recorded it at {(deployed or {}).get('at')}")
+    else:
+        print(f"{shell}: this shell's environment (the deployed functions record theirs on their first run; "
+              "until then, export the stack's parameters to see what they will do)")
     return 0
 
 
@@ -218,7 +270,8 @@ def cmd_settings_set(args: argparse.Namespace) -> int:
 
     stores = _stores()
     value = validate_override(args.key, args.value)
-    settings = account_settings(None, {**stores.records.overrides(), args.key: value})  # the whole set must still hold
+    overrides, deployed = stores.records.settings_sources()
+    settings = account_settings(_environment(deployed), {**overrides, args.key: value})  # the whole set must still hold
     check_new_setting(settings, args.key)
     stores.records.set_override(args.key, value)
     print(f"{args.key} = {value!r} for account {stores.account_id}")
@@ -236,7 +289,8 @@ def cmd_settings_unset(args: argparse.Namespace) -> int:
         return 0
     if any(args.key in pair for pair in BOUNDS):  # back to the default, its min/max pair must still hold, as on a set
         try:
-            remaining = account_settings(None, {k: v for k, v in overrides.items() if k != args.key})
+            remaining = account_settings(_environment(records.settings_sources()[1]),
+                                         {k: v for k, v in overrides.items() if k != args.key})
         except InvalidSetting:
             remaining = None  # another stored value is wrong: that one is reported where it is read
         if remaining is not None:
@@ -251,10 +305,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from flockpilot.domain.budget import RECOVERY_RESERVE
     from flockpilot.domain.plan import plan_day
     from flockpilot.jobs.skeleton import day_budget
-    from flockpilot.settings import account_settings
 
     stores = _stores()
-    settings = account_settings(None, stores.records.overrides())
+    settings = _settings(stores.records)
     now = _now()
     day = account_day(now, settings.zone)
     plan, slots = stores.content_plans.plan_and_slots(day)
@@ -462,10 +515,9 @@ def cmd_allow_list(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     """Followers, following, band, follow-back rate and the last run of each job (no X call)."""
     from flockpilot.domain.follow import band_room
-    from flockpilot.settings import account_settings
 
     stores = _stores()
-    settings = account_settings(None, stores.records.overrides())
+    settings = _settings(stores.records)
     data: dict[str, Any] = {"account": stores.account_id, "mode": settings.mode.value}
     profile = stores.records.profile()
     if profile is not None:
@@ -531,7 +583,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     for handler in logging.getLogger("flockpilot").handlers:
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(_Stderr())
-    result = invoke_handler(args.function, event)
+    from flockpilot.settings import ENV_FOR_ACCOUNT
+
+    try:
+        deployed = _stores().records.settings_sources()[1]
+    except FlockpilotError:  # no table or secret yet: the handler's own answer says what is missing
+        deployed = None
+    env = _environment(deployed)
+    mine = {var: os.environ.get(var) for var in ENV_FOR_ACCOUNT.values()}
+    try:  # the handler reads the process environment, as in Lambda: the deployment's for this run
+        for var in mine:
+            if var in env:
+                os.environ[var] = env[var]
+            else:
+                os.environ.pop(var, None)
+        result = invoke_handler(args.function, event)
+    finally:
+        for var, value in mine.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
     print(json.dumps(result, indent=2, default=str))
     return 0 if result.get("status") == "ok" else EXIT_FAILED
 

@@ -89,6 +89,16 @@ class AccountRecords(Protocol):
 
     def overrides(self) -> dict[str, Any]: ...
 
+    def settings_sources(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """The overrides and the deployment as its Lambda functions last recorded it
+        (`{"env": {VARIABLE: value}, "at": ISO time}`, None before any), in one read."""
+        ...
+
+    def record_deployment(self, env: Mapping[str, str], at: datetime) -> None:
+        """Keep the account settings the deployment's environment sets (flockpilot.settings.
+        deployment_env), so the CLI runs with what the functions run with."""
+        ...
+
     def set_override(self, key: str, value: Any) -> None: ...
 
     def profile(self) -> AccountProfile | None: ...

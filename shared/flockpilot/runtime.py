@@ -10,6 +10,7 @@ builds only its own job's parts, so a cold start loads only the modules that job
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from functools import cache, cached_property
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from flockpilot.adapters.clock import SystemClock
 from flockpilot.adapters.secrets import XCredentials, load_x_credentials
 from flockpilot.jobs.skeleton import Account
-from flockpilot.settings import Deployment, account_settings, load_deployment
+from flockpilot.settings import Deployment, account_settings, deployment_env, ignored_overrides, load_deployment
 
 if TYPE_CHECKING:
     from flockpilot.adapters.dynamo.content import DynamoContentPlans
@@ -144,8 +145,9 @@ class Stores:
         return DynamoInbox(self.account_id)
 
 
-# The account overrides this container read last, per store scope: (when, the overrides).
-_SETTINGS_READ: dict[str, tuple[datetime, dict[str, Any]]] = {}
+# What this container read last of the account's settings, per store scope: (when, the
+# overrides, the deployment as recorded).
+_SETTINGS_READ: dict[str, tuple[datetime, dict[str, Any], dict[str, Any] | None]] = {}
 SETTINGS_REUSE = timedelta(hours=1)
 # Says whether a run at `now` over a store scope has nothing to do whatever the settings.
 QuietCheck = Callable[[str, datetime], bool]
@@ -158,27 +160,47 @@ class Wiring(Stores):
     run has nothing to do (the post function's idle ticks: most of its 144 runs a day): then the
     overrides this container read within `SETTINGS_REUSE` are used again. A changed setting
     still applies to every run that has something to do; an idle tick would do nothing
-    whatever it said."""
+    whatever it said.
+
+    In a Lambda function, the same read also brings the deployment's account settings as
+    the functions last recorded them; when this function's environment says otherwise (the
+    stack was deployed with new parameters), it records what it has, once. The CLI runs with
+    that record, so on a laptop it shows and does what the functions do (flockpilot.cli)."""
 
     def __init__(self, deployment: Deployment, creds: XCredentials, account_id: str, environ: Mapping[str, str] | None,
                  clock: Clock, remaining_seconds: Callable[[], float] | None, *, quiet: QuietCheck | None = None) -> None:
         super().__init__(deployment, account_id)
         self.settings_reused = False
-        settings = account_settings(environ, self._overrides(clock.now(), quiet))
+        now = clock.now()
+        overrides, deployed = self._sources(now, quiet)
+        settings = account_settings(environ, overrides)
+        env = os.environ if environ is None else environ
+        if env.get("AWS_LAMBDA_FUNCTION_NAME"):  # the Lambda runtime sets it: the deployment itself
+            current = deployment_env(env)
+            if deployed is None or deployed.get("env") != current:
+                self.records.record_deployment(current, now)
+                kept = _SETTINGS_READ.get(self.records.scope)
+                if kept is not None:
+                    _SETTINGS_READ[self.records.scope] = (kept[0], kept[1], {"env": current, "at": now.isoformat()})
+        ignored = ignored_overrides(overrides)
+        if ignored:
+            from flockpilot.observability import logger
+
+            logger.warning("stored settings not applied: " + "; ".join(ignored.values()))
         self.account = Account(account_id, settings, self.records, clock,
                                x_factory(deployment, creds, self.records, clock, remaining_seconds))
 
-    def _overrides(self, now: datetime, quiet: QuietCheck | None) -> dict[str, Any]:
+    def _sources(self, now: datetime, quiet: QuietCheck | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
         if quiet is None:
-            return self.records.overrides()
+            return self.records.settings_sources()
         scope = self.records.scope  # the same as the plan store's (adapters.dynamo.base.scope_of)
         kept = _SETTINGS_READ.get(scope)
         if kept is not None and timedelta(0) <= now - kept[0] < SETTINGS_REUSE and quiet(scope, now):
             self.settings_reused = True
-            return dict(kept[1])
-        overrides = self.records.overrides()
-        _SETTINGS_READ[scope] = (now, dict(overrides))
-        return overrides
+            return dict(kept[1]), kept[2]
+        overrides, deployed = self.records.settings_sources()
+        _SETTINGS_READ[scope] = (now, dict(overrides), deployed)
+        return overrides, deployed
 
 
 def forget_container_state() -> None:

@@ -345,18 +345,64 @@ def load_deployment(environ: Mapping[str, str] | None = None) -> Deployment:
     return deployment
 
 
+# Settings a stored override (`settings set`) may only make safer. Going live, or following
+# and unfollowing through X's API, is the deployment's choice (the template's Mode, FollowMode
+# and PruneMode: a deliberate `sam deploy`), so a stored "live" or "api" never outranks a
+# deployment that says otherwise. A stored "dry-run" or "suggest" pauses writes to X at once,
+# without a deploy (the follow and prune jobs store "suggest" themselves when X refuses them).
+SAFER_ONLY: dict[str, tuple[str, str]] = {  # key -> (the one value an override may have, the template parameter)
+    "mode": (Mode.DRY_RUN.value, "Mode"),
+    "follow_mode": (FollowMode.SUGGEST.value, "FollowMode"),
+    "prune_mode": (FollowMode.SUGGEST.value, "PruneMode"),
+}
+# Settings only the deployment sets: the schedules run on the template's TimeZone, so an
+# account zone of its own would move the account's day away from them (the digest would go
+# out at DigestHour of another zone, the day's plan would start at another midnight).
+DEPLOYMENT_ONLY: dict[str, str] = {"time_zone": "TimeZone"}
+
+
+def override_refused(key: str, value: Any) -> str | None:
+    """Why a stored override of `key` is not applied (None: it is)."""
+    if key in DEPLOYMENT_ONLY:
+        return (f"{key} is the deployment's (the schedules run on it): change it with sam deploy "
+                f"--parameter-overrides {DEPLOYMENT_ONLY[key]}=...")
+    if key in SAFER_ONLY:
+        safe, parameter = SAFER_ONLY[key]
+        if (value.value if isinstance(value, StrEnum) else value) != safe:
+            return (f"{key} {value} is the deployment's choice: sam deploy --parameter-overrides {parameter}={value}; "
+                    f"an account setting can only pause it ({key} {safe}; `settings unset {key}` resumes)")
+    return None
+
+
+def ignored_overrides(overrides: Mapping[str, Any]) -> dict[str, str]:
+    """The stored overrides the jobs do not apply, each with why (stored before this rule)."""
+    return {key: why for key, value in overrides.items() if (why := override_refused(key, value)) is not None}
+
+
 def account_settings(
     environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
 ) -> AccountSettings:
-    """Defaults, then the environment, then the account's own overrides from the store."""
+    """Defaults, then the environment, then the account's own overrides from the store
+    (except those `override_refused`: the deployment's settings, and a mode that is not the
+    safer one)."""
     env = os.environ if environ is None else environ
     raw: dict[str, Any] = {k: env[v] for k, v in ENV_FOR_ACCOUNT.items() if env.get(v) not in (None, "")}
     labels = dict(ENV_FOR_ACCOUNT)
     for key, value in (overrides or {}).items():
+        if override_refused(key, value) is not None:
+            continue
         raw[key] = value
         labels[key] = f"account setting {key}"
     settings: AccountSettings = _build(AccountSettings, raw, labels)
     return settings
+
+
+def deployment_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The account settings this process's environment sets (variable -> value): what a
+    Lambda function records of its deployment, for the CLI to run with (see
+    flockpilot.runtime.Wiring)."""
+    env = os.environ if environ is None else environ
+    return {var: env[var] for var in ENV_FOR_ACCOUNT.values() if env.get(var) not in (None, "")}
 
 
 # Min/max pairs: a minimum above its maximum lets nothing through (the follow job would pay
@@ -392,6 +438,9 @@ def validate_override(key: str, value: str) -> Any:
         raise InvalidSetting(f"{key}: unknown setting; {accepts(AccountSettings, '')}")
     try:
         parsed = _parse(spec, value)
+        refused = override_refused(key, parsed)
+        if refused is not None:
+            raise InvalidSetting(refused)
         set_check = spec.metadata.get("set_check")
         if set_check is not None and parsed is not None:
             set_check(parsed)

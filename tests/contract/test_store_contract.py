@@ -349,6 +349,18 @@ def test_overrides_change_one_key_at_a_time(store: Any) -> None:
     assert store.overrides() == {"follow_mode": "suggest"}
 
 
+def test_the_recorded_deployment_comes_with_the_overrides_in_one_read(store: Any) -> None:
+    assert store.settings_sources() == ({}, None)
+    store.set_override("posts_per_day", 8)
+    store.record_deployment({"TIME_ZONE": "Asia/Tokyo", "MODE": "live"}, NOW)
+    assert store.settings_sources() == ({"posts_per_day": 8},
+                                        {"env": {"TIME_ZONE": "Asia/Tokyo", "MODE": "live"}, "at": NOW.astimezone(UTC).isoformat()})
+    store.record_deployment({"TIME_ZONE": "UTC"}, NOW + timedelta(hours=1))  # a redeploy replaces it whole
+    overrides, deployed = store.settings_sources()
+    assert overrides == {"posts_per_day": 8} and deployed is not None and deployed["env"] == {"TIME_ZONE": "UTC"}
+    assert store.overrides() == {"posts_per_day": 8}
+
+
 def test_concurrent_overrides_are_both_kept(store: Any) -> None:
     threads = [threading.Thread(target=store.set_override, args=(f"k{i}", i)) for i in range(5)]
     for t in threads:

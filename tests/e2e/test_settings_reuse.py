@@ -32,15 +32,16 @@ def zone(request: pytest.FixtureRequest, env: dict[str, str], monkeypatch: pytes
 
 @pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
-    """Every read of the account's overrides from the table (the real read still happens)."""
+    """Every read of the account's settings from the table (overrides and the recorded
+    deployment, one read; the real read still happens)."""
     seen: list[datetime] = []
-    real = DynamoRecords.overrides
+    real = DynamoRecords.settings_sources
 
-    def counted(self: DynamoRecords) -> dict[str, Any]:
+    def counted(self: DynamoRecords) -> tuple[dict[str, Any], dict[str, Any] | None]:
         seen.append(datetime.now())
         return real(self)
 
-    monkeypatch.setattr(DynamoRecords, "overrides", counted)
+    monkeypatch.setattr(DynamoRecords, "settings_sources", counted)
     return seen
 
 

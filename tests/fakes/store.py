@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import threading
 import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from flockpilot.domain.account import AccountProfile, DayCounts, DaySpend, GrowthPoint
@@ -72,6 +73,7 @@ class MemoryStore:
         self.writes = 0
         # records
         self._overrides: dict[str, Any] = {}
+        self._deployed: dict[str, Any] | None = None
         self._profile: AccountProfile | None = None
         self._spend: dict[date, dict[str, float]] = {}
         self._runs: dict[tuple[str, date], list[tuple[str, dict[str, Any]]]] = {}
@@ -120,6 +122,13 @@ class MemoryStore:
     # --- AccountRecords ----------------------------------------------------------------
     def overrides(self) -> dict[str, Any]:
         return dict(self._overrides)
+
+    def settings_sources(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        return dict(self._overrides), json.loads(json.dumps(self._deployed)) if self._deployed is not None else None
+
+    def record_deployment(self, env: Mapping[str, str], at: datetime) -> None:
+        with self._write():
+            self._deployed = {"env": dict(env), "at": at.astimezone(UTC).isoformat()}
 
     def set_override(self, key: str, value: Any) -> None:
         with self._write():

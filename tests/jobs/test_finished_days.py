@@ -92,7 +92,7 @@ def test_a_switch_to_api_mode_applies_at_the_next_tick(h: Harness, monkeypatch: 
     reads.clear()
     h.follow(trigger="schedule")
     assert reads == []
-    h.store.set_override("follow_mode", "api")
+    h.env.update(FOLLOW_MODE="api")  # sam deploy --parameter-overrides FollowMode=api
     h.at_local(11, 5)
     switched = h.follow(trigger="schedule")
     assert reads and switched.mode.startswith("api")

@@ -12,6 +12,8 @@ from flockpilot.settings import (
     account_settings,
     check_new_setting,
     crossed_bounds,
+    deployment_env,
+    ignored_overrides,
     load_deployment,
     validate_override,
 )
@@ -49,6 +51,26 @@ def test_account_override_wins_and_is_named_when_bad() -> None:
     assert account_settings({"POSTS_PER_DAY": "10"}, {"posts_per_day": 4}).posts_per_day == 4
     with pytest.raises(InvalidSetting, match="account setting pitch_cap=9"):
         account_settings({}, {"pitch_cap": 9})
+
+
+@pytest.mark.parametrize(("env", "stored", "key", "applied"), [
+    ({"MODE": "dry-run"}, {"mode": "live"}, "mode", Mode.DRY_RUN),  # a stored live never goes live on its own
+    ({"MODE": "live"}, {"mode": "dry-run"}, "mode", Mode.DRY_RUN),  # a stored dry-run pauses a live deployment
+    ({"MODE": "live"}, {}, "mode", Mode.LIVE),
+    ({"FOLLOW_MODE": "suggest"}, {"follow_mode": "api"}, "follow_mode", "suggest"),
+    ({"FOLLOW_MODE": "api"}, {"follow_mode": "suggest"}, "follow_mode", "suggest"),  # what the job stores when X refuses
+    ({"PRUNE_MODE": "suggest"}, {"prune_mode": "api"}, "prune_mode", "suggest"),
+    ({"TIME_ZONE": "Asia/Tokyo"}, {"time_zone": "America/Los_Angeles"}, "time_zone", "Asia/Tokyo"),  # the schedules' zone
+])
+def test_a_stored_override_may_only_make_the_deployment_safer(env: dict[str, str], stored: dict[str, str], key: str,
+                                                              applied: object) -> None:
+    assert getattr(account_settings(env, stored), key) == applied
+    assert (key in ignored_overrides(stored)) == (stored.get(key) not in (None, "dry-run", "suggest"))
+
+
+def test_deployment_env_keeps_only_the_account_settings_it_sets() -> None:
+    env = {"TABLE_NAME": "t", "X_SECRET_ID": "s", "TIME_ZONE": "Asia/Tokyo", "MODE": "", "POSTS_PER_DAY": "6", "HOME": "/root"}
+    assert deployment_env(env) == {"TIME_ZONE": "Asia/Tokyo", "POSTS_PER_DAY": "6"}
 
 
 def test_unknown_override_lists_known_settings() -> None:

@@ -19,6 +19,7 @@ from flockpilot.domain.records import DayRecord
 class AccountRow(Row):
     overrides = MapAttribute[str, Any](default=dict)  # type: ignore[no-untyped-call]
     profile = JSONAttribute(null=True)
+    deployed = JSONAttribute(null=True)  # {"env": {VARIABLE: value}, "at": ISO time}: see AccountRecords.record_deployment
 
 class DayRow(Row):
     body = JSONAttribute()
@@ -69,6 +70,17 @@ class DynamoRecords:
         except AccountRow.DoesNotExist:
             return {}
         return dict(overrides.as_dict()) if overrides is not None else {}  # type: ignore[no-untyped-call]
+
+    def settings_sources(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        try:
+            row = AccountRow.get(self.pk, "ACCOUNT", attributes_to_get=["overrides", "deployed"], consistent_read=True)
+        except AccountRow.DoesNotExist:
+            return {}, None
+        overrides = dict(row.overrides.as_dict()) if row.overrides is not None else {}  # type: ignore[no-untyped-call]
+        return overrides, row.deployed if isinstance(row.deployed, dict) else None
+
+    def record_deployment(self, env: Mapping[str, str], at: datetime) -> None:
+        AccountRow(self.pk, "ACCOUNT").update(actions=[AccountRow.deployed.set({"env": dict(env), "at": at.astimezone(UTC).isoformat()})])
 
     def set_override(self, key: str, value: Any) -> None:
         """Change one setting in place (never a read-modify-write of the whole map)."""
