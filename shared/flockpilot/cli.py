@@ -14,7 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -332,14 +332,28 @@ def cmd_plan(args: argparse.Namespace) -> int:
     def status(index: int) -> str:
         return slots[index].status.value if index in slots else "planned"
 
+    def when(at: datetime) -> str:
+        """upcoming; due (a run may still post it: within catch_up_minutes); past (no run will).
+        The text says `missed` for a past slot no live run recorded, `past (dry-run)` if the
+        account is in dry-run (its runs only show what they would post)."""
+        if at > now:
+            return "upcoming"
+        return "due" if now - at <= timedelta(minutes=settings.catch_up_minutes) else "past"
+
+    def shown(slot: Any) -> str:
+        state = status(slot.index)
+        if state != "planned" or when(slot.at) == "upcoming":
+            return state
+        return "due" if when(slot.at) == "due" else ("missed" if settings.mode.value == "live" else "past (dry-run)")
+
     if args.json:
         print(json.dumps({"day": day, "stored": stored, "cost_usd": plan.cost_usd, "budget_usd": plan.budget_usd,
-                          "slots": [{**vars(s), "status": status(s.index)} for s in plan.slots],
+                          "slots": [{**vars(s), "status": status(s.index), "when": when(s.at)} for s in plan.slots],
                           "dropped": [vars(d) for d in plan.dropped], "notes": list(plan.notes)}, default=str))
         return 0
     print(f"plan for {day} ({'stored' if stored else 'preview, not stored yet'}), {settings.time_zone}:")
     for s in plan.slots:
-        print(f"  {s.at.astimezone(settings.zone):%H:%M}  {s.kind:<7} ${s.cost_usd:.3f}  {status(s.index):<9} {s.preview[:60]}")
+        print(f"  {s.at.astimezone(settings.zone):%H:%M}  {s.kind:<7} ${s.cost_usd:.3f}  {shown(s):<9} {s.preview[:60]}")
     print(f"day costs ${plan.cost_usd:.3f} of a ${plan.budget_usd:.3f} posting budget")
     for d in plan.dropped:
         print(f"  dropped {d.kind} {d.item_id} (${d.cost_usd:.3f}): {d.reason}")
@@ -527,13 +541,34 @@ def cmd_status(args: argparse.Namespace) -> int:
     sources = stores.ledger.sources()
     followed = sum(s.followed for s in sources)
     data["follow_back_rate"] = round(sum(s.followed_back for s in sources) / followed, 3) if followed else None
-    data["last_runs"] = {job: (stores.records.last_run(job) or {}).get("started_at") for job in ("post", "follow", "prune", "digest")}
-    data["last_outcomes"] = {job: (stores.records.last_run(job) or {}).get("outcome") for job in ("post", "follow", "prune", "digest")}
+    last = {job: stores.records.last_run(job) or {} for job in ("post", "follow", "prune", "digest")}
+    data["last_runs"] = {job: run.get("started_at") for job, run in last.items()}
+    data["last_outcomes"] = {job: run.get("outcome") for job, run in last.items()}
+    data["time_zone"] = settings.time_zone
     if args.json:
         print(json.dumps(data, default=str))
         return 0
-    for key, value in data.items():
-        print(f"{key:<18} {value}")
+
+    def local(at: Any) -> str:
+        try:
+            when = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
+        except ValueError:
+            return str(at)
+        return f"{when.astimezone(settings.zone):%Y-%m-%d %H:%M}"
+
+    print(f"{'account':<18} {stores.account_id}" + (f" (@{data['username']})" if "username" in data else ""))
+    print(f"{'mode':<18} {settings.mode.value}; follow {settings.follow_mode.value}, prune {settings.prune_mode.value}")
+    if profile is None:
+        print(f"{'followers':<18} not read yet: the follow and prune jobs read them on their first run")
+    else:
+        band = "inside the band" if data["band"] == "inside" else f"{str(data['band']).removeprefix('above by ')} above the band"
+        print(f"{'followers':<18} {data['followers']:,}, following {data['following']:,}: {band} "
+              f"(±{settings.ratio_tolerance:.0%}; as of {local(profile.seen_at)})")
+    rate = data["follow_back_rate"]
+    print(f"{'follow-back rate':<18} " + (f"{rate:.0%} of {followed:,} followed" if rate is not None else "none followed yet"))
+    print(f"last runs ({settings.time_zone}):")
+    for job, run in last.items():
+        print(f"  {job:<8} " + (f"{local(run['started_at'])}  {run.get('outcome') or '?'}" if run.get("started_at") else "never"))
     return 0
 
 

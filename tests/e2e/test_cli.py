@@ -100,6 +100,26 @@ def test_plan_preview_lists_slots_and_cost(env: dict[str, str], capsys: pytest.C
     assert any("add content" in n for n in plan["notes"])
 
 
+def test_plan_tells_past_slots_from_upcoming_ones(env: dict[str, str], capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime, time
+
+    for i in range(3):
+        main(["content", "add", "--kind", "quip", "--text", f"Quip {i} for the day"])
+    capsys.readouterr()
+    assert main(["run", "post", "--dry-run", "--event", "events/post-manual.json"]) == 0  # plans and stores the whole day
+    day = json.loads(capsys.readouterr().out)["day"]
+    late = datetime.combine(datetime.fromisoformat(day).date(), time(23, 59), tzinfo=UTC)  # TIME_ZONE is UTC here
+    monkeypatch.setattr("flockpilot.cli._now", lambda: late)
+    assert main(["plan", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["stored"] and plan["slots"] and {s["when"] for s in plan["slots"]} == {"past"}
+    assert {s["status"] for s in plan["slots"]} == {"planned"}  # the field keeps its meaning: no state recorded
+    assert main(["plan"]) == 0
+    text = capsys.readouterr().out
+    assert "missed" in text and " planned " not in text  # MODE is live here: past and never posted
+
+
 def test_run_post_dry_run_through_the_handler(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     main(["content", "add", "--kind", "quip", "--text", "Quip for the CLI run"])
     capsys.readouterr()
@@ -192,6 +212,11 @@ def test_sources_allow_and_status_work_against_the_table(env: dict[str, str], ca
     assert main(["status", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["username"] == "flockpilot_demo" and status["band"] == "inside" and status["last_runs"]["follow"]
+    assert main(["status"]) == 0
+    text = capsys.readouterr().out
+    assert "{" not in text and "(@flockpilot_demo)" in text and "inside the band" in text and "last runs (UTC):" in text
+    assert any(line.split()[:1] == ["follow"] and line.split()[-1] in ("ok", "partial") for line in text.splitlines())
+    assert any(line.split() == ["digest", "never"] for line in text.splitlines())
 
 
 def test_digest_preview_writes_the_html_and_sends_nothing(env: dict[str, str], tmp_path: Path, moto_endpoint: str,
