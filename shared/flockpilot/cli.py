@@ -484,7 +484,8 @@ def cmd_digest_preview(args: argparse.Namespace) -> int:
                 print(f"error: cannot write {target}: {exc.strerror}", file=sys.stderr)
                 return EXIT_USAGE
     print(f"wrote {out} and {out.with_suffix('.txt')}: {summary.conversations} conversation(s), "
-          f"{summary.worth_replying} worth replying; nothing sent")
+          f"{summary.worth_replying} worth replying; nothing sent; X cost ${float(str(summary.cost.get('usd', 0))):.3f} "
+          f"(counted in the month's budget)")
     return 0
 
 
@@ -493,16 +494,17 @@ def cmd_allow_add(args: argparse.Namespace) -> int:
     from flockpilot.domain.people import AllowEntry
 
     target = args.who.lstrip("@")
+    cost = ""
     if target.isdigit():
         user_id, username = target, target
     elif _handle(target) is None:
         print(f"error: {args.who!r} is neither an X handle nor a numeric user id", file=sys.stderr)
         return EXIT_USAGE
     else:
-        user, _ = _x_lookup(target)
-        user_id, username = user.id, user.username
+        user, meter = _x_lookup(target)
+        user_id, username, cost = user.id, user.username, f"; lookup cost ${meter.usd:.3f}"
     added = _stores().ledger.allow(AllowEntry(user_id, username, "you", _now()))
-    print(f"{'allowlisted' if added else 'already on the allowlist'}: @{username} ({user_id})")
+    print(f"{'allowlisted' if added else 'already on the allowlist'}: @{username} ({user_id}){cost}")
     return 0
 
 

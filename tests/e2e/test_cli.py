@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from devtools.xsandbox import World
 from devtools.xsandbox.seed import OWNER_ID
 from flockpilot.adapters.dynamo.content import DynamoContentPlans
 from flockpilot.cli import EXIT_CONFIG, EXIT_FAILED, main
@@ -203,6 +204,8 @@ def test_sources_allow_and_status_work_against_the_table(env: dict[str, str], ca
     assert sum(dict(d.by_job)["follow"] for d in spent.values()) == pytest.approx(0.01)  # the lookup is in the month's spend
     assert main(["sources", "add", "not a handle!"]) == 2
     assert main(["allow", "add", "1700000000000000210"]) == 0
+    assert main(["allow", "add", "@breadnerd"]) == 0  # a handle costs a lookup, and says so
+    assert "allowlisted: @breadnerd" in (said := capsys.readouterr().out) and "lookup cost $0.010" in said
     assert main(["allow", "list"]) == 0 and "1700000000000000210" in capsys.readouterr().out
     assert main(["run", "follow", "--dry-run"]) == 0
     capsys.readouterr()
@@ -220,14 +223,15 @@ def test_sources_allow_and_status_work_against_the_table(env: dict[str, str], ca
 
 
 def test_digest_preview_writes_the_html_and_sends_nothing(env: dict[str, str], tmp_path: Path, moto_endpoint: str,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+                                                         capsys: pytest.CaptureFixture[str], world: World) -> None:
     from tests.e2e.conftest import sent_messages
 
     before = len(sent_messages(moto_endpoint))
     out = tmp_path / "preview" / "today.html"
     assert main(["digest", "preview", "--out", str(out)]) == 0
     assert "<!DOCTYPE html>" in out.read_text() and out.with_suffix(".txt").exists()
-    assert "nothing sent" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "nothing sent" in said and f"X cost ${world.bill()['usd']:.3f}" in said  # what the DM read cost, said
     assert len(sent_messages(moto_endpoint)) == before
     assert main(["digest", "preview", "--out", str(tmp_path / "today.txt")]) == 2  # the .html is what --out names
     assert "give the .html file" in capsys.readouterr().err
