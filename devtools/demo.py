@@ -173,10 +173,11 @@ def main() -> None:
         prune = run_prune(prune_deps(wire(clock=clock)), PruneEvent(trigger="schedule"))
         for unfollow in prune.suggested:
             print(f"   unfollow? @{unfollow.username:<11} {unfollow.profile_url}  ({unfollow.why})")
-        print(f"   checked {prune.checked} (users lookup, connection_status), kept {prune.kept}; churn guard: "
-              f"{'paused' if prune.churn.get('paused') else 'calm'}; cost ${float(prune.cost['usd']):.3f}; "  # type: ignore[arg-type]
-              "reconciliation: " + ", ".join(f"{k} {v.get('state')}" for k, v in prune.reconciliation.items()
-                                             if isinstance(v, dict) and "state" in v))
+        kept = ", ".join(f"{n} {why}" for why, n in prune.kept.items()) or "none"
+        checks = "; ".join(f"{k}: {v.get('state')}" for k, v in prune.reconciliation.items() if isinstance(v, dict) and "state" in v)
+        print(f"   checked {prune.checked} (users lookup, connection_status), kept: {kept}; churn guard: "
+              f"{'paused' if prune.churn.get('paused') else 'calm'}; cost ${float(prune.cost['usd']):.3f}")  # type: ignore[arg-type]
+        print(f"   reconciliation (re-checks who still follows you): {checks or 'not due'}")
         print()
 
         print("== the Lambda handler with events/post-manual.json (a console test event)")
