@@ -12,7 +12,8 @@ connection.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,6 +38,8 @@ class LambdaTime:
     per_write: float | None = None  # a write's share (POST, DELETE), if not per_call
     short_below: float = 0.0  # counts the times `remaining` was asked with less than this left
     short: int = 0
+    oversleep: float = 0.0  # a sleep (a retry's back-off) takes this much longer than asked: a busy container
+    sent_with: list[float] = field(default_factory=list)  # the time left as each request went out
 
     def remaining(self) -> float:
         if self.left < self.short_below:
@@ -45,6 +48,22 @@ class LambdaTime:
 
     def spend(self, seconds: float) -> None:
         self.left -= seconds
+
+
+@dataclass
+class LambdaClock:
+    """The run's clock as the function lives it: a sleep (a retry's back-off) uses up the
+    function's time as well, and `time.oversleep` more."""
+
+    clock: Clock
+    time: LambdaTime
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def sleep(self, seconds: float) -> None:
+        self.clock.sleep(seconds)
+        self.time.spend(seconds + self.time.oversleep)
 
 
 class SandboxTransport:
@@ -64,6 +83,7 @@ class SandboxTransport:
         delays: list[float] = []
         if self.lambda_time is not None:
             t = self.lambda_time
+            t.sent_with.append(t.left)
             t.spend(t.per_write if t.per_write is not None and method in ("POST", "DELETE") else t.per_call)
         try:
             response = self.client.open(path, method=method, query_string=urlencode(params or {}), json=json,
@@ -87,7 +107,8 @@ def sandbox_x(world: World | SandboxApp, clock: Clock, records: AccountRecords |
     app = world if isinstance(world, SandboxApp) else SandboxApp(world, validate=validate)
 
     def connect(meter: CostMeter) -> XApi:
-        return XClient(SandboxTransport(app, timeout=timeout, lambda_time=lambda_time), owner_id, meter, clock, timeout=timeout,
+        return XClient(SandboxTransport(app, timeout=timeout, lambda_time=lambda_time), owner_id, meter,
+                       clock if lambda_time is None else LambdaClock(clock, lambda_time), timeout=timeout,
                        remaining_seconds=lambda_time.remaining if lambda_time is not None else (lambda: float("inf")),
                        gates=records.gates() if records is not None else {},
                        on_gate=records.set_gate if records is not None else (lambda endpoint, until: None))

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import random
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from devtools.xsandbox import Fault, World
 from devtools.xsandbox.seed import DEMO_CREDENTIALS, OWNER_ID
+from flockpilot.adapters.x import SAFETY_MARGIN_SECONDS, HttpResult, SignedTransport, XClient
 from flockpilot.domain.cost import CostMeter
 from flockpilot.domain.errors import (
     BudgetExhausted,
@@ -21,6 +24,7 @@ from flockpilot.domain.errors import (
     RateLimited,
     TransientError,
 )
+from tests.fakes.x import LambdaClock, LambdaTime
 from tests.integration.conftest import XFactory
 
 
@@ -200,3 +204,58 @@ def test_one_call_lasts_no_longer_than_x_timeout_even_when_connecting_was_slow(
     world.inject(Fault("commit_then_timeout", "createPosts", delay_seconds=0.15))
     with pytest.raises(OutcomeUnknown):  # X did it, the answer came too late
         make_x(timeout=0.5).create_post("slow network", has_url=False)  # a new client: a new connection
+
+
+class _Recording:
+    """The transport, noting how much of the function's time was left as each request went out."""
+
+    def __init__(self, inner: SignedTransport, time: LambdaTime) -> None:
+        self.inner, self.time = inner, time
+
+    def send(self, method: str, path: str, *, params: dict[str, Any] | None, json: Any) -> HttpResult:
+        self.time.sent_with.append(self.time.left)
+        return self.inner.send(method, path, params=params, json=json)
+
+
+def _timed_client(make_x: XFactory, lt: LambdaTime) -> XClient:
+    x = make_x(remaining_seconds=lt.remaining)
+    x.transport = _Recording(x.transport, lt)  # type: ignore[arg-type]
+    x.clock = LambdaClock(x.clock, lt)
+    return x
+
+
+def test_a_retry_never_sleeps_into_the_margin(make_x: XFactory, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The back-off is up to 1.5 x its base (0.5 s): 15.6 s left fit the base sleep, X's
+    timeout (10 s) and the margin (5 s), not the 0.725 s this back-off draws. Before: the
+    check counted 0.5 s, slept 0.725 s and sent the retry with 4.875 s of margin."""
+    monkeypatch.setattr(random, "random", lambda: 0.9)
+    world.inject(Fault("503", "getUsersPosts", times=1))
+    lt = LambdaTime(left=15.6)
+    x = _timed_client(make_x, lt)
+    with pytest.raises(TransientError):
+        x.own_posts(since=datetime(2020, 1, 1, tzinfo=UTC))
+    assert lt.sent_with == [15.6] and len(world.requests_log) == 1
+    assert x.clock.clock.slept == []  # type: ignore[attr-defined]
+
+
+def test_a_retry_checks_the_deadline_again_after_its_sleep(make_x: XFactory, world: World,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sleep can last longer than asked (a busy or throttled container): 20 s left fit the
+    retry before its 0.725 s back-off, but the container woke 5 s late. The retry is not sent
+    (OutOfTime: X did nothing, billed nothing); before, it went out with 4.3 s to the limit."""
+    monkeypatch.setattr(random, "random", lambda: 0.9)
+    world.inject(Fault("503", "getUsersPosts", times=1))
+    lt = LambdaTime(left=20.0, oversleep=5.0)
+    meter = CostMeter()
+    x = _timed_client(make_x, lt)
+    x.meter = meter
+    with pytest.raises(OutOfTime, match=r"own_posts \(its retry after HTTP 503.*\) not sent"):
+        x.own_posts(since=datetime(2020, 1, 1, tzinfo=UTC))
+    assert len(world.requests_log) == 1 and lt.sent_with == [20.0]
+    assert all(left - x.timeout >= SAFETY_MARGIN_SECONDS for left in lt.sent_with)
+    assert meter.usd == 0 == world.bill()["usd"]
+    lt.oversleep = 0.0  # the same retry on time: it is sent, and answered
+    world.inject(Fault("503", "getUsersPosts", times=1))
+    lt.left = 20.0
+    assert x.own_posts(since=datetime(2020, 1, 1, tzinfo=UTC)).items == []
+    assert len(lt.sent_with) == 3 and all(left - x.timeout >= SAFETY_MARGIN_SECONDS for left in lt.sent_with)

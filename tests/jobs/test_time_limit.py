@@ -7,9 +7,13 @@ X's bill against the recorded spend. In UTC, Tokyo and Los Angeles."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
+from devtools.xsandbox import Fault
 from devtools.xsandbox.seed import OWNER_ID
+from flockpilot.adapters.x import SAFETY_MARGIN_SECONDS
 from flockpilot.domain.people import PersonQueue
 from flockpilot.jobs.skeleton import RunOutcome
 from tests.fakes.x import LambdaTime
@@ -88,6 +92,29 @@ def test_a_follow_run_with_no_time_for_x_reads_nothing_and_the_next_run_builds_t
     h.clock.advance(hours=1)
     second = h.follow()
     assert second.outcome is RunOutcome.OK and second.shortlisted
+
+
+def test_a_read_retried_after_a_5xx_is_not_sent_when_its_back_off_ran_into_the_margin(
+        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A retry's back-off sleeps after the deadline check: one that lasted longer than asked
+    (0.725 s drawn, the container woke 1 s later still) would send the retry with 4.2 s to
+    the limit. It is checked again after the sleep: not sent, the run says partial, and the
+    next run does the day's work."""
+    monkeypatch.setattr(random, "random", lambda: 0.9)
+    with_sources(h)
+    crowd(h, 60)
+    h.at_local(10)
+    h.world.inject(Fault("503", "getUsersFollowers", times=1))
+    h.lambda_time = LambdaTime(left=10.9, per_call=0.0, oversleep=1.0)  # X's timeout 5 s + margin 5 s, and 0.9 s
+    first = h.follow()
+    assert first.outcome is RunOutcome.PARTIAL and any(TIME_LIMIT in r for r in first.reasons), first.reasons
+    assert h.lambda_time.sent_with and all(left - h.x_timeout >= SAFETY_MARGIN_SECONDS for left in h.lambda_time.sent_with)
+    assert recorded(h) == pytest.approx(billed(h))
+    h.lambda_time = None
+    h.clock.advance(hours=1)
+    second = h.follow()
+    assert second.outcome is RunOutcome.OK and second.shortlisted
+    assert recorded(h) == pytest.approx(billed(h))
 
 
 # --- prune (api mode) ---------------------------------------------------------------------------

@@ -253,10 +253,7 @@ class XClient:
         until = self.gates.get(endpoint)
         if until is not None and until > self.clock.now():
             raise RateLimited(f"{operation}: waiting for X's rate limit to reset at {until:%H:%M:%S} UTC", until, endpoint)
-        left = self.remaining_seconds()
-        if left - self.timeout < SAFETY_MARGIN_SECONDS:  # a kill mid-call would lose what it did and the run's spend
-            raise OutOfTime(f"{operation} not sent: the function's time limit is {max(left, 0.0):.1f} s away, too near "
-                            f"for X's timeout ({self.timeout:g} s) plus {SAFETY_MARGIN_SECONDS:g} s to record the result")
+        self._ensure_time(operation)
         if price_kind:
             self.meter.authorize(operation, price_kind, max_units)
         query = {k: v for k, v in (params or {}).items() if v is not None} or None
@@ -284,12 +281,26 @@ class XClient:
                 self.meter.record(operation, None, 0)
             if not error.retryable or write:
                 raise error
-            if attempt == MAX_ATTEMPTS or self.remaining_seconds() - delay - self.timeout < SAFETY_MARGIN_SECONDS:
+            # The back-off is drawn first: a retry is tried only if the very sleep it takes, X's
+            # timeout and the margin fit; after the sleep the deadline is checked again (a
+            # sleep can last longer than asked), so no retry is ever sent into the margin.
+            pause = delay * (1 + random.random() / 2)
+            if attempt == MAX_ATTEMPTS or self.remaining_seconds() - pause - self.timeout < SAFETY_MARGIN_SECONDS:
                 raise error
             logger.warning("x call retried", extra={"operation": operation, "attempt": attempt, "error": str(error)})
-            self.clock.sleep(delay * (1 + random.random() / 2))
+            self.clock.sleep(pause)
             delay *= 2
+            self._ensure_time(operation, after=error)
         raise AssertionError("unreachable")
+
+    def _ensure_time(self, operation: str, *, after: XError | None = None) -> None:
+        """OutOfTime (not sent) unless X's timeout plus the margin fit before the function's
+        time limit: a kill mid-call would lose what it did and the run's spend."""
+        left = self.remaining_seconds()
+        if left - self.timeout < SAFETY_MARGIN_SECONDS:
+            retry = f" (its retry after {after})" if after is not None else ""
+            raise OutOfTime(f"{operation}{retry} not sent: the function's time limit is {max(left, 0.0):.1f} s away, too "
+                            f"near for X's timeout ({self.timeout:g} s) plus {SAFETY_MARGIN_SECONDS:g} s to record the result")
 
     def _page_of_users(self, operation: str, endpoint: str, path: str, params: dict[str, Any], price_kind: str,
                        max_results: int) -> Page[XUser]:
