@@ -391,16 +391,19 @@ def cmd_sources_add(args: argparse.Namespace) -> int:
     if handle is None:
         print(f"error: {args.handle!r} is not an X handle", file=sys.stderr)
         return EXIT_USAGE
-    from flockpilot.jobs.follow import take_back
+    from flockpilot.jobs.follow import add_account_source
 
     user, meter = _x_lookup(handle)
-    ledger = _stores().ledger
-    added = ledger.add_source(Source(user.id, SourceKind.ACCOUNT, f"@{user.username}", _now()))
-    if not added and take_back(ledger, user.id) is not None:
+    outcome = add_account_source(_stores().ledger, Source(user.id, SourceKind.ACCOUNT, f"@{user.username}", _now()))
+    if outcome == "added back":
+        print(f"added back: @{user.username} (id {user.id}) is read on from where it stopped when you removed it (if it was "
+              f"set aside as dry, its count starts over under your current follow filters); lookup cost ${meter.usd:.3f}")
+    elif outcome == "taken back":
         print(f"taken back: @{user.username} (id {user.id}) was set aside as dry; it is read on from where it stopped, "
               f"under your current follow filters; lookup cost ${meter.usd:.3f}")
-        return 0
-    print(f"{'added' if added else 'already a source'}: @{user.username} (id {user.id}); lookup cost ${meter.usd:.3f}")
+    else:
+        print(f"{'added' if outcome == 'added' else 'already a source'}: @{user.username} (id {user.id}); "
+              f"lookup cost ${meter.usd:.3f}")
     return 0
 
 
@@ -413,12 +416,15 @@ def cmd_sources_mentions(args: argparse.Namespace) -> int:
 
 
 def cmd_sources_remove(args: argparse.Namespace) -> int:
+    from flockpilot.domain.follow import REMOVED_SOURCE_DAYS
+
     ledger = _stores().ledger
     target = args.source.lstrip("@").lower()
     for source in ledger.sources():
         if target in (source.source_id, source.label.lstrip("@").lower()):
-            ledger.remove_source(source.source_id)
-            print(f"removed {source.label}")
+            ledger.remove_source(source.source_id, now=_now())
+            print(f"removed {source.label} (where its reading stopped is kept for {REMOVED_SOURCE_DAYS} days: "
+                  "added again, it is read on from there)")
             return 0
     print(f"error: no source {args.source}", file=sys.stderr)
     return EXIT_FAILED

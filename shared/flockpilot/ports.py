@@ -222,9 +222,16 @@ class PeopleLedger(Protocol):
 
 
 class SourceStore(Protocol):
-    def add_source(self, source: Source) -> bool: ...
+    def add_source(self, source: Source) -> bool:
+        """Add a source (False, nothing written, if it is one already). One removed in the last
+        REMOVED_SOURCE_DAYS comes back as it was: its cursor, its figures (a dry one is dry
+        again) and any follow-back credited to it meanwhile."""
+        ...
 
-    def remove_source(self, source_id: str) -> bool: ...
+    def remove_source(self, source_id: str, *, now: datetime) -> bool:
+        """Remove a source (False if it is none); what it was (cursor, figures) is kept for
+        REMOVED_SOURCE_DAYS, so adding it again never reads its followers from the start."""
+        ...
 
     def sources(self) -> list[Source]: ...
 

@@ -18,7 +18,7 @@ from flockpilot.adapters.dynamo.records import DynamoRecords
 from flockpilot.domain.account import AccountProfile, DayCounts, GrowthPoint
 from flockpilot.domain.content import ItemStatus, Learning, new_item
 from flockpilot.domain.digest import Correspondent, Message
-from flockpilot.domain.follow import Source, SourceKind
+from flockpilot.domain.follow import REMOVED_SOURCE_DAYS, Source, SourceKind
 from flockpilot.domain.hours import ActiveHours, MixRules
 from flockpilot.domain.people import AllowEntry, Card, Person, PersonQueue, PersonStatus, SourceCredit
 from flockpilot.domain.plan import plan_day
@@ -284,9 +284,49 @@ def test_sources_advance_and_credit(store: Any) -> None:
     store.credit_source("a", followed=2, followed_back=1)
     got = store.sources()[0]
     assert (got.cursor, got.read, got.suggested, got.followed, got.followed_back) == ("7000000000000000001", 50, 4, 2, 1)
-    assert store.remove_source("a") is True and store.sources() == []
+    assert store.remove_source("a", now=NOW) is True and store.sources() == []
     store.credit_source("a", followed=1)  # a source removed since is not brought back
+    assert store.sources() == [] and store.remove_source("a", now=NOW) is False
+
+
+def test_a_removed_source_added_again_comes_back_as_it_was(store: Any) -> None:
+    """Removed, a source is remembered (cursor, figures, so a dry one is dry again) for
+    REMOVED_SOURCE_DAYS: added again, it is read on from where it stopped, never from its
+    newest followers (the very people it was judged on). A follow-back credited to it while
+    it was away is counted."""
+    store.add_source(Source("a", SourceKind.ACCOUNT, "@a", NOW))
+    store.advance_source("a", cursor="7000000000000000001", exhausted=False, read=200, suggested=1)
+    store.credit_source("a", followed=2, followed_back=1)
+    assert store.sources()[0].dry
+    assert store.remove_source("a", now=NOW) is True
+    store.add_person(person(5, PersonStatus.FOLLOWED))
+    assert store.update_person(person(5, PersonStatus.FOLLOWED_BACK), expected=(PersonStatus.FOLLOWED,),
+                               credit=SourceCredit("a", followed_back=1))
     assert store.sources() == []
+    later = NOW + timedelta(days=30)
+    assert store.add_source(Source("a", SourceKind.ACCOUNT, "@a_renamed", later)) is True
+    (back,) = store.sources()
+    assert (back.label, back.cursor, back.read, back.suggested, back.followed, back.followed_back, back.exhausted) == (
+        "@a_renamed", "7000000000000000001", 200, 1, 2, 2, False)
+    assert back.dry and back.added_at == later
+    assert store.add_source(Source("a", SourceKind.ACCOUNT, "@a", later)) is False
+    # What was kept is used once: removed and added again, it comes back as it is now.
+    store.advance_source("a", cursor="7000000000000000002", exhausted=True, read=100, suggested=50)
+    assert store.remove_source("a", now=later) is True
+    assert store.add_source(Source("a", SourceKind.MY_FOLLOWER, "@a", later)) is True
+    (again,) = store.sources()
+    assert (again.kind, again.cursor, again.exhausted, again.read, again.suggested) == (
+        SourceKind.MY_FOLLOWER, "7000000000000000002", True, 300, 51)
+
+
+def test_a_source_removed_long_ago_starts_afresh(store: Any) -> None:
+    store.add_source(Source("a", SourceKind.ACCOUNT, "@a", NOW))
+    store.advance_source("a", cursor="7000000000000000001", exhausted=False, read=200, suggested=1)
+    assert store.remove_source("a", now=NOW) is True
+    much_later = NOW + timedelta(days=REMOVED_SOURCE_DAYS, seconds=1)
+    assert store.add_source(Source("a", SourceKind.ACCOUNT, "@a", much_later)) is True
+    (fresh,) = store.sources()
+    assert (fresh.cursor, fresh.read, fresh.suggested, fresh.dry) == (None, 0, 0, False)
 
 
 def test_the_allowlist(store: Any) -> None:

@@ -374,3 +374,23 @@ def test_a_reply_template_the_drafts_cannot_use_is_refused(env: dict[str, str], 
         assert named in err and "{first_name}, {username} and {invite}" in err and "Traceback" not in err
     assert "digest_reply_template" not in DynamoRecords(OWNER_ID).overrides()
     assert main(["settings", "set", "digest_reply_template", "Hey {first_name} (@{username}), {{thanks}}! {invite}"]) == 0
+
+
+def test_a_dry_source_removed_and_added_again_is_read_on_from_where_it_stopped(env: dict[str, str],
+                                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """`sources remove` then `sources add` of a dry source: as a take-back (count over, cursor
+    kept), not a new source reading again the followers it was judged on."""
+    from flockpilot.adapters.dynamo.ledger import DynamoLedger
+
+    assert main(["sources", "add", "@breadnerd"]) == 0
+    ledger = DynamoLedger(OWNER_ID)
+    (source,) = ledger.sources()
+    ledger.advance_source(source.source_id, cursor="7000000000000000001", exhausted=False, read=200, suggested=1)
+    capsys.readouterr()
+    assert main(["sources", "remove", "@breadnerd"]) == 0
+    assert "removed @breadnerd (where its reading stopped is kept for 180 days" in capsys.readouterr().out
+    assert ledger.sources() == []
+    assert main(["sources", "add", "@breadnerd"]) == 0
+    assert "added back: @breadnerd" in capsys.readouterr().out
+    (back,) = ledger.sources()
+    assert not back.dry and (back.cursor, back.read, back.suggested) == ("7000000000000000001", 0, 0)

@@ -18,14 +18,14 @@ import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from flockpilot.domain.account import AccountProfile, DayCounts, DaySpend, GrowthPoint
 from flockpilot.domain.content import ContentItem
 from flockpilot.domain.digest import Conversation, Correspondent, Message
 from flockpilot.domain.feed import Feed
-from flockpilot.domain.follow import Source
+from flockpilot.domain.follow import REMOVED_SOURCE_DAYS, Source
 from flockpilot.domain.learning import result_batches
 from flockpilot.domain.people import AllowEntry, Person, PersonQueue, PersonStatus, SourceCredit, due_key, stamp
 from flockpilot.domain.plan import DayPlan
@@ -94,6 +94,8 @@ class MemoryStore:
         self._seen: dict[str, str] = {}
         self._counts: dict[date, DayCounts] = {}
         self._sources: dict[str, Source] = {}
+        self._removed_sources: dict[str, tuple[Source, datetime]] = {}  # what a removed source was, until when
+        self._source_tallies: dict[str, tuple[int, int]] = {}  # follows, follow-backs credited to no source
         self._allow: dict[str, AllowEntry] = {}
         self._frontiers: dict[str, list[str]] = {}
         self._recon: dict[str, ReconState] = {}
@@ -397,6 +399,9 @@ class MemoryStore:
                     source = self._sources[credit.source_id]
                     self._sources[source.source_id] = replace(source, followed=source.followed + credit.followed,
                                                               followed_back=source.followed_back + credit.followed_back)
+                elif credit is not None and credit.source_id:  # as DynamoDB: a tally, counted if it is added again
+                    followed, followed_back = self._source_tallies.get(credit.source_id, (0, 0))
+                    self._source_tallies[credit.source_id] = (followed + credit.followed, followed_back + credit.followed_back)
             return True
 
     def _in_queue(self, queue: PersonQueue, due_by: datetime | None) -> list[tuple[str, Person]]:
@@ -427,16 +432,24 @@ class MemoryStore:
         with self.lock:
             if source.source_id in self._sources:
                 return False
+            removed, expires = self._removed_sources.get(source.source_id, (None, source.added_at))
+            if removed is not None and expires > source.added_at:
+                source = replace(source, cursor=removed.cursor, exhausted=removed.exhausted, read=removed.read,
+                                 suggested=removed.suggested, followed=removed.followed, followed_back=removed.followed_back)
+            followed, followed_back = self._source_tallies.get(source.source_id, (0, 0))
             with self._write():
-                self._sources[source.source_id] = source
+                self._sources[source.source_id] = replace(source, followed=source.followed + followed,
+                                                          followed_back=source.followed_back + followed_back)
+                self._removed_sources.pop(source.source_id, None)
+                self._source_tallies.pop(source.source_id, None)
             return True
 
-    def remove_source(self, source_id: str) -> bool:
+    def remove_source(self, source_id: str, *, now: datetime) -> bool:
         with self.lock:
             if source_id not in self._sources:
                 return False
             with self._write():
-                del self._sources[source_id]
+                self._removed_sources[source_id] = (self._sources.pop(source_id), now + timedelta(days=REMOVED_SOURCE_DAYS))
             return True
 
     def sources(self) -> list[Source]:

@@ -425,7 +425,7 @@ def only_a_dead_source(h: Harness, n: int = 600) -> None:
     """Room in the band and one source, whose followers all fail the filters (protected)."""
     with_sources(h)
     for peer in PEERS:
-        h.store.remove_source(peer)
+        h.store.remove_source(peer, now=h.clock.now())
     h.world.add_user(User(DEAD, "deadpeer", "Dead peer"))
     for i in range(n):
         uid = f"19500000000000{i:05d}"
@@ -458,7 +458,7 @@ def test_a_dry_source_comes_back_after_the_filters_change_as_the_readme_says(h: 
     does what the warning says. The source is read on, and its followers now pass."""
     with_sources(h)
     for peer in PEERS:
-        h.store.remove_source(peer)
+        h.store.remove_source(peer, now=h.clock.now())
     crowd(h, 0)  # the crowd's relaxed filters: only the avatar rule stands in the way
     h.world.add_user(User(DEAD, "deadpeer", "Dead peer"))
     for i in range(600):
@@ -501,3 +501,4 @@ def test_a_run_short_of_people_because_its_sources_are_dry_says_so_every_day(h: 
     (reason,) = second.reasons
     assert reason.startswith("found 0 of the 30 people wanted today") and "@deadpeer" in reason and "@oldpeer" in reason, reason
     assert "dry" in reason
+

@@ -23,6 +23,9 @@ CHURN_PER_DAY = 0.003  # a day's share of followers who leave: the band keeps ro
 DRY_AFTER_READ = 200
 DRY_PASS_RATE = 0.02
 FIRST_PAGE = 100  # a source's pages grow at most to what was read of it so far (100, 100, 200, 400...)
+# A removed source is remembered (cursor, figures) as long as the people read there are known
+# as seen: added again within it, it is read on from where it stopped, never from the start.
+REMOVED_SOURCE_DAYS = 180
 
 
 def band_limit(followers: int, following: int, tolerance: float) -> int:

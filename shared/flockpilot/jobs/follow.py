@@ -116,6 +116,19 @@ def take_back(ledger: Ledger, source_id: str) -> Source | None:
     return source
 
 
+def add_account_source(ledger: Ledger, source: Source) -> str:
+    """`sources add`: "added"; "added back" (removed before: it comes back as it was and is
+    read on from where it stopped; one removed while dry is taken back as well); "taken back"
+    (a dry source added again); "already" (a source already)."""
+    if not ledger.add_source(source):
+        return "taken back" if take_back(ledger, source.source_id) is not None else "already"
+    back = next((s for s in ledger.sources() if s.source_id == source.source_id), None)
+    if back is None or not (back.cursor or back.read or back.exhausted):
+        return "added"
+    take_back(ledger, source.source_id)
+    return "added back"
+
+
 def suggestion(person: Person, source_label: str) -> Suggestion:
     return Suggestion(user_id=person.user_id, username=person.username, score=person.score, source=source_label,
                       profile_url=profile_url(person.username), follow_url=follow_url(person.username), why=list(person.reasons))

@@ -9,7 +9,7 @@ transaction, conditional on the status the change comes from.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -18,7 +18,7 @@ from pynamodb.expressions.update import Action
 
 from flockpilot.adapters.dynamo.base import QUEUE_INDEX, Row, attempt, pk_of, raw_query, transaction, utc
 from flockpilot.domain.account import DayCounts
-from flockpilot.domain.follow import Source, SourceKind
+from flockpilot.domain.follow import REMOVED_SOURCE_DAYS, Source, SourceKind
 from flockpilot.domain.people import AllowEntry, Card, Person, PersonQueue, PersonStatus, SourceCredit, due_key
 from flockpilot.domain.records import ReconState
 
@@ -46,6 +46,11 @@ class SourceRow(Row):
     followed = NumberAttribute(default=0)
     followed_back = NumberAttribute(default=0)
     added_at = UTCDateTimeAttribute()
+
+class RemovedSourceRow(Row):
+    """What a removed source was (its cursor and figures), until it expires."""
+
+    body = JSONAttribute()
 
 class AllowRow(Row):
     username = UnicodeAttribute(default="")
@@ -151,14 +156,67 @@ class DynamoLedger:
 
     # --- sources -----------------------------------------------------------------------
     def add_source(self, source: Source) -> bool:
-        row = SourceRow(self.pk, f"SOURCE#{source.source_id}", source_id=source.source_id, kind=source.kind.value,
-                        label=source.label, cursor=source.cursor, exhausted=source.exhausted, read_users=source.read,
-                        suggested=source.suggested, followed=source.followed, followed_back=source.followed_back,
-                        added_at=source.added_at)
-        return attempt(lambda: row.save(condition=SourceRow.sk.does_not_exist()))
+        """One update, so a follow-back credited to it while it was removed (a tally row, see
+        update_person) adds to its figures; a removed one comes back as it was, and what was
+        kept of it goes in the same transaction."""
+        removed = self._removed_source(source.source_id, source.added_at)
+        if removed is not None:
+            source = replace(source, cursor=removed.get("cursor"), exhausted=bool(removed.get("exhausted", False)),
+                             read=int(removed.get("read", 0)), suggested=int(removed.get("suggested", 0)),
+                             followed=int(removed.get("followed", 0)), followed_back=int(removed.get("followed_back", 0)))
+        row = SourceRow(self.pk, f"SOURCE#{source.source_id}")
+        actions: list[Action] = [
+            SourceRow.source_id.set(source.source_id), SourceRow.kind.set(source.kind.value), SourceRow.label.set(source.label),
+            SourceRow.cursor.set(source.cursor) if source.cursor else SourceRow.cursor.remove(),
+            SourceRow.exhausted.set(source.exhausted), SourceRow.read_users.set(source.read),
+            SourceRow.suggested.set(source.suggested), SourceRow.followed.add(source.followed),
+            SourceRow.followed_back.add(source.followed_back), SourceRow.added_at.set(source.added_at)]
+        condition = SourceRow.kind.does_not_exist()
+        if removed is None:
+            return attempt(lambda: row.update(actions=actions, condition=condition))
 
-    def remove_source(self, source_id: str) -> bool:
-        return attempt(lambda: SourceRow(self.pk, f"SOURCE#{source_id}").delete(condition=SourceRow.sk.exists()))
+        def together() -> None:
+            with transaction() as tx:
+                tx.update(row, actions=actions, condition=condition)
+                tx.delete(RemovedSourceRow(self.pk, f"REMOVEDSOURCE#{source.source_id}"))
+
+        return attempt(together)
+
+    def _removed_source(self, source_id: str, now: datetime) -> dict[str, Any] | None:
+        try:
+            row = RemovedSourceRow.get(self.pk, f"REMOVEDSOURCE#{source_id}", consistent_read=True)
+        except RemovedSourceRow.DoesNotExist:
+            return None
+        expires = utc(row.expires_at)
+        return dict(row.body) if expires is None or expires > now else None  # DynamoDB deletes expired items late
+
+    def remove_source(self, source_id: str, *, now: datetime) -> bool:
+        for _ in range(3):  # a run reading the source meanwhile moved its cursor: keep the new one
+            try:
+                row = SourceRow.get(self.pk, f"SOURCE#{source_id}", consistent_read=True)
+            except SourceRow.DoesNotExist:
+                return False
+            if not row.kind:  # only a tally (see update_person): not a source
+                return False
+            if self._remove_keeping(row, now):
+                return True
+        return False
+
+    def _remove_keeping(self, row: SourceRow, now: datetime) -> bool:
+        source_id = row.source_id
+        kept = RemovedSourceRow(self.pk, f"REMOVEDSOURCE#{source_id}", expires_at=now + timedelta(days=REMOVED_SOURCE_DAYS),
+                                body={"kind": row.kind, "label": row.label, "cursor": row.cursor, "exhausted": bool(row.exhausted),
+                                      "read": int(row.read_users or 0), "suggested": int(row.suggested or 0),
+                                      "followed": int(row.followed or 0), "followed_back": int(row.followed_back or 0),
+                                      "removed_at": now.isoformat()})
+
+        def together() -> None:
+            with transaction() as tx:  # what it was is kept with its removal, or neither happens
+                tx.delete(SourceRow(self.pk, f"SOURCE#{source_id}"), condition=SourceRow.kind.exists()
+                          & (SourceRow.read_users == row.read_users))
+                tx.save(kept)
+
+        return attempt(together)
 
     def sources(self) -> list[Source]:
         return [Source(source_id=r.source_id, kind=SourceKind(r.kind), label=r.label, added_at=utc(r.added_at) or r.added_at,

@@ -1,0 +1,65 @@
+"""Follow sources over time: a dry source removed and added again. On fakes, in UTC, Tokyo and Los Angeles, counting X's requests and bill."""
+
+from __future__ import annotations
+
+import pytest
+
+from devtools.xsandbox.world import User
+from flockpilot.domain.follow import Source, SourceKind
+from flockpilot.jobs.follow import add_account_source
+from tests.jobs.conftest import Harness
+from tests.jobs.test_follow import DEAD, PEERS, crowd, with_sources
+from tests.jobs.test_spend import billed, recorded
+
+
+def dead_on_the_avatar_rule(h: Harness) -> None:
+    """One source, 600 followers who fail only the avatar rule (the default avatar)."""
+    with_sources(h)
+    for peer in PEERS:
+        h.store.remove_source(peer, now=h.clock.now())
+    crowd(h, 0)  # the crowd's relaxed filters: only the avatar rule stands in the way
+    h.world.add_user(User(DEAD, "deadpeer", "Dead peer"))
+    for i in range(600):
+        uid = f"19500000000000{i:05d}"
+        h.world.add_user(User(uid, f"plain{i}", "Plain", description="bread"))
+        h.world.follow(uid, DEAD)
+        h.world.add_post(uid, "hi")
+    h.store.add_source(Source(DEAD, SourceKind.ACCOUNT, "@deadpeer", h.clock.now()))
+    h.env.update(FOLLOW_DAILY_CAP="30", MONTHLY_BUDGET_USD="500")
+
+
+def test_a_dry_source_removed_and_added_again_is_read_on_and_nobody_is_paid_for_twice(h: Harness) -> None:
+    """The other way a person brings a dry source back: `sources remove`, then `sources add`.
+    Before, the new source started at its newest followers, the very 200 it was judged on (all
+    known by then): 2 requests and $2.00 paid again, nobody found, set aside again. Now the
+    removal keeps where it stopped, and adding it back is a take-back: read on from there."""
+    dead_on_the_avatar_rule(h)
+    h.at_local(10)
+    first = h.follow()
+    assert first.shortlisted == [] and next(s for s in h.store.sources() if s.source_id == DEAD).dry
+
+    def reads() -> tuple[int, float, list[str]]:
+        served = h.world.served_users.get(f"followers:{DEAD}", [])
+        return (sum(1 for _, path, _ in h.world.requests_log if path == f"/2/users/{DEAD}/followers"),
+                round(len(served) * 0.01, 2), served)
+
+    assert reads()[:2] == (2, 2.0)
+    h.env.update(FOLLOW_SKIP_DEFAULT_AVATAR="false")
+    assert h.store.remove_source(DEAD, now=h.clock.now())  # sources remove @deadpeer
+    assert h.store.sources() == []
+    h.at_local(9, days=1)
+    outcome = add_account_source(h.store, Source(DEAD, SourceKind.ACCOUNT, "@deadpeer", h.clock.now()))  # sources add
+    back = next(s for s in h.store.sources() if s.source_id == DEAD)
+    before = billed(h)
+    h.at_local(10, days=1)
+    second = h.follow()
+    requests, usd, served = reads()
+    assert len(second.shortlisted) == 30, (second.users_read, second.reasons_out, second.warnings)
+    assert "known" not in second.reasons_out  # read on: the 200 it was judged on are not read again
+    assert len(served) == len(set(served)) == 200 + second.users_read  # nobody served (and paid for) twice
+    assert requests == 3 and usd == pytest.approx(2.0 + second.users_read * 0.01)
+    assert billed(h) - before < second.users_read * 0.01 + 0.05  # the rest: the day's sync and users/me
+    assert recorded(h) == pytest.approx(billed(h))
+    assert outcome == "added back" and back.cursor and not back.dry and (back.read, back.suggested) == (0, 0)
+    assert add_account_source(h.store, Source(DEAD, SourceKind.ACCOUNT, "@deadpeer", h.clock.now())) == "already"
+
