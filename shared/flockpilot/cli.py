@@ -431,11 +431,17 @@ def cmd_sources_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_sources_list(args: argparse.Namespace) -> int:
+    from flockpilot.domain.follow import MAX_MY_FOLLOWER_SOURCES, SourceKind
+
     sources = _stores().ledger.sources()
     for s in sorted(sources, key=lambda s: (s.kind, s.label)):
         state = "done" if s.exhausted else "dry" if s.dry else ("reading" if s.cursor else "new")
         print(f"{s.label:<24} {s.kind:<12} {state:<8} read {s.read}")
     print(f"{len(sources)} source(s)")
+    mine = [s for s in sources if s.kind is SourceKind.MY_FOLLOWER]
+    if mine:
+        print(f"your followers: {sum(1 for s in mine if s.live)} of at most {MAX_MY_FOLLOWER_SOURCES} read as sources "
+              "(one dry or done gives its place to a new follower; your own `sources add` has no limit)")
     if any(s.dry and not s.exhausted for s in sources):
         print("dry: its followers almost never pass your follow filters, so it is read no more "
               "(after changing the filters, `sources add` it again)")

@@ -381,6 +381,7 @@ def test_a_dry_source_removed_and_added_again_is_read_on_from_where_it_stopped(e
     """`sources remove` then `sources add` of a dry source: as a take-back (count over, cursor
     kept), not a new source reading again the followers it was judged on."""
     from flockpilot.adapters.dynamo.ledger import DynamoLedger
+    from flockpilot.domain.follow import Source, SourceKind
 
     assert main(["sources", "add", "@breadnerd"]) == 0
     ledger = DynamoLedger(OWNER_ID)
@@ -394,3 +395,8 @@ def test_a_dry_source_removed_and_added_again_is_read_on_from_where_it_stopped(e
     assert "added back: @breadnerd" in capsys.readouterr().out
     (back,) = ledger.sources()
     assert not back.dry and (back.cursor, back.read, back.suggested) == ("7000000000000000001", 0, 0)
+    for i in range(3):  # your own followers as sources: the list says how many of the 30 places are read
+        ledger.add_source(Source(f"180000000000000000{i}", SourceKind.MY_FOLLOWER, f"@fan{i}", back.added_at,
+                                 read=200 if i == 0 else 0))
+    assert main(["sources", "list"]) == 0
+    assert "your followers: 2 of at most 30 read as sources" in capsys.readouterr().out

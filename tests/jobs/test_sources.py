@@ -1,9 +1,13 @@
-"""Follow sources over time: a dry source removed and added again. On fakes, in UTC, Tokyo and Los Angeles, counting X's requests and bill."""
+"""Follow sources over time: a dry source removed and added again, the limit on your own
+followers as sources. On fakes, in UTC, Tokyo and Los Angeles, counting X's requests and bill."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from devtools.xsandbox.seed import OWNER_ID
 from devtools.xsandbox.world import User
 from flockpilot.domain.follow import Source, SourceKind
 from flockpilot.jobs.follow import add_account_source
@@ -63,3 +67,42 @@ def test_a_dry_source_removed_and_added_again_is_read_on_and_nobody_is_paid_for_
     assert outcome == "added back" and back.cursor and not back.dry and (back.read, back.suggested) == (0, 0)
     assert add_account_source(h.store, Source(DEAD, SourceKind.ACCOUNT, "@deadpeer", h.clock.now())) == "already"
 
+
+def test_dry_follower_sources_give_their_place_to_new_followers(h: Harness) -> None:
+    """30 of your followers are sources, all set aside as dry. Before, they filled the limit
+    of 30 for good: new followers were never offered as sources and every run found nobody.
+    Now the limit counts the sources that can still be read: the oldest dry ones give their
+    place (removed, so remembered) to the new followers, who are read that day."""
+    with_sources(h)
+    for peer in PEERS:
+        h.store.remove_source(peer, now=h.clock.now())
+    h.env.update(FOLLOW_DAILY_CAP="30", MONTHLY_BUDGET_USD="500")
+    crowd(h, 0)
+    earlier = h.clock.now() - timedelta(days=60)
+    for i in range(30):  # the 40 fans of with_sources follow you; 30 of them were read dry
+        h.store.add_source(Source(f"18000000000000000{i:02d}", SourceKind.MY_FOLLOWER, f"@fan{i}",
+                                  earlier + timedelta(minutes=i), cursor="1", read=200, suggested=1))
+    h.at_local(9)
+    h.follow(max=0)  # the first sync: its frontier
+    h.env.update(FOLLOW_USE_MY_FOLLOWERS="true")
+    new = [f"17100000000000000{k:02d}" for k in range(4)]
+    for k, uid in enumerate(new):  # four new followers, each followed by people who pass your filters
+        h.world.add_user(User(uid, f"newfan{k}", "New fan", description="bread"))
+        h.world.follow(uid, OWNER_ID)
+        for j in range(15):
+            cid = f"1960000000000{k:02d}{j:04d}"
+            h.world.add_user(User(cid, f"c{k}_{j}", "C", description="bread", profile_image_url="https://pbs.twimg.com/p.jpg"))
+            h.world.follow(cid, uid)
+            h.world.add_post(cid, "hi")
+    h.at_local(10, days=1)
+    second = h.follow()
+    mine = [s for s in h.store.sources() if s.kind is SourceKind.MY_FOLLOWER]
+    assert set(new) <= {s.source_id for s in mine} and len(mine) == 30  # never more than 30 of them to read per run
+    assert {s.source_id for s in mine if not s.dry} == set(new)
+    gone = {f"18000000000000000{i:02d}" for i in range(4)}  # the four oldest dry ones
+    assert not gone & {s.source_id for s in mine}
+    assert second.shortlisted and set(second.sources_used) <= {f"@newfan{k}" for k in range(4)}, second.sources_used
+    # A source that gave its place comes back as it was (dry) if it is offered again: not read from the start.
+    h.store.add_source(Source("1800000000000000000", SourceKind.MY_FOLLOWER, "@fan0", h.clock.now()))
+    again = next(s for s in h.store.sources() if s.source_id == "1800000000000000000")
+    assert again.dry and again.cursor == "1"

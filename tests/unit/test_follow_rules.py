@@ -11,11 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flockpilot.domain.follow import (
+    MAX_MY_FOLLOWER_SOURCES,
     FilterRules,
     Source,
     SourceKind,
     choose_sources,
     follow_budget,
+    follower_sources,
     paced_share,
     runs_left,
     score,
@@ -176,3 +178,22 @@ def test_paced_shares_empty_the_queue_by_the_last_run_evenly(waiting: int, runs:
     assert left == 0 and sum(taken) == waiting
     assert max(taken) == math.ceil(waiting / runs)
     assert paced_share(waiting, 0) == 0
+
+
+def test_the_limit_on_your_followers_as_sources_counts_those_that_can_still_be_read() -> None:
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def mine(i: int, read: int = 0, exhausted: bool = False) -> Source:
+        return Source(f"f{i:02d}", SourceKind.MY_FOLLOWER, f"@f{i}", t0 + timedelta(days=i), read=read, suggested=1,
+                      exhausted=exhausted)
+
+    dry = [mine(i, read=200) for i in range(27)]
+    done = [mine(27, exhausted=True)]
+    live = [mine(28), mine(29)]
+    chosen = Source("acct", SourceKind.ACCOUNT, "@acct", t0)  # your own choices have no limit and never give way
+    offered = follower_sources([*dry, *done, *live, chosen], ["n1", "f28", "n2", "acct", "n1"])
+    assert offered.add == ["n1", "n2"]  # sources already (f28, acct) are not offered again
+    assert offered.retire == dry[:2]  # the oldest spent ones give their place: never more than 30 rows
+    full = follower_sources(live * 15, ["n1"], limit=MAX_MY_FOLLOWER_SOURCES)
+    assert full.add == [] and full.retire == []  # 30 that can still be read: no place for a new one
+    assert follower_sources([*done, *live], ["n1", "n2"]).retire == []  # room without retiring anyone

@@ -26,6 +26,10 @@ FIRST_PAGE = 100  # a source's pages grow at most to what was read of it so far 
 # A removed source is remembered (cursor, figures) as long as the people read there are known
 # as seen: added again within it, it is read on from where it stopped, never from the start.
 REMOVED_SOURCE_DAYS = 180
+# Your own followers read as sources at a time. Only those that can still be read count (not
+# set aside as dry, not read to the end): one that cannot gives its place to a new follower
+# (removed, so remembered), which keeps every run's read of the sources bounded too.
+MAX_MY_FOLLOWER_SOURCES = 30
 
 
 def band_limit(followers: int, following: int, tolerance: float) -> int:
@@ -199,11 +203,36 @@ class Source:
         """Read enough to know its followers (almost) never pass your filters: set aside."""
         return self.kind is not SourceKind.MENTIONS and self.read >= DRY_AFTER_READ and self.suggested < DRY_PASS_RATE * self.read
 
+    @property
+    def live(self) -> bool:
+        """Still read when chosen: neither read to the end nor set aside as dry."""
+        return not self.exhausted and not self.dry
+
     def page_size(self, need: int) -> int:
         """Followers to read for `need` more candidates: sized by the pass rate so far, and
         growing at most to what was read of it before (a dry source costs DRY_AFTER_READ reads
         to find out, not a 1,000-user page)."""
         return max(1, min(1000, max(FIRST_PAGE, self.read), math.ceil(need / max(self.pass_rate, 0.05))))
+
+
+@dataclass(frozen=True)
+class FollowerSources:
+    """Which new followers become sources, and which of your followers' sources give up
+    their place to them."""
+
+    add: list[str]
+    retire: list[Source]
+
+
+def follower_sources(sources: list[Source], new_followers: list[str], limit: int = MAX_MY_FOLLOWER_SOURCES) -> FollowerSources:
+    """Your newest followers become sources while fewer than `limit` of your followers'
+    sources are live; a spent one (dry, or read to the end: never read again) gives its place
+    to a new one, oldest first, so there are never more than `limit` of them."""
+    mine = [s for s in sources if s.kind is SourceKind.MY_FOLLOWER]
+    spent = sorted((s for s in mine if not s.live), key=lambda s: (s.added_at, s.source_id))
+    known = {s.source_id for s in sources}
+    add = [i for i in dict.fromkeys(new_followers) if i not in known][: max(0, limit - (len(mine) - len(spent)))]
+    return FollowerSources(add, spent[: max(0, len(mine) + len(add) - limit)])
 
 
 def choose_sources(sources: list[Source], k: int, rng: random.Random) -> list[Source]:
@@ -212,7 +241,7 @@ def choose_sources(sources: list[Source], k: int, rng: random.Random) -> list[So
     Thompson sampling: sources that convert win most days, new or unlucky ones still get
     tried, so the choice shifts toward what works without freezing.
     """
-    live = [s for s in sources if not s.exhausted and not s.dry]
+    live = [s for s in sources if s.live]
     draws = [(rng.betavariate(s.followed_back + 1, max(0, s.followed - s.followed_back) + 3), s.source_id, s) for s in live]
     draws.sort(key=lambda d: (-d[0], d[1]))
     return [s for _, _, s in draws[:k]]

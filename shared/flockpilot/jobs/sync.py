@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from flockpilot.domain.account import AccountProfile, DayCounts, GrowthPoint
 from flockpilot.domain.errors import CredentialsRevoked, NotPermitted, NotSent, XError
-from flockpilot.domain.follow import Source, SourceKind
+from flockpilot.domain.follow import Source, SourceKind, follower_sources
 from flockpilot.domain.people import PersonStatus, SourceCredit
 from flockpilot.domain.records import FollowDay, SyncDay
 from flockpilot.domain.x import Page, XUser
@@ -29,7 +29,6 @@ FIRST_PAGE = 20  # the very first sync: one page, then later syncs start from th
 NEXT_PAGE = 5  # later syncs: most days bring a few; pages double (5, 10, 20 ... 320)
 MAX_PAGES = 7  # a burst beyond these pages waits for the next day's sync
 MAX_PAGE = 1000  # X's largest page of followers or following
-MAX_MY_FOLLOWER_SOURCES = 30
 # People the ledger knows you follow: a following sync that meets one has read everything newer.
 FOLLOWING = frozenset({PersonStatus.FOLLOWED, PersonStatus.FOLLOWED_BACK, PersonStatus.PRUNE_SUGGESTED,
                        PersonStatus.UNFOLLOW_PENDING})
@@ -161,8 +160,10 @@ def daily_sync(run: JobRun[Any], ledger: Ledger, *, verify_days: int = VERIFY_DA
                 credit=SourceCredit(person.source_id, followed_back=1)):
             record.follow_backs.append(user_id)
     if settings.follow_use_my_followers and followers.ids:
-        existing = sum(1 for s in ledger.sources() if s.kind is SourceKind.MY_FOLLOWER)
-        for user_id in followers.ids[: max(0, MAX_MY_FOLLOWER_SOURCES - existing)]:
+        offered = follower_sources(ledger.sources(), followers.ids)
+        for spent in offered.retire:  # removed, so remembered: come back, it is not read from the start
+            ledger.remove_source(spent.source_id, now=now)
+        for user_id in offered.add:
             user = followers.users[user_id]
             ledger.add_source(Source(user_id, SourceKind.MY_FOLLOWER, f"@{user.username or user_id}", now))
 
