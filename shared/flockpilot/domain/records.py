@@ -57,6 +57,20 @@ class SyncDay(DayRecord):
 
 
 @dataclass
+class SyncProgress(DayRecord):
+    """A day's sync stopped partway (the function's time limit, X failing): what the pages it
+    paid for said is applied and kept here with where each list goes on (X's page token), so
+    the day's next run reads only the rest. Apart from SyncDay, so a run stopped late never
+    overwrites the day's finished sync."""
+
+    kind: ClassVar[str] = "SYNCPART"
+    lists: dict[str, dict[str, Any]] = field(default_factory=dict)  # list name -> ListRead (jobs/sync.py)
+    followed_by_hand: list[str] = field(default_factory=list)
+    follow_backs: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # new followers' usernames, for follower sources
+
+
+@dataclass
 class FollowDay(DayRecord):
     """The follow job's day: the list it built, and the api follows it made."""
 

@@ -10,7 +10,7 @@ does the work and records it (`SyncDay`); the other reads the record and pays no
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,7 @@ from flockpilot.domain.account import AccountProfile, DayCounts, GrowthPoint
 from flockpilot.domain.errors import CredentialsRevoked, NotPermitted, NotSent, XError
 from flockpilot.domain.follow import Source, SourceKind, follower_sources
 from flockpilot.domain.people import PersonStatus, SourceCredit
-from flockpilot.domain.records import FollowDay, SyncDay
+from flockpilot.domain.records import FollowDay, SyncDay, SyncProgress
 from flockpilot.domain.x import Page, XUser
 from flockpilot.jobs.skeleton import JobRun
 
@@ -35,13 +35,35 @@ FOLLOWING = frozenset({PersonStatus.FOLLOWED, PersonStatus.FOLLOWED_BACK, Person
 VERIFY_DAYS_DEFAULT = 30
 
 
+FRONTIER_KEEP = 200  # the newest ids a frontier keeps (the stores keep as many)
+
+
 @dataclass
 class NewIds:
-    """What a sync found new at the top of a list."""
+    """What a sync found new at the top of a list (in this run's pages)."""
 
     ids: list[str] = field(default_factory=list)
     users: dict[str, XUser] = field(default_factory=dict)
     complete: bool = True
+
+
+@dataclass
+class ListRead:
+    """How far today's sync has read one list: the newest new ids (FRONTIER_KEEP of them), how
+    many were new, X's token for the next page and that page's size; `done` once it met a
+    known id, the list's end or MAX_PAGES (then `complete` is False)."""
+
+    ids: list[str] = field(default_factory=list)
+    new: int = 0
+    token: str | None = None
+    pages: int = 0
+    size: int = 0
+    done: bool = False
+    complete: bool = True
+
+    @classmethod
+    def of(cls, body: dict[str, Any] | None) -> ListRead:
+        return cls(**body) if body else cls()
 
 
 @dataclass(frozen=True)
@@ -80,28 +102,41 @@ def page_plan(known: list[str], *, grown: int | None = None, hint: int | None = 
 
 
 def read_newest(known: list[str], read_page: Callable[[int, str | None], Page[XUser]], *,
-                plan: PagePlan | None = None, also_known: Callable[[list[str]], set[str]] | None = None) -> NewIds:
+                plan: PagePlan | None = None, also_known: Callable[[list[str]], set[str]] | None = None,
+                state: ListRead | None = None, on_page: Callable[[list[XUser], ListRead], None] | None = None) -> NewIds:
     """Read a list from the newest until a known id (or MAX_PAGES), pages sized by `plan`.
     Known: the stored frontier, and whatever `also_known` recognises in a page (so
-    unfollowing the newest ids of the frontier does not send a sync to the end of the list)."""
+    unfollowing the newest ids of the frontier does not send a sync to the end of the list).
+    `state`: where an earlier run of the day stopped (read on from its token); `on_page`
+    gets each page's new people and the state after it, to apply and keep them."""
     known_set = set(known)
     result = NewIds()
-    token: str | None = None
     plan = plan or page_plan(known)
-    size = plan.first
-    for n in range(MAX_PAGES):
-        page = read_page(size, token)
-        size = plan.then if n == 0 else min(MAX_PAGE, size * 2)
+    state = state if state is not None else ListRead()
+    if state.pages == 0:
+        state.size = plan.first
+    while not state.done:
+        page = read_page(state.size, state.token)
+        state.size = plan.then if state.pages == 0 else min(MAX_PAGE, state.size * 2)
+        state.pages += 1
         recognised = also_known([u.id for u in page.items]) if also_known is not None and known else set()
+        fresh: list[XUser] = []
+        met = False
         for user in page.items:
             if user.id in known_set or user.id in recognised:
-                return result
-            result.ids.append(user.id)
-            result.users[user.id] = user
-        token = page.next_token
-        if not token or not known:
-            return result
-    result.complete = False
+                met = True
+                break
+            fresh.append(user)
+        result.ids += [u.id for u in fresh]
+        result.users.update((u.id, u) for u in fresh)
+        state.ids = (state.ids + [u.id for u in fresh])[:FRONTIER_KEEP]
+        state.new += len(fresh)
+        state.token = page.next_token
+        state.done = met or not page.next_token or not known or state.pages >= MAX_PAGES
+        state.complete = not (state.done and not met and page.next_token and known)
+        if on_page is not None:
+            on_page(fresh, state)
+    result.complete = state.complete
     return result
 
 
@@ -122,13 +157,16 @@ def account_profile(run: JobRun[Any]) -> AccountProfile:
 def daily_sync(run: JobRun[Any], ledger: Ledger, *, verify_days: int = VERIFY_DAYS_DEFAULT,
                force: bool = False) -> SyncDay:
     """The day's sync, done once: suggestions you followed by hand, people who followed back
-    (credited to their source), and new followers offered as sources."""
+    (credited to their source), and new followers offered as sources. Each page is applied as
+    it comes and kept with where its list goes on (SyncProgress), so a run stopped partway
+    (the time limit, X failing) leaves the day's next run only the rest to read and pay for."""
     records, settings, now = run.account.records, run.account.settings, run.now
     record = records.load_day(SyncDay, run.day)
     if record is not None and record.done and not force:
         return record
     earlier = record if record is not None and record.done else None  # a forced second sync today
     record = SyncDay(day=run.day)
+    progress = (records.load_day(SyncProgress, run.day) if earlier is None else None) or SyncProgress(day=run.day)
     x = run.x
     known = {name: ledger.frontier(name) for name in ("following", "followers")}
     # A forced second sync keeps the morning's figures for tomorrow (today's stored profile is
@@ -139,38 +177,51 @@ def daily_sync(run: JobRun[Any], ledger: Ledger, *, verify_days: int = VERIFY_DA
     elif earlier is not None:
         record.followers_count, record.following_count = earlier.followers_count, earlier.following_count
     following_plan, followers_plan = _page_plans(run, known, profile)
-    following = read_newest(known["following"], lambda n, t: x.own_following_page(max_results=n, token=t),
-                            plan=following_plan,
-                            also_known=lambda ids: {i for i, p in ledger.people_by_id(ids).items() if p.status in FOLLOWING})
-    followers = read_newest(known["followers"], lambda n, t: x.followers_page(x.user_id, max_results=n, token=t),
-                            plan=followers_plan)
+    lists = {name: ListRead.of(progress.lists.get(name)) for name in ("following", "followers")}
 
-    people = ledger.people_by_id(following.ids)
-    for user_id, person in people.items():
-        if person.status in (PersonStatus.SUGGESTED, PersonStatus.RESERVE, PersonStatus.QUEUED) and ledger.update_person(
-                person.now_followed(now, by_api=False, grace_days=settings.prune_grace_days),
-                expected=(PersonStatus.SUGGESTED, PersonStatus.RESERVE, PersonStatus.QUEUED),
-                counts=(run.day, DayCounts(follows=1)), credit=SourceCredit(person.source_id, followed=1)):
-            record.followed_by_hand.append(user_id)
-    people = ledger.people_by_id(followers.ids)
-    for user_id, person in people.items():
-        if person.status in (PersonStatus.FOLLOWED, PersonStatus.PRUNE_SUGGESTED) and ledger.update_person(
-                person.now_followed_back(now, verify_days=verify_days),
-                expected=(PersonStatus.FOLLOWED, PersonStatus.PRUNE_SUGGESTED),
-                credit=SourceCredit(person.source_id, followed_back=1)):
-            record.follow_backs.append(user_id)
+    def keep(name: str, state: ListRead) -> None:
+        progress.lists[name] = asdict(state)
+        if not (name == "followers" and state.done):  # the last page of all: the day's record follows
+            records.save_day(progress, now)
+
+    def followed_by_hand(users: list[XUser], state: ListRead) -> None:
+        for user_id, person in ledger.people_by_id([u.id for u in users]).items():
+            if person.status in (PersonStatus.SUGGESTED, PersonStatus.RESERVE, PersonStatus.QUEUED) and ledger.update_person(
+                    person.now_followed(now, by_api=False, grace_days=settings.prune_grace_days),
+                    expected=(PersonStatus.SUGGESTED, PersonStatus.RESERVE, PersonStatus.QUEUED),
+                    counts=(run.day, DayCounts(follows=1)), credit=SourceCredit(person.source_id, followed=1)):
+                progress.followed_by_hand.append(user_id)
+        keep("following", state)
+
+    def followed_back(users: list[XUser], state: ListRead) -> None:
+        for user_id, person in ledger.people_by_id([u.id for u in users]).items():
+            if person.status in (PersonStatus.FOLLOWED, PersonStatus.PRUNE_SUGGESTED) and ledger.update_person(
+                    person.now_followed_back(now, verify_days=verify_days),
+                    expected=(PersonStatus.FOLLOWED, PersonStatus.PRUNE_SUGGESTED),
+                    credit=SourceCredit(person.source_id, followed_back=1)):
+                progress.follow_backs.append(user_id)
+        progress.names.update((u.id, u.username) for u in users if u.id in state.ids)
+        keep("followers", state)
+
+    read_newest(known["following"], lambda n, t: x.own_following_page(max_results=n, token=t), plan=following_plan,
+                also_known=lambda ids: {i for i, p in ledger.people_by_id(ids).items() if p.status in FOLLOWING},
+                state=lists["following"], on_page=followed_by_hand)
+    read_newest(known["followers"], lambda n, t: x.followers_page(x.user_id, max_results=n, token=t), plan=followers_plan,
+                state=lists["followers"], on_page=followed_back)
+    following, followers = lists["following"], lists["followers"]
+
     if settings.follow_use_my_followers and followers.ids:
         offered = follower_sources(ledger.sources(), followers.ids)
         for spent in offered.retire:  # removed, so remembered: come back, it is not read from the start
             ledger.remove_source(spent.source_id, now=now)
         for user_id in offered.add:
-            user = followers.users[user_id]
-            ledger.add_source(Source(user_id, SourceKind.MY_FOLLOWER, f"@{user.username or user_id}", now))
+            ledger.add_source(Source(user_id, SourceKind.MY_FOLLOWER, f"@{progress.names.get(user_id) or user_id}", now))
 
-    for name, new in (("following", following), ("followers", followers)):
-        if new.ids or not known[name]:
-            ledger.set_frontier(name, new.ids + known[name], now)
-    record.new_following, record.new_followers = len(following.ids), len(followers.ids)
+    for name, state in lists.items():
+        if state.new or not known[name]:
+            ledger.set_frontier(name, list(dict.fromkeys(state.ids + known[name])), now)
+    record.followed_by_hand, record.follow_backs = list(progress.followed_by_hand), list(progress.follow_backs)
+    record.new_following, record.new_followers = following.new, followers.new
     record.complete = following.complete and followers.complete
     record.done = True
     records.save_day(record, now)

@@ -1,0 +1,115 @@
+"""A run stopped partway through a multi-page read (the function's time limit, X failing)
+keeps the pages it paid for: what they said is applied and kept with where the read goes on,
+so the next run reads only the rest. Counted across the stopped run and the next one: X's
+requests and bill against one run that was never stopped, doubles and losses; with a crash
+at each write and a duplicate delivery. In UTC, Tokyo and Los Angeles."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from devtools.xsandbox.seed import OWNER_ID
+from devtools.xsandbox.world import User
+from flockpilot.domain.follow import Source, SourceKind
+from flockpilot.domain.people import Person, PersonStatus
+from flockpilot.domain.records import SyncDay
+from flockpilot.jobs.skeleton import RunOutcome
+from tests.fakes.store import Crash
+from tests.fakes.x import LambdaTime
+from tests.jobs.conftest import Harness, make_harness
+from tests.jobs.test_follow import with_sources
+from tests.jobs.test_spend import billed, recorded
+
+TIME_LIMIT = "time limit"
+BACK = [f"16100000000000{i:05d}" for i in range(5)]  # followed through Flockpilot; they follow back today
+NEW = [f"16200000000000{i:05d}" for i in range(45)]
+
+
+def followers_pages(h: Harness) -> list[str]:
+    return [path for method, path, _ in h.world.requests_log if method == "GET" and path == f"/2/users/{OWNER_ID}/followers"]
+
+
+def a_burst_of_followers(zone: str) -> Harness:
+    """Yesterday's sync knew your 40 followers; today 50 follow you (5 of them people you
+    followed through Flockpilot) and 10 leave, so the followers sync takes two pages: the 41
+    users/me's growth asks for (all new), then 10 more (9 new, 1 known)."""
+    h = with_sources(make_harness(zone))
+    h.store.add_source(Source("src", SourceKind.ACCOUNT, "@src", h.clock.now()))
+    for uid in BACK:
+        h.world.add_user(User(uid, f"back{uid[-2:]}", "Back"))
+        h.world.follow(OWNER_ID, uid)
+        h.store.add_person(Person(uid, f"back{uid[-2:]}", PersonStatus.SUGGESTED, source_id="src").now_followed(
+            h.clock.now() - timedelta(days=3), by_api=False, grace_days=7))
+    h.at_local(10)
+    h.follow(max=0)  # the day's sync: the frontiers
+    for uid in NEW[:25] + BACK + NEW[25:]:
+        if uid not in BACK:
+            h.world.add_user(User(uid, f"new{uid[-2:]}", "New"))
+        h.world.follow(uid, OWNER_ID)
+    for i in range(10):  # the oldest fans leave
+        h.world.unfollow(f"18000000000000000{i:02d}", OWNER_ID)
+    h.at_local(10, days=1)
+    h.world.requests_log.clear()
+    return h
+
+
+def settled(h: Harness) -> None:
+    """0 doubles, 0 losses: each follow-back credited once, every new follower known."""
+    people = h.store.people_by_id(BACK)
+    assert {p.status for p in people.values()} == {PersonStatus.FOLLOWED_BACK}
+    assert next(s for s in h.store.sources() if s.source_id == "src").followed_back == len(BACK)
+    record = h.store.load_day(SyncDay, h.clock.now().astimezone(h.zone).date())
+    assert record is not None and record.done and record.complete and record.new_followers == 50
+    assert h.store.frontier("followers")[:50] == list(reversed(NEW[25:])) + list(reversed(BACK)) + list(reversed(NEW[:25]))
+
+
+def test_a_sync_stopped_by_the_time_limit_keeps_the_pages_it_paid_for(zone: str) -> None:
+    control = a_burst_of_followers(zone)
+    before = billed(control)
+    control.follow(max=0)
+    once = billed(control) - before
+    assert len(followers_pages(control)) == 2
+    settled(control)
+
+    h = a_burst_of_followers(zone)
+    before = billed(h)
+    h.x_timeout = 5.0
+    h.lambda_time = LambdaTime(left=12.5)  # users/me, your following, the first followers page: not the second
+    first = h.follow(max=0)
+    assert first.outcome is RunOutcome.PARTIAL and any(TIME_LIMIT in r for r in first.reasons), first.reasons
+    assert len(followers_pages(h)) == 1
+    applied = {p.status for p in h.store.people_by_id(BACK).values()}
+    h.lambda_time = None
+    h.clock.advance(hours=1)
+    second = h.follow(max=0)
+    assert second.outcome is RunOutcome.OK, second.reasons
+    assert len(followers_pages(h)) == 2  # the second page only: the first is not read (or paid) again
+    assert billed(h) - before == pytest.approx(once)  # the stopped run and the next cost what one run costs
+    assert recorded(h) == pytest.approx(billed(h))
+    assert applied == {PersonStatus.FOLLOWED_BACK}  # the stopped run applied the page it read
+    settled(h)
+    h.clock.advance(hours=1)
+    h.follow(max=0)  # a duplicate delivery: the day's sync is done
+    assert len(followers_pages(h)) == 2 and billed(h) - before == pytest.approx(once)
+    settled(h)
+
+
+def test_a_sync_that_crashes_at_any_write_loses_nothing_and_doubles_nothing(zone: str) -> None:
+    for writes in range(60):
+        h = a_burst_of_followers(zone)
+        h.store.crash_after(writes)
+        try:
+            h.follow(max=0)
+        except Crash:
+            h.store.crash_after(None)
+            h.clock.advance(hours=1)
+            h.follow(max=0)
+            settled(h)
+            assert len(followers_pages(h)) <= 3, writes  # at most the page the crash cut short is read again
+            continue
+        settled(h)
+        break
+    else:
+        pytest.fail("the run never got past its writes")
