@@ -113,3 +113,86 @@ def test_a_sync_that_crashes_at_any_write_loses_nothing_and_doubles_nothing(zone
         break
     else:
         pytest.fail("the run never got past its writes")
+
+
+# --- prune's follow-back checks -------------------------------------------------------------
+
+def many_due(zone: str) -> Harness:
+    """250 people followed through Flockpilot 10-20 days ago, every third following back; 400
+    followers keep the band. The day's sync is done (a follow run), so prune's X calls are its
+    mentions read, then the checks: 100, 100 and the rest."""
+    h = make_harness(zone)
+    for i in range(400):
+        h.world.add_user(User(f"1630000000000{i:06d}", f"fan{i}", "Fan"))
+        h.world.follow(f"1630000000000{i:06d}", OWNER_ID)
+    for i in range(250):
+        uid = f"1640000000000{i:06d}"
+        h.world.add_user(User(uid, f"p{i}", "P"))
+        h.world.follow(OWNER_ID, uid)
+        if i % 3 == 0:
+            h.world.follow(uid, OWNER_ID)
+        h.store.add_person(Person(uid, f"p{i}", PersonStatus.SUGGESTED, source_id="src").now_followed(
+            h.clock.now() - timedelta(days=10 + i % 10), by_api=False, grace_days=7))
+    h.store.add_source(Source("src", SourceKind.ACCOUNT, "@src", h.clock.now()))
+    h.env.update(PRUNE_DAILY_CAP="300", MONTHLY_BUDGET_USD="3000", FOLLOW_USE_MY_FOLLOWERS="false")
+    h.at_local(10)
+    h.follow(max=0)
+    h.world.requests_log.clear()
+    return h
+
+
+def lookups(h: Harness) -> list[str]:
+    return [path for method, path, _ in h.world.requests_log if method == "GET" and path == "/2/users"]
+
+
+def prune_list(h: Harness) -> set[str]:
+    ids = [f"1640000000000{i:06d}" for i in range(250)]
+    return {p.user_id for p in h.store.people_by_id(ids).values() if p.status is PersonStatus.PRUNE_SUGGESTED}
+
+
+def test_prune_checks_stopped_by_the_time_limit_keep_what_x_said(zone: str) -> None:
+    control = many_due(zone)
+    before = billed(control)
+    checked = control.prune(reconcile=False).checked
+    once, wanted = billed(control) - before, prune_list(control)
+    assert len(lookups(control)) == 3 and checked > 200 and len(wanted) > 100
+
+    h = many_due(zone)
+    before = billed(h)
+    h.lambda_time = LambdaTime(left=12.5)  # your mentions and two checks of 100: not the third
+    first = h.prune(reconcile=False)
+    assert first.outcome is RunOutcome.PARTIAL and any(TIME_LIMIT in r for r in first.reasons), first.reasons
+    assert len(lookups(h)) == 2 and first.checked == 200 and prune_list(h) == set()
+    h.lambda_time = None
+    h.clock.advance(hours=1)
+    second = h.prune(reconcile=False)
+    assert second.outcome is RunOutcome.OK, second.reasons
+    assert len(lookups(h)) == 3 and second.checked == checked - 200  # only those not asked about
+    assert billed(h) - before == pytest.approx(once)  # the two runs cost what one costs (mentions read again: $0)
+    assert recorded(h) == pytest.approx(billed(h))
+    assert prune_list(h) == wanted  # the same day's decision, nobody lost
+    h.clock.advance(hours=1)
+    h.prune(reconcile=False)  # a duplicate delivery: the day is decided
+    assert len(lookups(h)) == 3 and prune_list(h) == wanted
+
+
+def test_prune_checks_that_crash_at_any_write_lose_nothing_and_double_nothing(zone: str) -> None:
+    control = many_due(zone)
+    control.prune(reconcile=False)
+    wanted = prune_list(control)
+    for writes in range(0, 400, 7):
+        h = many_due(zone)
+        h.store.crash_after(writes)
+        try:
+            h.prune(reconcile=False)
+        except Crash:
+            h.store.crash_after(None)
+            h.clock.advance(hours=1)
+            h.prune(reconcile=False)
+            assert prune_list(h) == wanted, writes
+            assert len(lookups(h)) <= 4, writes  # at most the 100 the crash cut short are asked again
+            continue
+        assert prune_list(h) == wanted
+        break
+    else:
+        pytest.fail("the run never got past its writes")

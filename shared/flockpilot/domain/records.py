@@ -101,6 +101,18 @@ class PruneDay(DayRecord):
 
 
 @dataclass
+class PruneChecks(DayRecord):
+    """What X said in the day's follow-back checks before the day was decided: a run stopped
+    partway (the function's time limit, X failing) keeps the answers it paid for, and the
+    day's next run asks X only about the rest. Apart from PruneDay, so a late run never
+    overwrites a decided day."""
+
+    kind: ClassVar[str] = "PRUNECHECK"
+    # user id -> {"username", "connection" (None: X did not say), "last_post_at"}; None: X did not return them
+    answers: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+
+
+@dataclass
 class DigestDay(DayRecord):
     """When the day's DMs were last read, so a preview does not pay for them again."""
 

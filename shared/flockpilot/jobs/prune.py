@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flockpilot.domain.account import DayCounts
 from flockpilot.domain.errors import (
@@ -34,7 +34,7 @@ from flockpilot.domain.hours import window_bounds
 from flockpilot.domain.links import profile_url
 from flockpilot.domain.people import PENDING_SETTLE, AllowEntry, Person, PersonQueue, PersonStatus
 from flockpilot.domain.prune import Followed, churn_check, quick_unfollow, select_unfollows
-from flockpilot.domain.records import PruneDay
+from flockpilot.domain.records import PruneChecks, PruneDay
 from flockpilot.domain.x import XUser
 from flockpilot.events import PruneEvent
 from flockpilot.jobs.reconcile import reconcile_step
@@ -128,6 +128,22 @@ def slice_done(report: dict[str, object]) -> bool:
     following = report.get("following")
     state = str(following.get("state", "")) if isinstance(following, dict) else ""
     return not state.startswith(("paused: Lambda", "paused: rate", "in progress"))
+
+
+def _answer(user: XUser) -> dict[str, Any]:
+    return {"username": user.username, "connection": list(user.connection) if user.connection is not None else None,
+            "last_post_at": user.last_post_at.isoformat() if user.last_post_at else None}
+
+
+def _unsaid(user: XUser | None) -> bool:
+    return user is None or user.i_follow is None or user.follows_me is None
+
+
+def _answer_user(user_id: str, answer: dict[str, Any]) -> XUser:
+    connection, last = answer.get("connection"), answer.get("last_post_at")
+    return XUser(id=user_id, username=str(answer.get("username", "")),
+                 connection=tuple(connection) if connection is not None else None,
+                 last_post_at=datetime.fromisoformat(last) if last else None)
 
 
 class _PruneRun:
@@ -278,14 +294,40 @@ class _PruneRun:
             ledger.update_person(person.checked_again_later(run.now, KEPT_RECHECK_DAYS), expected=(person.status,))
             summary.kept["on the allowlist"] = summary.kept.get("on the allowlist", 0) + 1
         to_check = [p for p in due if p.user_id not in allowed]
-        seen = look_up(run.x, [p.user_id for p in to_check])
-        summary.checked += len(seen)
+        # Asked 100 at a time, each answer applied as it comes: a run stopped partway (the time
+        # limit, X failing) leaves the next one only the people it did not ask about. Those
+        # who do not follow back wait for the day's decision: their answers are kept (PruneChecks),
+        # and used again in suggest mode (in api mode an unfollow rests on a check minutes old).
+        checks = self.records.load_day(PruneChecks, run.day) or PruneChecks(day=run.day)
+        kept = {} if self.mode is FollowMode.API else checks.answers
+        known = [p for p in to_check if kept.get(p.user_id) is not None]
+        ask = [p for p in to_check if kept.get(p.user_id) is None]
         candidates: list[Followed] = []
         unknown = 0
-        for person in to_check:
+        for start in range(0, len(ask), LOOKUP_BATCH):
+            batch = ask[start:start + LOOKUP_BATCH]
+            seen = {u.id: u for u in run.x.lookup_users([p.user_id for p in batch])}
+            summary.checked += len(seen)
+            unknown += sum(1 for p in batch if _unsaid(seen.get(p.user_id)))
+            candidates += self.apply_checks(batch, seen, checks)
+            if not self.preview and (start + LOOKUP_BATCH < len(ask) or self.settings.prune_outside_inactive_days > 0):
+                self.records.save_day(checks, run.now)  # more to ask: what was said so far is kept
+        if known:
+            candidates += self.apply_checks(known, {p.user_id: _answer_user(p.user_id, kept[p.user_id] or {}) for p in known},
+                                            checks)
+        if unknown:
+            summary.mark_partial(f"X did not say whether {unknown} people follow you back; they are checked again tomorrow")
+        return candidates
+
+    def apply_checks(self, people: list[Person], seen: dict[str, XUser], checks: PruneChecks) -> list[Followed]:
+        """What X said about `people`: moves applied now, the prune candidates returned (their
+        answers kept in `checks` until the day is decided)."""
+        run, summary, ledger = self.run, self.run.summary, self.ledger
+        candidates: list[Followed] = []
+        for person in people:
             user = seen.get(person.user_id)
-            if user is None or user.i_follow is None or user.follows_me is None:
-                unknown += 1  # X did not say: unknown stays unknown; asked again tomorrow
+            if user is None or _unsaid(user):
+                # X did not say: unknown stays unknown; asked again tomorrow
                 ledger.update_person(person.checked_again_later(run.now), expected=(person.status,))
             elif not user.i_follow:
                 self.record_unfollowed(person, by_api=False, expected=(person.status,))
@@ -304,11 +346,10 @@ class _PruneRun:
                 else:
                     ledger.update_person(person.checked_again_later(run.now), expected=(PersonStatus.PRUNE_SUGGESTED,))
             else:  # a candidate: their next check is set once today's decision is recorded
+                checks.answers[person.user_id] = _answer(user)
                 self.candidates_checked.append(person)
                 candidates.append(Followed(person.user_id, person.username, person.followed_at, person.source_id, True, False,
                                            user.last_post_at))
-        if unknown:
-            summary.mark_partial(f"X did not say whether {unknown} people follow you back; they are checked again tomorrow")
         return candidates
 
     def outside_candidates(self) -> list[Followed]:
