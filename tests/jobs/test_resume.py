@@ -196,3 +196,48 @@ def test_prune_checks_that_crash_at_any_write_lose_nothing_and_double_nothing(zo
         break
     else:
         pytest.fail("the run never got past its writes")
+
+
+# --- reconciliation's slice -----------------------------------------------------------------
+
+def a_big_slice(zone: str) -> Harness:
+    """250 people who followed back, due for re-verification; the day's slice covers them all
+    (a chosen $90 a month), the day's sync and checks are done: the slice's X calls are its
+    three lookups (100, 100, 50)."""
+    h = make_harness(zone, MONTHLY_BUDGET_USD="3000", RECONCILE_MONTHLY_USD="90", FOLLOW_USE_MY_FOLLOWERS="false")
+    for i in range(250):
+        uid = f"1650000000000{i:06d}"
+        h.world.add_user(User(uid, f"b{i}", "B"))
+        h.world.follow(OWNER_ID, uid)
+        h.world.follow(uid, OWNER_ID)
+        person = Person(uid, f"b{i}", PersonStatus.SUGGESTED, source_id="src").now_followed(
+            h.clock.now() - timedelta(days=80), by_api=False, grace_days=7)
+        h.store.add_person(person.now_followed_back(h.clock.now() - timedelta(days=40), verify_days=30))
+    h.store.add_source(Source("src", SourceKind.ACCOUNT, "@src", h.clock.now(), followed=250, followed_back=250))
+    h.at_local(10)
+    h.prune(reconcile=False)
+    h.world.requests_log.clear()
+    return h
+
+
+def test_a_reconciliation_slice_stopped_by_the_time_limit_keeps_its_progress(zone: str) -> None:
+    control = a_big_slice(zone)
+    before = billed(control)
+    report = control.prune(reconcile=True).reconciliation["verify"]
+    once = billed(control) - before
+    assert len(lookups(control)) == 3 and report["verified_this_pass"] == 250, report  # type: ignore[index]
+
+    h = a_big_slice(zone)
+    before = billed(h)
+    h.lambda_time = LambdaTime(left=11.5)  # two lookups of 100, not the third
+    first = h.prune(reconcile=True)
+    assert first.outcome is RunOutcome.PARTIAL and any(TIME_LIMIT in r for r in first.reasons), first.reasons
+    assert len(lookups(h)) == 2
+    h.lambda_time = None
+    h.clock.advance(hours=1)
+    second = h.prune(reconcile=True).reconciliation["verify"]
+    assert len(lookups(h)) == 3 and second["verified_today"] == 50, second  # type: ignore[index]
+    assert billed(h) - before == pytest.approx(once) and recorded(h) == pytest.approx(billed(h))
+    assert second["verified_this_pass"] == 250 and second["state"] == "finished", second  # type: ignore[index]
+    h.clock.advance(hours=1)
+    assert h.prune().reconciliation == {} and len(lookups(h)) == 3  # a duplicate delivery: the slice is done today

@@ -104,7 +104,9 @@ def _verify(run: JobRun[Any], ledger: Ledger, x: XApi, meter: CostMeter, spent_t
                 ledger.update_person(person.verified(now, verify_days=settings.reconcile_every_days),
                                      expected=(PersonStatus.FOLLOWED_BACK,))
             checked += 1
-    state.read += checked
+        state.read += len(batch)
+        if start + LOOKUP_BATCH < len(due):  # more to ask: a run stopped before them keeps this one's count
+            ledger.save_recon(state)
     remaining = max(1, people - state.read) if more else 0
     if not more:
         state.finished_at = now
