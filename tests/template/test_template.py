@@ -122,7 +122,7 @@ def test_first_deploy_is_a_dry_run() -> None:
 
 def test_follow_function_runs_hourly_with_its_own_dead_letters_and_scoped_policy(resources: dict[str, Any]) -> None:
     fn = resources["FollowFunction"]["Properties"]
-    assert fn["Handler"] == "app.lambda_handler" and fn["ReservedConcurrentExecutions"] == 1
+    assert fn["Handler"] == "app.lambda_handler"
     assert fn["Environment"]["Variables"]["FOLLOW_MODE"] == {"Ref": "FollowMode"}
     schedules = {k: v["Properties"] for k, v in of_type(resources, "AWS::Scheduler::Schedule").items()}
     follow = next(p for k, p in schedules.items() if k.startswith("FollowFunction"))
@@ -156,7 +156,6 @@ def test_digest_function_sends_only_from_the_chosen_ses_identity(resources: dict
 def test_prune_function_is_hourly_and_suggests_by_default(resources: dict[str, Any]) -> None:
     fn = resources["PruneFunction"]["Properties"]
     assert fn["Environment"]["Variables"]["PRUNE_MODE"] == {"Ref": "PruneMode"}
-    assert fn["ReservedConcurrentExecutions"] == 1
     schedules = {k: v["Properties"] for k, v in of_type(resources, "AWS::Scheduler::Schedule").items()}
     assert next(p for k, p in schedules.items() if k.startswith("PruneFunction"))["ScheduleExpression"] == "cron(35 * * * ? *)"
     template = yaml.load((ROOT / "template.yaml").read_text(), Loader=_cfn_loader())  # noqa: S506

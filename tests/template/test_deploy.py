@@ -1,0 +1,66 @@
+"""What a first `sam deploy` of template.yaml does on a new account: the parameters it accepts,
+what it reserves, which alarms it can raise and when."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml  # type: ignore[import-untyped]
+
+from tests.template.test_template import _cfn_loader, resources  # noqa: F401 - resources is a fixture
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTIONS = ("PostFunction", "FollowFunction", "PruneFunction", "DigestFunction")
+NO_VALUE = object()
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load((ROOT / "template.yaml").read_text(), Loader=_cfn_loader())  # noqa: S506 - our own loader
+    return loaded
+
+
+def parameters(template: dict[str, Any], **overrides: str) -> dict[str, Any]:
+    """The values a deploy uses: each parameter's default unless given."""
+    values = {name: p["Default"] for name, p in template["Parameters"].items() if "Default" in p}
+    return values | overrides
+
+
+def resolve(value: Any, template: dict[str, Any], values: dict[str, Any]) -> Any:
+    """Ref to a parameter, Fn::Equals, Fn::Not and Fn::If as CloudFormation resolves them
+    (AWS::NoValue comes back as NO_VALUE); anything else is returned as it is."""
+    if isinstance(value, dict) and len(value) == 1:
+        (key, arg), = value.items()
+        if key == "Ref":
+            return NO_VALUE if arg == "AWS::NoValue" else values.get(arg, value)
+        if key == "Fn::Equals":
+            return resolve(arg[0], template, values) == resolve(arg[1], template, values)
+        if key == "Fn::Not":
+            return not resolve(arg[0], template, values)
+        if key == "Fn::If":
+            condition = resolve(template["Conditions"][arg[0]], template, values)
+            return resolve(arg[1] if condition else arg[2], template, values)
+    return value
+
+
+# --- 1. reserved concurrency -------------------------------------------------------------
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_a_default_deploy_reserves_no_concurrency(resources: dict[str, Any], template: dict[str, Any],  # noqa: F811
+                                                  function: str) -> None:
+    # New accounts often have a quota of 10, all of which Lambda keeps unreserved: reserving any
+    # concurrency there fails the deploy and rolls the stack back.
+    props = resources[function]["Properties"]
+    assert resolve(props.get("ReservedConcurrentExecutions", NO_VALUE), template, parameters(template)) is NO_VALUE
+    opted_in = parameters(template, ReservedConcurrency="on")
+    assert resolve(props.get("ReservedConcurrentExecutions", NO_VALUE), template, opted_in) == 1
+
+
+def test_reserved_concurrency_is_explained_where_it_is_chosen(template: dict[str, Any]) -> None:
+    parameter = template["Parameters"]["ReservedConcurrency"]
+    assert parameter["Default"] == "off" and parameter["AllowedValues"] == ["off", "on"]
+    assert "10" in parameter["Description"]  # why it is off: the new-account quota
+    deploy = (ROOT / "README.md").read_text().split("## Deploy", 1)[1]
+    assert "ReservedConcurrency" in deploy
