@@ -64,3 +64,49 @@ def test_reserved_concurrency_is_explained_where_it_is_chosen(template: dict[str
     assert "10" in parameter["Description"]  # why it is off: the new-account quota
     deploy = (ROOT / "README.md").read_text().split("## Deploy", 1)[1]
     assert "ReservedConcurrency" in deploy
+
+
+# --- 2, 3. the digest's addresses ----------------------------------------------------------
+
+def _accepts(parameter: dict[str, Any], value: str) -> bool:
+    """CloudFormation's check of a String parameter's value (AllowedPattern must match it whole)."""
+    import re
+
+    if "AllowedValues" in parameter and value not in parameter["AllowedValues"]:
+        return False
+    return "AllowedPattern" not in parameter or re.fullmatch(parameter["AllowedPattern"], value) is not None
+
+
+@pytest.mark.parametrize("name", ["DigestEmail", "SenderEmail"])
+def test_the_digests_addresses_are_required_and_must_be_addresses(template: dict[str, Any], name: str) -> None:
+    # With "" allowed (the old default), --guided accepted an empty answer and the digest, the only
+    # channel in suggest mode, then failed every day with "no DIGEST_EMAIL / SENDER_EMAIL set".
+    parameter = template["Parameters"][name]
+    assert "Default" not in parameter  # CloudFormation refuses a deploy that gives none
+    for bad in ("", " ", "you", "you@example", "@example.com", "you@@example.com", "you @example.com", "a@b.c,d@e.f"):
+        assert not _accepts(parameter, bad), f"{name} accepts {bad!r}"
+    for good in ("you@example.com", "first.last+digest@mail.example.co.uk"):
+        assert _accepts(parameter, good), f"{name} refuses {good!r}"
+    assert "@" in parameter["ConstraintDescription"]  # says what is expected, with an example
+
+
+def test_the_template_pattern_is_the_settings_pattern(template: dict[str, Any]) -> None:
+    from flockpilot.settings import _EMAIL
+
+    assert template["Parameters"]["DigestEmail"]["AllowedPattern"] == f"^{_EMAIL.pattern}$"
+
+
+def test_digest_email_does_not_claim_the_alerts(template: dict[str, Any]) -> None:
+    assert "alert" not in template["Parameters"]["DigestEmail"]["Description"].split("Alarms go")[0].lower()
+    assert "Alarms go to AlertEmail" in " ".join(template["Parameters"]["DigestEmail"]["Description"].split())
+
+
+def test_samconfig_overrides_are_values_the_template_accepts(template: dict[str, Any]) -> None:
+    import shlex
+    import tomllib
+
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    overrides = dict(pair.split("=", 1) for pair in shlex.split(config["default"]["deploy"]["parameters"]["parameter_overrides"]))
+    assert overrides and set(overrides) <= set(template["Parameters"])
+    for name, value in overrides.items():
+        assert _accepts(template["Parameters"][name], value), f"samconfig.toml: {name}={value!r} would be refused"
