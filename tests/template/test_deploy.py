@@ -110,3 +110,26 @@ def test_samconfig_overrides_are_values_the_template_accepts(template: dict[str,
     assert overrides and set(overrides) <= set(template["Parameters"])
     for name, value in overrides.items():
         assert _accepts(template["Parameters"][name], value), f"samconfig.toml: {name}={value!r} would be refused"
+
+
+# --- 5. the time zone ---------------------------------------------------------------------
+
+def test_every_area_location_time_zone_and_utc_is_accepted(template: dict[str, Any]) -> None:
+    import zoneinfo
+
+    parameter = template["Parameters"]["TimeZone"]
+    areas = {"Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific", "Etc"}
+    canonical = sorted(n for n in zoneinfo.available_timezones() if n.split("/")[0] in areas and "/" in n)
+    assert len(canonical) > 400
+    refused = [n for n in [*canonical, "UTC"] if not _accepts(parameter, n)]
+    assert not refused
+    assert _accepts(parameter, parameter["Default"])
+
+
+def test_a_time_zone_typo_is_refused_before_anything_is_created(template: dict[str, Any]) -> None:
+    # Without a pattern these reached EventBridge Scheduler, which refused them mid-deploy: a rollback.
+    parameter = template["Parameters"]["TimeZone"]
+    for typo in ("", "Europe London", "europe/london", "Europe/london", "Europe/", "Europ/London", "London",
+                 "Europe/London ", "UTC+1", "utc", "Europe//London"):
+        assert not _accepts(parameter, typo), f"TimeZone accepts {typo!r}"
+    assert "Europe/London" in parameter["ConstraintDescription"]
