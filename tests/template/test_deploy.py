@@ -3,12 +3,15 @@ what it reserves, which alarms it can raise and when."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml  # type: ignore[import-untyped]
 
+from tests.template.alarms import Metrics, first_alarm
 from tests.template.test_template import _cfn_loader, resources  # noqa: F401 - resources is a fixture
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,3 +136,83 @@ def test_a_time_zone_typo_is_refused_before_anything_is_created(template: dict[s
                  "Europe/London ", "UTC+1", "utc", "Europe//London"):
         assert not _accepts(parameter, typo), f"TimeZone accepts {typo!r}"
     assert "Europe/London" in parameter["ConstraintDescription"]
+
+
+# --- 4. the missed-digest alarm -----------------------------------------------------------
+
+def _ref(value: Any) -> str:
+    return str(value["Ref"]) if isinstance(value, dict) else str(value)
+
+
+def _every(start: datetime, end: datetime, step: timedelta) -> list[datetime]:
+    times, t = [], start
+    while t < end:
+        times.append(t)
+        t += step
+    return times
+
+
+def _flight(zone: str, deploy_local: datetime, digest_hour: int, *, days: int = 4,
+            skip: tuple[int, ...] = ()) -> tuple[Metrics, datetime, datetime, list[datetime]]:
+    """The stack's Invocations from the deploy on: post every 10 minutes, the digest daily at
+    DigestHour:15 local (template schedules); the digests numbered in `skip` (0: the first after
+    the deploy) do not run."""
+    tz = ZoneInfo(zone)
+    deploy = deploy_local.replace(tzinfo=tz).astimezone(UTC)
+    end = deploy + timedelta(days=days)
+    metrics = Metrics()
+    first_tick = deploy.replace(second=0, microsecond=0) + timedelta(minutes=10 - deploy.minute % 10)
+    for tick in _every(first_tick, end, timedelta(minutes=10)):
+        metrics.put("AWS/Lambda", "Invocations", {"FunctionName": "PostFunction"}, tick)
+    digests = []
+    planned = [datetime.combine(deploy_local.date() + timedelta(days=n), time(digest_hour, 15), tz).astimezone(UTC)
+               for n in range(days + 2)]
+    for n, at in enumerate(at for at in planned if deploy < at < end):
+        if n not in skip:
+            metrics.put("AWS/Lambda", "Invocations", {"FunctionName": "DigestFunction"}, at)
+            digests.append(at)
+    return metrics, deploy, end, digests
+
+
+FLIGHTS = [  # (zone, deploy, DigestHour): deploy just after, just before and far from the digest hour
+    ("UTC", datetime(2026, 6, 1, 7, 16), 7),
+    ("UTC", datetime(2026, 6, 1, 7, 14), 7),
+    ("Asia/Tokyo", datetime(2026, 6, 1, 23, 50), 0),
+    ("Europe/London", datetime(2026, 10, 24, 7, 16), 7),  # clocks go back the next night: 25 hours to the first digest
+    ("America/New_York", datetime(2026, 10, 31, 7, 16), 7),  # the same
+    ("America/New_York", datetime(2026, 3, 7, 12, 0), 23),  # clocks go forward
+    ("America/Los_Angeles", datetime(2026, 11, 1, 0, 30), 23),
+]
+
+
+@pytest.mark.parametrize(("zone", "deploy_local", "digest_hour"), FLIGHTS)
+def test_no_missed_digest_alarm_while_the_digest_runs_daily(template: dict[str, Any], zone: str,
+                                                             deploy_local: datetime, digest_hour: int) -> None:
+    # The alarm was "Invocations < 1 in a day, missing counts as missed": on deploy day the day
+    # before has no data, so it fired before the first digest could run.
+    alarm = template["Resources"]["DigestMissedAlarm"]["Properties"]
+    metrics, deploy, end, _ = _flight(zone, deploy_local, digest_hour)
+    fired = first_alarm(alarm, metrics, _every(deploy + timedelta(minutes=1), end, timedelta(minutes=5)), _ref)
+    assert fired is None, f"fired {fired - deploy} after the deploy"
+
+
+@pytest.mark.parametrize(("zone", "deploy_local", "digest_hour"), FLIGHTS)
+@pytest.mark.parametrize("missed", [1, 2])  # the second or third digest after the deploy
+def test_a_missed_digest_fires_within_hours_of_its_time(template: dict[str, Any], zone: str, deploy_local: datetime,
+                                                        digest_hour: int, missed: int) -> None:
+    alarm = template["Resources"]["DigestMissedAlarm"]["Properties"]
+    _, deploy, end, planned = _flight(zone, deploy_local, digest_hour, days=5)
+    metrics, _, _, ran = _flight(zone, deploy_local, digest_hour, days=5, skip=(missed,))
+    (missed_at,) = set(planned) - set(ran)
+    fired = first_alarm(alarm, metrics, _every(deploy + timedelta(minutes=1), end, timedelta(minutes=5)), _ref)
+    assert fired is not None, "a missed digest never fired"
+    last = max(at for at in ran if at < missed_at)
+    assert missed_at < fired <= last + timedelta(hours=28, minutes=5)  # 28 hours after the last digest: 4-5 after the missed one
+
+
+def test_the_missed_digest_alarm_goes_to_the_alert_topic(template: dict[str, Any]) -> None:
+    alarm = template["Resources"]["DigestMissedAlarm"]["Properties"]
+    assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
+    assert alarm["TreatMissingData"] == "notBreaching"  # nothing to judge (the stack too young, or stopped) is not a miss
+    alarms = (ROOT / "README.md").read_text().split("**Alerts.**", 1)[1].split("\n\n", 1)[0]
+    assert "28 hours" in alarms and "deploy" in alarms  # says when it can fire, and that deploy day is quiet
