@@ -56,7 +56,7 @@ def _math(expression: str, values: dict[str, float | None]) -> float | None:
         ast.GtE: operator.ge, ast.Gt: operator.gt, ast.LtE: operator.le, ast.Lt: operator.lt, ast.Eq: operator.eq}
 
     def ev(node: ast.AST) -> float | None:
-        if isinstance(node, ast.Constant):
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
             return float(node.value)
         if isinstance(node, ast.Name):
             return values[node.id]

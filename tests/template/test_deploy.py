@@ -3,6 +3,7 @@ what it reserves, which alarms it can raise and when."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -216,3 +217,136 @@ def test_the_missed_digest_alarm_goes_to_the_alert_topic(template: dict[str, Any
     assert alarm["TreatMissingData"] == "notBreaching"  # nothing to judge (the stack too young, or stopped) is not a miss
     alarms = (ROOT / "README.md").read_text().split("**Alerts.**", 1)[1].split("\n\n", 1)[0]
     assert "28 hours" in alarms and "deploy" in alarms  # says when it can fire, and that deploy day is quiet
+
+
+# --- 6. a job that stays partial -------------------------------------------------------------
+
+JOBS = ("post", "follow", "prune", "digest")
+
+
+def _matches(pattern: str, line: str) -> bool:
+    """A CloudWatch Logs JSON filter pattern of `$.field = "value"` / `!=` terms joined by &&."""
+    import re
+
+    event = json.loads(line)
+    terms = pattern.strip().removeprefix("{").removesuffix("}").split("&&")
+    for term in terms:
+        found = re.fullmatch(r'\s*\$\.(\w+)\s*(!?=)\s*"([^"]*)"\s*', term)
+        assert found, f"not modelled: {term!r}"
+        field, op, value = found.groups()
+        if (event.get(field) == value) != (op == "="):
+            return False
+    return True
+
+
+def _run_finished_line(job: str, outcome: str) -> str:
+    """The "run finished" line shared/flockpilot/handling.py logs for a run of `job`."""
+    import io
+    from datetime import date
+
+    from flockpilot.events import PostEvent
+    from flockpilot.handling import handle
+    from flockpilot.jobs.skeleton import RunSummary
+    from flockpilot.observability import logger, metrics
+
+    class Context:
+        def get_remaining_time_in_millis(self) -> int:
+            return 60_000
+
+    def run(request: PostEvent, remaining: Any) -> RunSummary:
+        summary = RunSummary(job=job, account="acct", day=date(2026, 6, 1), started_at=datetime(2026, 6, 1, tzinfo=UTC))
+        if outcome == "partial":
+            summary.mark_partial("found 3 of the 30 people wanted today")
+        elif outcome == "failed":
+            summary.mark_failed("X does not permit this")
+        return summary
+
+    stream = io.StringIO()
+    handler: Any = logger.registered_handler  # a logging.StreamHandler on stdout
+    previous = handler.setStream(stream)
+    try:
+        handle({"trigger": "schedule"}, Context(), job=job, model=PostEvent, run=run, counts=lambda s: {})  # type: ignore[arg-type]
+    finally:
+        handler.setStream(previous)
+        metrics.clear_metrics()
+    return next(line for line in stream.getvalue().splitlines() if '"run finished"' in line)
+
+
+@pytest.mark.parametrize("job", JOBS)
+def test_each_functions_partial_runs_are_counted_by_job(template: dict[str, Any], job: str) -> None:
+    # RunPartial has only the service dimension: it cannot say which job stays partial.
+    declared = template["Resources"]
+    (name,) = [n for n, r in declared.items() if r["Type"] == "AWS::Logs::MetricFilter"
+               and r["Properties"]["LogGroupName"] == {"Ref": f"{job.capitalize()}LogGroup"}]
+    props = declared[name]["Properties"]
+    (transform,) = props["MetricTransformations"]
+    assert (transform["MetricNamespace"], transform["MetricName"], transform["MetricValue"]) == ("Flockpilot", "JobRunPartial", "1")
+    assert transform["Dimensions"] == [{"Key": "job", "Value": "$.job"}]
+    # ...from the line the handler really logs
+    assert _matches(props["FilterPattern"], _run_finished_line(job, "partial"))
+    assert not _matches(props["FilterPattern"], _run_finished_line(job, "ok"))
+    assert not _matches(props["FilterPattern"], _run_finished_line(job, "failed"))
+    assert json.loads(_run_finished_line(job, "partial"))["job"] == job  # the dimension's value
+
+
+def _partial_alarm(template: dict[str, Any], job: str) -> dict[str, Any]:
+    alarm: dict[str, Any]
+    (alarm,) = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"
+                and r["Properties"].get("MetricName") == "JobRunPartial"
+                and r["Properties"]["Dimensions"] == [{"Name": "job", "Value": job}]]
+    assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]  # routed like the other alarms
+    return alarm
+
+
+RUNS = {"post": timedelta(minutes=10), "follow": timedelta(hours=1), "prune": timedelta(hours=1), "digest": timedelta(days=1)}
+START = datetime(2026, 6, 1, 0, 5, tzinfo=UTC)
+
+
+def _partial_runs(job: str, partial: Any, days: int = 6) -> tuple[Metrics, list[datetime]]:
+    """The job's runs over `days` (on its schedule); those `partial(run_time)` says are partial
+    count in JobRunPartial as the filter counts them."""
+    metrics, times = Metrics(), _every(START, START + timedelta(days=days), RUNS[job])
+    for at in times:
+        if partial(at):
+            metrics.put("Flockpilot", "JobRunPartial", {"job": job}, at)
+    return metrics, _every(START, START + timedelta(days=days), timedelta(minutes=10))
+
+
+def _day(at: datetime) -> int:
+    return (at - START).days
+
+
+@pytest.mark.parametrize("job", JOBS)
+def test_an_expected_partial_run_or_a_bad_day_does_not_alarm(template: dict[str, Any], job: str) -> None:
+    alarm = _partial_alarm(template, job)
+    once = _partial_runs(job, lambda at: at == START + 2 * RUNS[job])
+    assert first_alarm(alarm, *once) is None  # a single partial run (a lost answer, a DM-heavy day)
+    every_other_day = _partial_runs(job, lambda at: _day(at) % 2 == 0 and at.hour == 0 and at.minute < 10)
+    assert first_alarm(alarm, *every_other_day) is None
+    if job != "digest":  # an incident of most of a day: every run partial for 20 hours
+        outage = _partial_runs(job, lambda at: START + timedelta(hours=30) <= at < START + timedelta(hours=50))
+        assert first_alarm(alarm, *outage) is None
+
+
+@pytest.mark.parametrize("job", JOBS)
+def test_a_job_partial_every_day_alarms_on_the_third(template: dict[str, Any], job: str) -> None:
+    # A cause that stays: the day's first run partial every day (sources dry, a feed gone, the budget too small).
+    alarm = _partial_alarm(template, job)
+    daily = _partial_runs(job, lambda at: _day(at) >= 1 and at.hour == 0 and at.minute < 10)
+    fired = first_alarm(alarm, *daily)
+    assert fired is not None
+    assert START + timedelta(days=3) <= fired <= START + timedelta(days=3, hours=1)  # its third partial day
+
+
+@pytest.mark.parametrize("job", ["post", "follow", "prune"])
+def test_a_job_partial_on_every_run_alarms_within_two_days(template: dict[str, Any], job: str) -> None:
+    alarm = _partial_alarm(template, job)
+    stuck_from = START + timedelta(hours=13)
+    stuck = _partial_runs(job, lambda at: at >= stuck_from)
+    fired = first_alarm(alarm, *stuck)
+    assert fired is not None and stuck_from + timedelta(hours=24) < fired <= stuck_from + timedelta(hours=49)
+
+
+def test_the_readme_says_what_the_partial_alarm_means() -> None:
+    alarms = (ROOT / "README.md").read_text().split("**Alerts.**", 1)[1].split("\n\n", 1)[0]
+    assert "JobRunPartial" in alarms and "3 days" in alarms
