@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # types only: a job imports the domain modules it uses, not a
     from flockpilot.domain.account import AccountProfile, DayCounts, DaySpend, GrowthPoint
     from flockpilot.domain.content import ContentItem
     from flockpilot.domain.cost import CostMeter
-    from flockpilot.domain.digest import Conversation, Correspondent, Message
+    from flockpilot.domain.digest import Message
     from flockpilot.domain.feed import Feed
     from flockpilot.domain.follow import Source
     from flockpilot.domain.people import AllowEntry, Person, PersonQueue, PersonStatus, SourceCredit
@@ -273,19 +273,33 @@ class Reconciliations(Protocol):
 
 
 class Inbox(Protocol):
-    def save_messages(self, conversation_id: str, messages: Sequence[Message], now: datetime) -> None: ...
+    """DMs and the day's digest. A message from someone else waits, unshown, from when it is
+    stored until a digest that showed it is recorded as sent; nothing a digest reads grows
+    with the history kept."""
 
-    def touch_conversation(self, conversation_id: str, other: Correspondent, last_at: datetime, now: datetime) -> None: ...
+    def save_messages(self, conversation_id: str, messages: Sequence[Message], now: datetime) -> None:
+        """Store DM events; each one from someone else not stored before joins the unshown. A
+        message already shown never waits again, however often it is saved."""
+        ...
 
-    def pending_conversations(self, limit: int = 200) -> list[Conversation]: ...
+    def unshown(self) -> list[tuple[str, Message]]:
+        """Every message no sent digest has shown, as (conversation id, message), by
+        conversation, oldest first."""
+        ...
 
-    def mark_shown(self, conversation_ids: Sequence[str]) -> None: ...
+    def thread(self, conversation_id: str, since_id: str, *, limit: int) -> list[Message]:
+        """The stored message just before `since_id` and the newest `limit` from it on, oldest first."""
+        ...
 
     def digest_state(self, day: date) -> str | None: ...
 
     def claim_digest(self, day: date, now: datetime, *, force: bool) -> bool: ...
 
-    def finish_digest(self, day: date, status: str, *, message_id: str | None = None, error: str | None = None) -> None: ...
+    def finish_digest(self, day: date, status: str, *, message_id: str | None = None, error: str | None = None,
+                      shown: Sequence[tuple[str, str]] = ()) -> None:
+        """Record how the day's digest ended; a "sent" one also records, in the same write,
+        that the `shown` messages ((conversation id, message id), at most 99) were shown."""
+        ...
 
 
 class Ledger(PeopleLedger, SourceStore, Allowlist, Frontiers, Reconciliations, Protocol):

@@ -358,16 +358,47 @@ def test_members_are_marked_swept_and_paged(store: Any) -> None:
 
 # --- inbox ---------------------------------------------------------------------------------
 
-def test_messages_are_stored_once_and_pending_until_shown(store: Any) -> None:
-    other = Correspondent("7", "ann", "Ann", 10, "bakes", True, False)
-    messages = [Message(str(1000 + i), "7", f"m{i}", NOW + timedelta(minutes=i), False) for i in range(3)]
+def test_messages_from_others_wait_unshown_until_a_sent_digest_showed_them(store: Any) -> None:
+    other = Correspondent("7", "seven", "Seven", 10, "bio", True, False)
+    theirs = [Message(str(1000 + i), "7", f"m{i}", NOW + timedelta(minutes=i), False, other) for i in range(3)]
+    mine = Message("1003", "1", "my reply", NOW + timedelta(minutes=3), True)
+    store.save_messages("1-7", [*theirs, mine], NOW)
+    store.save_messages("1-7", theirs[:1], NOW)  # stored once
+    assert [(c, m.text, m.sender) for c, m in store.unshown()] == [("1-7", f"m{i}", other) for i in range(3)]  # never yours
+    store.claim_digest(DAY, NOW, force=False)
+    store.finish_digest(DAY, "failed", error="SES said no", shown=[("1-7", "1000")])  # not sent: nothing shown
+    assert len(store.unshown()) == 3
+    store.claim_digest(DAY, NOW, force=False)
+    store.finish_digest(DAY, "sent", message_id="m1", shown=[("1-7", "1000"), ("1-7", "1001")])
+    assert store.digest_state(DAY) == "sent" and [m.text for _, m in store.unshown()] == ["m2"]
+    store.save_messages("1-7", theirs, NOW)  # read again (a retry, a slower concurrent run): shown ones never wait again
+    assert [m.text for _, m in store.unshown()] == ["m2"]
+
+
+def test_unshown_messages_come_by_conversation_oldest_first_groups_too(store: Any) -> None:
+    sender = Correspondent("8", "eight", "Eight", 1, "", False, False)
+    store.save_messages("1-8", [Message("2002", "8", "b2", NOW, False, sender)], NOW)
+    store.save_messages("1900000000000000555", [Message("2003", "8", "g", NOW, False, sender)], NOW)  # a group: one id
+    store.save_messages("1-8", [Message("2001", "8", "b1", NOW, False, sender)], NOW)
+    assert [(c, m.text) for c, m in store.unshown()] == [("1-8", "b1"), ("1-8", "b2"), ("1900000000000000555", "g")]
+
+
+def test_a_thread_is_the_message_before_and_the_newest_from_a_point_on(store: Any) -> None:
+    messages = [Message(str(3000 + i), "7", f"t{i}", NOW + timedelta(minutes=i), i % 2 == 1) for i in range(8)]
     store.save_messages("1-7", messages, NOW)
-    store.save_messages("1-7", messages[:1], NOW)
-    store.touch_conversation("1-7", other, NOW, NOW)
-    pending = store.pending_conversations()
-    assert len(pending) == 1 and pending[0].other == other and [m.text for m in pending[0].messages] == ["m0", "m1", "m2"]
-    store.mark_shown(["1-7"])
-    assert store.pending_conversations() == []
+    store.save_messages("1-70", [Message("3004", "70", "elsewhere", NOW, False)], NOW)  # another conversation's keys
+    assert [m.text for m in store.thread("1-7", "3003", limit=3)] == ["t2", "t5", "t6", "t7"]
+    assert [m.text for m in store.thread("1-7", "3000", limit=2)] == ["t6", "t7"]  # nothing before the first
+    assert [(m.text, m.from_me) for m in store.thread("1-7", "3006", limit=5)] == [("t5", True), ("t6", False), ("t7", True)]
+
+
+def test_a_sent_digest_records_fifty_shown_messages_in_one_write(store: Any) -> None:
+    store.save_messages("1-7", [Message(str(4000 + i), "7", f"m{i}", NOW, False) for i in range(60)], NOW)
+    store.claim_digest(DAY, NOW, force=False)
+    store.finish_digest(DAY, "sent", message_id="m1", shown=[("1-7", str(4000 + i)) for i in range(50)])
+    assert [m.text for _, m in store.unshown()] == [f"m{i}" for i in range(50, 60)]
+    with pytest.raises(ValueError, match="at most 99"):
+        store.finish_digest(DAY, "sent", shown=[("1-7", str(4000 + i)) for i in range(100)])
 
 
 def test_one_digest_a_day_unless_forced_or_failed(store: Any) -> None:

@@ -23,11 +23,11 @@ from typing import Any, TypeVar
 
 from flockpilot.domain.account import AccountProfile, DayCounts, DaySpend, GrowthPoint
 from flockpilot.domain.content import ContentItem
-from flockpilot.domain.digest import Conversation, Correspondent, Message
+from flockpilot.domain.digest import Message
 from flockpilot.domain.feed import Feed
 from flockpilot.domain.follow import REMOVED_SOURCE_DAYS, Source
 from flockpilot.domain.learning import result_batches
-from flockpilot.domain.people import AllowEntry, Person, PersonQueue, PersonStatus, SourceCredit, due_key, stamp
+from flockpilot.domain.people import AllowEntry, Person, PersonQueue, PersonStatus, SourceCredit, due_key
 from flockpilot.domain.plan import DayPlan
 from flockpilot.domain.records import DayRecord, PostRecord, ReconState
 from flockpilot.domain.slots import Claim, LeaseLost, Slot, SlotStatus, SlotTaken
@@ -102,7 +102,8 @@ class MemoryStore:
         self._members: dict[str, dict[str, str]] = {}
         # inbox
         self._messages: dict[str, dict[str, Message]] = {}
-        self._conversations: dict[str, tuple[Correspondent, datetime, bool]] = {}
+        self._unshown: set[tuple[str, str]] = set()
+        self._shown_on: dict[tuple[str, str], date] = {}
         self._digests: dict[date, str] = {}
 
     # --- crash injection ---------------------------------------------------------------
@@ -534,30 +535,27 @@ class MemoryStore:
 
     # --- Inbox ---------------------------------------------------------------------------
     def save_messages(self, conversation_id: str, messages: Sequence[Message], now: datetime) -> None:
-        with self._write():
-            stored = self._messages.setdefault(conversation_id, {})
-            for m in messages:
-                stored[m.id] = m
+        for m in messages:
+            with self._write():
+                key = (conversation_id, m.id)
+                if key in self._shown_on:
+                    continue
+                self._messages.setdefault(conversation_id, {})[m.id] = m
+                if not m.from_me:
+                    self._unshown.add(key)
 
-    def touch_conversation(self, conversation_id: str, other: Correspondent, last_at: datetime, now: datetime) -> None:
-        with self._write():
-            self._conversations[conversation_id] = (replace(other, followed_me_since=None), last_at, True)
+    def unshown(self) -> list[tuple[str, Message]]:
+        return [(cid, self._messages[cid][mid]) for cid, mid in sorted(self._unshown, key=lambda k: (k[0], int(k[1])))]
 
-    def pending_conversations(self, limit: int = 200) -> list[Conversation]:
-        pending = sorted(((stamp(last), cid) for cid, (_, last, shown) in self._conversations.items() if shown))[:limit]
-        result = []
-        for _, cid in pending:
-            other = self._conversations[cid][0]
-            messages = sorted(self._messages.get(cid, {}).values(), key=lambda m: int(m.id))[-20:]
-            result.append(Conversation(id=cid, other=other, messages=tuple(sorted(messages, key=lambda m: m.created_at))))
-        return result
+    def thread(self, conversation_id: str, since_id: str, *, limit: int) -> list[Message]:
+        stored = sorted(self._messages.get(conversation_id, {}).values(), key=lambda m: int(m.id))
+        before = [m for m in stored if int(m.id) < int(since_id)][-1:]
+        after = [m for m in stored if int(m.id) >= int(since_id)][-limit:]
+        return before + after
 
-    def mark_shown(self, conversation_ids: Sequence[str]) -> None:
-        with self._write():
-            for cid in conversation_ids:
-                if cid in self._conversations:
-                    other, last, _ = self._conversations[cid]
-                    self._conversations[cid] = (other, last, False)
+    def shown_on(self, conversation_id: str, message_id: str) -> date | None:
+        """Test helper: the day of the sent digest that showed a message."""
+        return self._shown_on.get((conversation_id, message_id))
 
     def digest_state(self, day: date) -> str | None:
         return self._digests.get(day)
@@ -571,9 +569,16 @@ class MemoryStore:
                 self._digests[day] = "sending"
             return True
 
-    def finish_digest(self, day: date, status: str, *, message_id: str | None = None, error: str | None = None) -> None:
-        with self._write():
+    def finish_digest(self, day: date, status: str, *, message_id: str | None = None, error: str | None = None,
+                      shown: Sequence[tuple[str, str]] = ()) -> None:
+        if len(shown) > 99:
+            raise ValueError(f"{len(shown)} messages shown: one transaction records at most 99")
+        with self._write():  # one write, as DynamoDB's transaction
             self._digests[day] = status
+            if status == "sent":
+                for conversation_id, message_id_ in shown:
+                    self._unshown.discard((conversation_id, message_id_))
+                    self._shown_on[(conversation_id, message_id_)] = day
 
 
 def _state_of(current: ContentItem, new: ContentItem) -> ContentItem:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
@@ -117,17 +117,6 @@ def first_name(name: str, username: str) -> str:
 
 
 @dataclass(frozen=True)
-class Message:
-    """One direct message."""
-
-    id: str
-    sender_id: str
-    text: str
-    created_at: datetime
-    from_me: bool
-
-
-@dataclass(frozen=True)
 class Correspondent:
     """The person on the other side of a conversation."""
 
@@ -142,12 +131,46 @@ class Correspondent:
 
 
 @dataclass(frozen=True)
+class Message:
+    """One direct message, with its sender as X showed them when it was read (None: you, or
+    a message stored before senders were kept with their messages)."""
+
+    id: str
+    sender_id: str
+    text: str
+    created_at: datetime
+    from_me: bool
+    sender: Correspondent | None = None
+
+
+def is_group(conversation_id: str) -> bool:
+    """X names a one-to-one conversation by its two user ids ("12-34") and a group by one id."""
+    return "-" not in conversation_id
+
+
+@dataclass(frozen=True)
 class Conversation:
-    """A DM conversation with its new messages and what we know of the person."""
+    """A DM conversation as the digest shows it: the messages no digest has shown yet (`new`)
+    among the few around them that give them sense (the one before, your replies), and the
+    person to answer: the one who wrote the newest new message (in a group, one of several)."""
 
     id: str
     other: Correspondent
-    messages: tuple[Message, ...]  # oldest first
+    messages: tuple[Message, ...]  # oldest first; those whose id is in `new` are shown for the first time
+    new: frozenset[str] = frozenset()  # none given: every message is new
+    waiting: int = 0  # new messages of this conversation past the email's bound: the next digest shows them
+
+    def __post_init__(self) -> None:
+        if not self.new:
+            object.__setattr__(self, "new", frozenset(m.id for m in self.messages))
+
+    @property
+    def group(self) -> bool:
+        return is_group(self.id)
+
+    @property
+    def new_messages(self) -> tuple[Message, ...]:
+        return tuple(m for m in self.messages if m.id in self.new)
 
 
 @dataclass(frozen=True)
@@ -199,11 +222,19 @@ def compose_url(recipient_id: str, text: str) -> str:
     return f"https://x.com/messages/compose?recipient_id={quote(recipient_id)}&text={quote(text, safe='')}"
 
 
+def reply_url(conv: Conversation, text: str) -> str:
+    """Where the reply is written: X's composer to the person with the draft filled in, or, for
+    a group (X's composer cannot be opened on a group with text), the group conversation."""
+    if conv.group:
+        return f"https://x.com/messages/{quote(conv.id, safe='')}"
+    return compose_url(conv.other.id, text)
+
+
 def assess(conv: Conversation, keywords: tuple[str, ...], now: datetime) -> tuple[int, list[str]]:
     """Score a conversation and say why: relationship and questions up, spam and pitches down."""
     score, why = 0, []
     theirs = [m for m in conv.messages if not m.from_me]
-    text = " ".join(m.text for m in theirs)
+    text = " ".join(m.text for m in conv.new_messages if not m.from_me)
     o = conv.other
     if o.follows_me and o.i_follow:
         score += 3
@@ -243,8 +274,58 @@ def rank(conversations: list[Conversation], *, keywords: tuple[str, ...], templa
         score, why = assess(conv, keywords, now)
         bucket = WORTH if score >= 3 else MAYBE if score >= 1 else IGNORE
         draft = draft_reply(template, conv.other, invite)
-        entries.append(DigestEntry(conv, bucket, score, tuple(why), draft, compose_url(conv.other.id, draft)))
+        entries.append(DigestEntry(conv, bucket, score, tuple(why), draft, reply_url(conv, draft)))
     order = {WORTH: 0, MAYBE: 1, IGNORE: 2}
-    latest = {c.id: max((m.created_at for m in c.messages), default=now) for c in conversations}
+    latest = {c.id: max((m.created_at for m in c.new_messages or c.messages), default=now) for c in conversations}
     entries.sort(key=lambda e: (order[e.bucket], -e.score, -latest[e.conversation.id].timestamp()))
     return entries
+
+
+MAX_MESSAGES_SHOWN = 50  # new messages in one email (with their context); DynamoDB marks them shown in one transaction
+FIRST_PASS = 5  # each conversation's first few new messages go in before any conversation's sixth
+
+
+def fit(entries: list[DigestEntry], limit: int = MAX_MESSAGES_SHOWN) -> tuple[list[DigestEntry], list[DigestEntry]]:
+    """The ranked entries cut to `limit` new messages, so the email stays a readable size. Each
+    conversation first gets its oldest FIRST_PASS new messages, best conversation first, then
+    the rest of the room goes in the same order: a flood in one conversation cannot push the
+    others out. What is cut is each conversation's newest new messages (and the context after
+    them), counted in `waiting`: they stay unshown, so the next digest starts with them. Returns
+    the entries shown and those left out whole."""
+    room, take = limit, dict[str, int]()
+    for cap in (FIRST_PASS, None):
+        for e in entries:
+            want = len(e.conversation.new_messages) if cap is None else min(cap, len(e.conversation.new_messages))
+            extra = min(room, max(0, want - take.get(e.conversation.id, 0)))
+            take[e.conversation.id] = take.get(e.conversation.id, 0) + extra
+            room -= extra
+    out, left_out = [], []
+    for e in entries:
+        conv, n = e.conversation, take[e.conversation.id]
+        new = conv.new_messages
+        if n == 0:
+            left_out.append(e)
+            continue
+        if n < len(new):
+            last = int(new[n - 1].id)
+            kept = tuple(m for m in conv.messages if int(m.id) <= last)
+            conv = replace(conv, messages=kept, new=frozenset(m.id for m in new[:n]), waiting=len(new) - n)
+            e = replace(e, conversation=conv)
+        out.append(e)
+    return out, left_out
+
+
+def waiting_count(entries: list[DigestEntry], left_out: list[DigestEntry]) -> int:
+    return sum(e.conversation.waiting for e in entries) + sum(len(e.conversation.new_messages) for e in left_out)
+
+
+def waiting_note(entries: list[DigestEntry], left_out: list[DigestEntry]) -> str:
+    """What the email's bound left for the next digest, by whom: never a silent cut."""
+    waiting = waiting_count(entries, left_out)
+    if not waiting:
+        return ""
+    names = [f"@{e.conversation.other.username}" for e in entries if e.conversation.waiting] + \
+            [f"@{e.conversation.other.username}" for e in left_out]
+    more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+    return (f"{waiting} more new message{'s' if waiting != 1 else ''} than one email shows ({MAX_MESSAGES_SHOWN}) "
+            f"wait for the next digest (from {', '.join(dict.fromkeys(names[:5]))}{more})")

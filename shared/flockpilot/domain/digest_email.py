@@ -10,7 +10,7 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from flockpilot.domain.account import GrowthPoint
-from flockpilot.domain.digest import IGNORE, MAYBE, WORTH, DigestEntry, safe_name, safe_text
+from flockpilot.domain.digest import IGNORE, MAYBE, WORTH, DigestEntry, Message, safe_name, safe_text
 from flockpilot.domain.insights import WeekInsights
 
 _LINK = re.compile(r"https?://\S+")
@@ -49,6 +49,8 @@ class DigestReport:
     time_zone: str
     dry_run: bool
     entries: list[DigestEntry] = field(default_factory=list)
+    waiting: str = ""  # what the email's bound left for the next digest, said in the email
+    messages_waiting: int = 0
     follow: list[LinkItem] = field(default_factory=list)
     prune: list[LinkItem] = field(default_factory=list)
     prune_note: str = ""
@@ -139,19 +141,34 @@ def _chart(points: list[GrowthPoint]) -> str:
     )
 
 
+def _who(m: Message, e: DigestEntry) -> str:
+    """Who wrote a message, as the email names them (unescaped): in a group, each by name."""
+    if m.from_me:
+        return "You"
+    return (m.sender or e.conversation.other).name or f"@{(m.sender or e.conversation.other).username}"
+
+
 def _entry_html(e: DigestEntry, tz_name: str) -> str:
-    o = e.conversation.other
+    o, conv = e.conversation.other, e.conversation
+    where = " &middot; in a group conversation" if conv.group else ""
     lines = [
         f'<tr><td style="padding:12px 16px 4px 16px;font:bold 15px Arial,sans-serif;color:{INK};word-break:break-word;'
         f'overflow-wrap:anywhere">{_n(o.name, 50)} <span style="font-weight:normal;color:{MUTED}">@{_n(o.username, 20)}'
-        f" &middot; {o.followers:,} followers</span></td></tr>",
+        f" &middot; {o.followers:,} followers{where}</span></td></tr>",
         _p(f"<i>{escape(e.bucket)}</i>: {escape('; '.join(e.reasons))}", muted=True),
     ]
-    for m in e.conversation.messages[-5:]:
-        who = "You" if m.from_me else _n(o.name, 30)
-        lines.append(_p(f'<span style="color:{MUTED}">{_local(m.created_at, tz_name):%d %b %H:%M} &middot; {who}:</span> '
-                        f"{_e(m.text)}"))
-    lines.append(_p(f'<span style="color:{MUTED}">Draft:</span> {_e(e.draft, 280)}<br>{_button(e.compose_url, "Reply in X")}'))
+    for m in conv.messages:
+        when = f"{_local(m.created_at, tz_name):%d %b %H:%M} &middot; {_n(_who(m, e), 30)}:"
+        if m.id in conv.new:
+            lines.append(_p(f'<b style="color:{ACCENT};font-size:11px">NEW</b> <span style="color:{MUTED}">{when}</span> '
+                            f"{_e(m.text)}"))
+        else:
+            lines.append(_p(f'<span style="font-size:11px">seen before</span> &middot; {when} {_e(m.text)}', muted=True))
+    if conv.waiting:
+        lines.append(_p(f"{conv.waiting} more new message{'s' if conv.waiting != 1 else ''} here wait for the next digest.",
+                        muted=True))
+    label = "Open the group in X" if conv.group else "Reply in X"
+    lines.append(_p(f'<span style="color:{MUTED}">Draft:</span> {_e(e.draft, 280)}<br>{_button(e.compose_url, label)}'))
     return "".join(lines)
 
 
@@ -200,6 +217,8 @@ def render_html(r: DigestReport) -> str:
     rows.append(_h("Messages"))
     if not r.entries:
         rows.append(_p("No new direct messages.", muted=True))
+    if r.waiting:
+        rows.append(_p(f"&#9888; {_e(r.waiting, 400)}"))
     for bucket in (WORTH, MAYBE, IGNORE):
         group = [e for e in r.entries if e.bucket == bucket]
         if group:
@@ -282,15 +301,20 @@ def render_text(r: DigestReport) -> str:
     out += ["", "MESSAGES"]
     if not r.entries:
         out.append("  No new direct messages.")
+    if r.waiting:
+        out.append(f"  {safe_text(r.waiting, 400)}")
     for e in r.entries:
-        o = e.conversation.other
-        out.append(f"- [{e.bucket}] {safe_name(o.name, 50)} (@{safe_name(o.username, 20)}, {o.followers:,} followers): "
-                   f"{'; '.join(e.reasons)}")
-        for m in e.conversation.messages[-5:]:
-            who = "You" if m.from_me else safe_name(o.name, 30)
-            out.append(f"    {_local(m.created_at, r.time_zone):%d %b %H:%M} {who}: {_indented(safe_text(m.text))}")
+        o, conv = e.conversation.other, e.conversation
+        out.append(f"- [{e.bucket}] {safe_name(o.name, 50)} (@{safe_name(o.username, 20)}, {o.followers:,} followers"
+                   f"{', in a group conversation' if conv.group else ''}): {'; '.join(e.reasons)}")
+        for m in conv.messages:
+            mark = "NEW " if m.id in conv.new else "seen"
+            out.append(f"    {mark} {_local(m.created_at, r.time_zone):%d %b %H:%M} {safe_name(_who(m, e), 30)}: "
+                       f"{_indented(safe_text(m.text), ' ' * 11)}")
+        if conv.waiting:
+            out.append(f"    {conv.waiting} more new message{'s' if conv.waiting != 1 else ''} here wait for the next digest")
         out.append(f"    Draft: {_indented(safe_text(e.draft, 280))}")
-        out.append(f"    Reply: {e.compose_url}")
+        out.append(f"    {'Group' if conv.group else 'Reply'}: {e.compose_url}")
     out += ["", "FOLLOW SUGGESTIONS"] + ([f"- @{safe_name(f.username, 20)}: {f.action_url}\n    {safe_name(f.details, 300)}"
                                           f" ({safe_text(f.why, 200)})" for f in r.follow] or ["  None today."])
     out += ["", "PRUNE SUGGESTIONS"] + ([f"- @{safe_name(f.username, 20)}: {f.profile_url}\n    {safe_name(f.details, 300)}"

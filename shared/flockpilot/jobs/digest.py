@@ -15,7 +15,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flockpilot.domain.account import account_day
-from flockpilot.domain.digest import DEFAULT_INVITE, DEFAULT_TEMPLATE, Correspondent, Message, rank
+from flockpilot.domain.digest import (
+    DEFAULT_INVITE,
+    DEFAULT_TEMPLATE,
+    Conversation,
+    Correspondent,
+    Message,
+    fit,
+    rank,
+    waiting_count,
+    waiting_note,
+)
 from flockpilot.domain.digest_email import DigestReport, LinkItem, PostLine, render_html, render_text
 from flockpilot.domain.errors import (
     CredentialsRevoked,
@@ -38,7 +48,9 @@ from flockpilot.pricing import price
 from flockpilot.settings import Mode
 
 if TYPE_CHECKING:
-    from flockpilot.domain.x import DmEvent
+    from collections.abc import Mapping
+
+    from flockpilot.domain.x import DmEvent, XUser
     from flockpilot.ports import ContentStore, Inbox, Ledger, Mailer, PlanStore
 
 MAX_PAGES = 10
@@ -56,6 +68,8 @@ class DigestSummary(RunSummary):
     worth_replying: int = 0
     maybe: int = 0
     ignore: int = 0
+    messages_shown: int = 0  # new messages the email showed (marked shown once it is sent)
+    messages_waiting: int = 0  # new messages past the email's bound, for the next digest
     subject: str = ""
     message_id: str | None = None
     outbox: list[str] = field(default_factory=list)
@@ -115,7 +129,7 @@ def fetch_new_messages(deps: DigestDeps, run: JobRun[DigestSummary], reserve_usd
     known = set(known_ids)
     gaps = [_parse_gap(g) for g in stored if g.startswith(_GAP)]
     new: list[DmEvent] = []
-    senders = {}
+    senders: dict[str, XUser] = {}
     pages = 0
     newest_known = max((int(i) for i in known_ids), default=None)
     segments: list[tuple[str | None, int | None, int | None, int]] = [(None, None, newest_known, 1 if known else 50)]
@@ -162,22 +176,25 @@ def fetch_new_messages(deps: DigestDeps, run: JobRun[DigestSummary], reserve_usd
                              f"more new messages than a run reads ({MAX_PAGES} pages): older ones wait for tomorrow")
     by_conversation: dict[str, list[Message]] = {}
     for event in new:
-        by_conversation.setdefault(event.conversation_id, []).append(
-            Message(event.id, event.sender_id, event.text, event.created_at, event.sender_id == x.user_id))
-    for conversation_id, messages in by_conversation.items():
+        by_conversation.setdefault(event.conversation_id, []).append(message_of(event, senders, x.user_id))
+    for conversation_id, messages in by_conversation.items():  # a group's messages as anyone's: its id has no "-"
         inbox.save_messages(conversation_id, messages, now)
-        other_id = next((i for i in conversation_id.split("-") if i != x.user_id), "")
-        other = senders.get(other_id)
-        if other is not None:  # they wrote: a conversation for the digest, and never pruned
-            inbox.touch_conversation(conversation_id, Correspondent(
-                id=other.id, username=other.username, name=other.name, followers=other.followers,
-                description=other.description, follows_me=bool(other.follows_me), i_follow=bool(other.i_follow)),
-                max(m.created_at for m in messages), now)
-            ledger.allow(AllowEntry(other.id, other.username, "dm", now))
+    for other in {m.sender.id: m.sender for ms in by_conversation.values() for m in ms if m.sender is not None}.values():
+        ledger.allow(AllowEntry(other.id, other.username, "dm", now))  # they wrote: never pruned
     if new or left != gaps:
         ids = sorted(known_ids + [e.id for e in new], key=int, reverse=True)  # newest first; the store keeps 200
         ledger.set_frontier("dm", [_GAP + f"{b or ''}:{f or ''}:{t}" for t, b, f in left[:MAX_GAPS]] + ids, now)
     return len(new)
+
+
+def message_of(event: DmEvent, senders: Mapping[str, XUser], owner_id: str) -> Message:
+    """A DM event as the digest keeps it, with its sender as X showed them in the same page
+    (None for yours, or if X left the sender out)."""
+    user = senders.get(event.sender_id)
+    sender = None if user is None or event.sender_id == owner_id else Correspondent(
+        id=user.id, username=user.username, name=user.name, followers=user.followers, description=user.description,
+        follows_me=bool(user.follows_me), i_follow=bool(user.i_follow))
+    return Message(event.id, event.sender_id, event.text, event.created_at, event.sender_id == owner_id, sender)
 
 
 _GAP = "gap:"
@@ -188,6 +205,30 @@ def _parse_gap(entry: str) -> tuple[str, int | None, int | None]:
     """(X's pagination token, the oldest id read above the gap, the newest id known under it)."""
     below, floor, token = entry.removeprefix(_GAP).split(":", 2)
     return token, int(below) if below else None, int(floor) if floor else None
+
+
+CONTEXT_AFTER = 2  # stored messages (yours, or shown before) kept among a conversation's new ones, besides the one before
+
+
+def unshown_conversations(inbox: Inbox) -> list[Conversation]:
+    """Each conversation with messages no sent digest has shown: all of them, with the message
+    before the oldest (the context, already seen) and, among them, the newest few stored ones
+    that are not new (your replies, or ones an earlier digest showed when an old message came
+    late through a gap in X's read). Two reads of the inbox per conversation, none of its history."""
+    by_conversation: dict[str, list[Message]] = {}
+    for conversation_id, message in inbox.unshown():
+        by_conversation.setdefault(conversation_id, []).append(message)
+    conversations = []
+    for conversation_id, new in by_conversation.items():
+        new.sort(key=lambda m: int(m.id))
+        thread = {m.id: m for m in inbox.thread(conversation_id, new[0].id, limit=len(new) + CONTEXT_AFTER)}
+        thread.update({m.id: m for m in new})  # every new one, wherever the thread's read stopped
+        last = new[-1]
+        other = next((m.sender for m in reversed(new) if m.sender is not None), None) or Correspondent(
+            id=last.sender_id, username=last.sender_id, name="", followers=0, description="", follows_me=False, i_follow=False)
+        conversations.append(Conversation(id=conversation_id, other=other, new=frozenset(m.id for m in new),
+                                          messages=tuple(sorted(thread.values(), key=lambda m: int(m.id)))))
+    return conversations
 
 
 def build_report(deps: DigestDeps, run: JobRun[DigestSummary], *, read_x: bool) -> DigestReport:
@@ -209,8 +250,11 @@ def build_report(deps: DigestDeps, run: JobRun[DigestSummary], *, read_x: bool) 
         if not profile.fresh(now, settings.zone):
             report.warnings.append(f"account figures are from {profile.seen_at:%d %b %H:%M} UTC")
     report.checks = reconciliation_note(records.last_run("prune"))
-    report.entries = rank(deps.inbox.pending_conversations(), keywords=settings.keywords, template=deps.template,
-                          invite=deps.invite, now=now)
+    entries = rank(unshown_conversations(deps.inbox), keywords=settings.keywords, template=deps.template,
+                   invite=deps.invite, now=now)
+    report.entries, left_out = fit(entries)
+    report.waiting = waiting_note(report.entries, left_out)
+    report.messages_waiting = waiting_count(report.entries, left_out)
 
     follow_day = records.load_day(FollowDay, day)
     prune_day = records.load_day(PruneDay, day)
@@ -291,6 +335,11 @@ def run_digest(deps: DigestDeps, event: DigestEvent) -> DigestSummary:
         summary.worth_replying = sum(1 for e in report.entries if e.bucket == "worth replying")
         summary.maybe = sum(1 for e in report.entries if e.bucket == "maybe")
         summary.ignore = summary.conversations - summary.worth_replying - summary.maybe
+        shown = [(e.conversation.id, m.id) for e in report.entries for m in e.conversation.new_messages]
+        summary.messages_shown = len(shown)
+        summary.messages_waiting = report.messages_waiting
+        if report.waiting:
+            summary.mark_partial(report.waiting)
         if deps.outbox_dir is not None:
             deps.outbox_dir.mkdir(parents=True, exist_ok=True)
             for suffix, content in (("html", html), ("txt", text)):
@@ -315,8 +364,7 @@ def run_digest(deps: DigestDeps, event: DigestEvent) -> DigestSummary:
                 summary.status = "failed"
                 summary.mark_failed(f"not sent: {exc}; the digest can be run again")
             else:
-                inbox.finish_digest(day, "sent", message_id=summary.message_id)
-                inbox.mark_shown([e.conversation.id for e in report.entries])
+                inbox.finish_digest(day, "sent", message_id=summary.message_id, shown=shown)
                 summary.status = "sent"
 
     return run.execute(body)

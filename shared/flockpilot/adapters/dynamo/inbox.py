@@ -1,21 +1,23 @@
-"""DMs, conversations and the once-a-day digest claim (Inbox).
+"""DMs and the once-a-day digest claim (Inbox).
 
-DMs are kept for X's own 30-day window (plus a margin) and expire by TTL. A conversation
-with messages no digest has shown sits in the queue index ("dm_pending"), so the digest
-reads the day's conversations, not every one ever stored.
+DMs are kept for X's own 30-day window (plus a margin) and expire by TTL. A message from
+someone else that no sent digest has shown sits in the queue index ("dm_unshown", keyed by
+conversation and id), so the digest reads the messages waiting for it, never the history
+kept; the write that records the digest as sent takes the messages it showed off the queue
+(and stamps them `shown_on`), in one transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, JSONAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
-from flockpilot.adapters.dynamo.base import QUEUE_INDEX, Row, attempt, pk_of, raw_query, utc
-from flockpilot.domain.digest import Conversation, Correspondent, Message
-from flockpilot.domain.people import stamp
+from flockpilot.adapters.dynamo.base import QUEUE_INDEX, Row, attempt, pk_of, raw_query, transaction, utc
+from flockpilot.domain.digest import Correspondent, Message
 
 
 class MessageRow(Row):
@@ -23,55 +25,67 @@ class MessageRow(Row):
     text = UnicodeAttribute(default="")
     created_at = UTCDateTimeAttribute()
     from_me = BooleanAttribute(default=False)
-
-class ConversationRow(Row):
-    other = JSONAttribute()
-    last_at = UTCDateTimeAttribute()
+    sender = JSONAttribute(null=True)  # the sender as X showed them when the message was read (not for yours)
+    shown_on = UnicodeAttribute(null=True)  # the day of the sent digest that showed it
 
 class DigestRow(Row):
     status = UnicodeAttribute()
     claimed_at = UTCDateTimeAttribute()
     message_id = UnicodeAttribute(null=True)
     error = UnicodeAttribute(null=True)
+    shown = JSONAttribute(null=True)  # what the sent digest showed: [[conversation id, message id], ...]
 
 DM_RETENTION = timedelta(days=35)
 DIGEST_RETENTION = timedelta(days=40)
-MESSAGES_SHOWN = 20
+MAX_SHOWN_PER_WRITE = 99  # DynamoDB's 100 writes a transaction, less the digest's own row
+
+
+def _message(row: MessageRow) -> Message:
+    sender = Correspondent(**{k: v for k, v in row.sender.items() if k != "followed_me_since"}) if row.sender else None
+    return Message(row.sk.rsplit("#", 1)[1].lstrip("0") or "0", row.sender_id, row.text,
+                   utc(row.created_at) or row.created_at, bool(row.from_me), sender)
 
 
 class DynamoInbox:
     def __init__(self, account_id: str) -> None:
         self.pk = pk_of(account_id)
-        self.pending_pk = f"{self.pk}#Q#dm_pending"
+        self.unshown_pk = f"{self.pk}#Q#dm_unshown"
+
+    def _message_sk(self, conversation_id: str, message_id: str | int) -> str:
+        return f"DM#{conversation_id}#{int(message_id):020d}"
 
     def save_messages(self, conversation_id: str, messages: Sequence[Message], now: datetime) -> None:
-        """Store DM events (idempotent: an event id is its key)."""
-        with MessageRow.batch_write() as batch:
-            for m in messages:
-                batch.save(MessageRow(self.pk, f"DM#{conversation_id}#{int(m.id):020d}", sender_id=m.sender_id, text=m.text,
-                                      created_at=m.created_at, from_me=m.from_me, expires_at=now + DM_RETENTION))
+        """Store DM events (an event id is its key). One conditional write each: a message
+        someone else wrote joins the unshown queue unless a digest showed it already (a run
+        that read it again, or a slower concurrent one, cannot make it wait a second time)."""
+        for m in messages:
+            row = MessageRow(self.pk, self._message_sk(conversation_id, m.id))
+            actions: list[Any] = [MessageRow.sender_id.set(m.sender_id), MessageRow.text.set(m.text),
+                                  MessageRow.created_at.set(m.created_at), MessageRow.from_me.set(m.from_me),
+                                  MessageRow.expires_at.set(now + DM_RETENTION)]
+            if m.sender is not None:
+                actions.append(MessageRow.sender.set(asdict(m.sender) | {"followed_me_since": None}))
+            if not m.from_me:
+                actions += [MessageRow.q_pk.set(self.unshown_pk), MessageRow.q_sk.set(f"{conversation_id}#{int(m.id):020d}")]
+            attempt(lambda row=row, actions=actions: row.update(  # type: ignore[misc]
+                actions=actions, condition=MessageRow.shown_on.does_not_exist()))
 
-    def touch_conversation(self, conversation_id: str, other: Correspondent, last_at: datetime, now: datetime) -> None:
-        ConversationRow(self.pk, f"CONV#{conversation_id}", other=asdict(other) | {"followed_me_since": None}, last_at=last_at,
-                        q_pk=self.pending_pk, q_sk=f"{stamp(last_at)}#{conversation_id}", expires_at=now + DM_RETENTION).save()
+    def unshown(self) -> list[tuple[str, Message]]:
+        out = []
+        for item in raw_query(self.unshown_pk, index=QUEUE_INDEX):
+            row = MessageRow.from_raw_data(item)
+            out.append((row.sk.removeprefix("DM#").rsplit("#", 1)[0], _message(row)))
+        return out
 
-    def pending_conversations(self, limit: int = 200) -> list[Conversation]:
-        result = []
-        for item in raw_query(self.pending_pk, index=QUEUE_INDEX, limit=limit):
-            conv = ConversationRow.from_raw_data(item)
-            cid = conv.sk.removeprefix("CONV#")
-            other = Correspondent(**{k: v for k, v in conv.other.items() if k != "followed_me_since"})
-            rows = MessageRow.query(self.pk, MessageRow.sk.startswith(f"DM#{cid}#"), scan_index_forward=False, limit=MESSAGES_SHOWN)
-            messages = sorted((Message(r.sk.rsplit("#", 1)[1].lstrip("0") or "0", r.sender_id, r.text,
-                                       utc(r.created_at) or r.created_at, bool(r.from_me)) for r in rows),
-                              key=lambda m: m.created_at)
-            result.append(Conversation(id=cid, other=other, messages=tuple(messages)))
-        return result
-
-    def mark_shown(self, conversation_ids: Sequence[str]) -> None:
-        for cid in conversation_ids:
-            attempt(lambda cid=cid: ConversationRow(self.pk, f"CONV#{cid}").update(  # type: ignore[misc]
-                actions=[ConversationRow.q_pk.remove(), ConversationRow.q_sk.remove()], condition=ConversationRow.sk.exists()))
+    def thread(self, conversation_id: str, since_id: str, *, limit: int) -> list[Message]:
+        since = self._message_sk(conversation_id, since_id)
+        before = list(MessageRow.query(self.pk, MessageRow.sk.between(f"DM#{conversation_id}#0",
+                                                                      self._message_sk(conversation_id, int(since_id) - 1)),
+                                       scan_index_forward=False, limit=1))
+        after = list(MessageRow.query(self.pk, MessageRow.sk.between(since, f"DM#{conversation_id}#~"),
+                                      scan_index_forward=False, limit=limit))
+        rows = [r for r in before + after if r.created_at is not None and r.sender_id is not None]
+        return sorted((_message(r) for r in rows), key=lambda m: int(m.id))
 
     def digest_state(self, day: date) -> str | None:
         try:
@@ -86,9 +100,25 @@ class DynamoInbox:
         condition = None if force else (DigestRow.sk.does_not_exist() | (DigestRow.status == "failed"))
         return attempt(lambda: row.save(condition=condition))
 
-    def finish_digest(self, day: date, status: str, *, message_id: str | None = None, error: str | None = None) -> None:
-        DigestRow(self.pk, f"DIGEST#{day.isoformat()}").update(actions=[
+    def finish_digest(self, day: date, status: str, *, message_id: str | None = None, error: str | None = None,
+                      shown: Sequence[tuple[str, str]] = ()) -> None:
+        """How the day's digest ended. A sent one takes what it showed off the unshown queue in
+        the same transaction: the email is recorded as sent exactly when its messages are. A
+        shown message whose row TTL removed meanwhile comes back as a stamp that expires too."""
+        if len(shown) > MAX_SHOWN_PER_WRITE:
+            raise ValueError(f"{len(shown)} messages shown: one transaction records at most {MAX_SHOWN_PER_WRITE}")
+        actions: list[Any] = [
             DigestRow.status.set(status),
             DigestRow.message_id.set(message_id) if message_id else DigestRow.message_id.remove(),
             DigestRow.error.set(error[:500]) if error else DigestRow.error.remove(),
-        ])
+        ]
+        if status != "sent" or not shown:
+            DigestRow(self.pk, f"DIGEST#{day.isoformat()}").update(actions=actions)
+            return
+        expires = datetime.combine(day, time(), tzinfo=UTC) + DM_RETENTION
+        with transaction() as tx:
+            tx.update(DigestRow(self.pk, f"DIGEST#{day.isoformat()}"), actions=[*actions, DigestRow.shown.set([list(s) for s in shown])])
+            for conversation_id, message_id_ in shown:
+                tx.update(MessageRow(self.pk, self._message_sk(conversation_id, message_id_)), actions=[
+                    MessageRow.q_pk.remove(), MessageRow.q_sk.remove(), MessageRow.shown_on.set(day.isoformat()),
+                    MessageRow.expires_at.set(MessageRow.expires_at | expires)])
