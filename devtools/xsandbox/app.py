@@ -705,7 +705,7 @@ class SandboxApp:
         now_ms = self.world.clock().timestamp() * 1000
         with self.world.lock:
             events = [e for e in self.world.dm_events
-                      if user_id in e.participant_ids and now_ms - snowflake_ms(e.id) <= 30 * 86400 * 1000]
+                      if user_id in e.audience and now_ms - snowflake_ms(e.id) <= 30 * 86400 * 1000]
         events.sort(key=lambda e: int(e.id), reverse=True)
         types = _csv(request, "event_types")
         if types:
@@ -718,10 +718,11 @@ class SandboxApp:
         body: dict[str, Any] = {"meta": meta}
         if data:
             body["data"] = data
-        if "sender_id" in expansions and data:
-            senders = {d["sender_id"] for d in data if "sender_id" in d}
+        people = {d["sender_id"] for d in data if "sender_id" in d and "sender_id" in expansions}
+        people |= {p for d in data for p in d.get("participant_ids", ())}
+        if people:
             body["includes"] = {"users": [self.user_json(self.world.users[s], _csv(request, "user.fields"), user_id)
-                                          for s in sorted(senders) if s in self.world.users]}
+                                          for s in sorted(people) if s in self.world.users]}
         return 200, body, "dm_event_read", len(data)
 
     def dm_json(self, event: DmEvent, fields: set[str], expansions: set[str]) -> dict[str, Any]:
@@ -734,7 +735,7 @@ class SandboxApp:
             out["dm_conversation_id"] = event.conversation_id
         if "sender_id" in expansions or "sender_id" in fields:
             out["sender_id"] = event.sender_id
-        if "participant_ids" in expansions:
+        if "participant_ids" in expansions and event.event_type != "MessageCreate":  # who joined or left
             out["participant_ids"] = list(event.participant_ids)
         return out
 

@@ -8,7 +8,7 @@ import dataclasses
 import hashlib
 import threading
 from collections import defaultdict
-from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, MutableMapping, ValuesView
+from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, MutableMapping, Sequence, ValuesView
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -108,17 +108,37 @@ class Post:
     metrics: PostMetrics = field(default_factory=PostMetrics)
 
 
+DM_EVENT_TYPES = ("MessageCreate", "ParticipantsJoin", "ParticipantsLeave")  # the spec's event_types
+
+
 @dataclass
 class DmEvent:
+    """One DM event as X keeps it. One-to-one: `participant_ids` are its two people and the
+    conversation is "<lower id>-<higher id>". In a group (`group_id`, one snowflake id, as X
+    names groups): a MessageCreate is from `sender_id` to the members of the moment; a
+    ParticipantsJoin or ParticipantsLeave says who joined or left (`participant_ids`), sent by
+    who added them or by who left. `audience`: who can read the event (a group's members
+    then: one who joins later does not see what came before, one who left sees nothing after)."""
+
     id: str
     sender_id: str
-    participant_ids: tuple[str, str]
+    participant_ids: tuple[str, ...]
     text: str
     created_at: datetime
     event_type: str = "MessageCreate"
+    group_id: str | None = None
+    audience: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.event_type not in DM_EVENT_TYPES:
+            raise ValueError(f"unknown DM event type {self.event_type!r}; one of {', '.join(DM_EVENT_TYPES)}")
+        if not self.audience:
+            self.audience = frozenset(self.participant_ids)
 
     @property
     def conversation_id(self) -> str:
+        if self.group_id is not None:
+            return self.group_id
         a, b = sorted(self.participant_ids, key=int)
         return f"{a}-{b}"
 
@@ -275,6 +295,7 @@ class World:
         self.duplicate_window: timedelta | None = None
         self.reposts: set[tuple[str, str]] = set()
         self.dm_events: list[DmEvent] = []
+        self.groups: dict[str, set[str]] = {}  # group conversation id -> its members now
         self.tokens: dict[str, str] = {}  # access token -> user id
         self.consumer_keys: set[str] = set()
         self.revoked: set[str] = set()
@@ -434,6 +455,47 @@ class World:
             event = DmEvent(self.next_id(), sender_id, (sender_id, recipient_id), text, self.clock())
             self.dm_events.append(event)
             return event
+
+    def create_group(self, creator_id: str, participant_ids: Sequence[str], text: str) -> str:
+        """A group conversation as X's createDirectMessagesConversation makes one (2 to 49
+        participants besides its creator, and a first message): its id, one snowflake."""
+        others = list(dict.fromkeys(p for p in participant_ids if p != creator_id))
+        if not 2 <= len(others) <= 49:
+            raise ValueError(f"a group has 2 to 49 participants besides its creator, not {len(others)}")
+        with self.lock:
+            group_id = self.next_id()
+            self.groups[group_id] = {creator_id, *others}
+            self._group_event(group_id, creator_id, "ParticipantsJoin", participant_ids=tuple(others))
+            self.add_group_dm(creator_id, group_id, text)
+            return group_id
+
+    def add_group_dm(self, sender_id: str, group_id: str, text: str) -> DmEvent:
+        with self.lock:
+            if sender_id not in self.groups.get(group_id, ()):
+                raise ValueError(f"{sender_id} is not in group {group_id}")
+            return self._group_event(group_id, sender_id, "MessageCreate", text=text)
+
+    def join_group(self, group_id: str, user_id: str, added_by: str) -> DmEvent:
+        with self.lock:
+            if added_by not in self.groups.get(group_id, ()):
+                raise ValueError(f"{added_by} is not in group {group_id}")
+            self.groups[group_id].add(user_id)
+            return self._group_event(group_id, added_by, "ParticipantsJoin", participant_ids=(user_id,))
+
+    def leave_group(self, group_id: str, user_id: str) -> DmEvent:
+        with self.lock:
+            if user_id not in self.groups.get(group_id, ()):
+                raise ValueError(f"{user_id} is not in group {group_id}")
+            event = self._group_event(group_id, user_id, "ParticipantsLeave", participant_ids=(user_id,))
+            self.groups[group_id].discard(user_id)
+            return event
+
+    def _group_event(self, group_id: str, sender_id: str, event_type: str, *, text: str = "",
+                     participant_ids: tuple[str, ...] = ()) -> DmEvent:
+        event = DmEvent(self.next_id(), sender_id, participant_ids, text, self.clock(), event_type, group_id,
+                        frozenset(self.groups[group_id]))
+        self.dm_events.append(event)
+        return event
 
     def inject(self, fault: Fault) -> None:
         with self.lock:

@@ -367,3 +367,31 @@ def test_past_the_emails_bound_the_rest_waits_counted_for_the_next_digest(hi: Ha
     second = hi.digest(trigger="schedule")
     assert second.outcome is RunOutcome.OK and second.messages_waiting == 0
     assert tally(hi.mail) == Counter([*THEIRS, *(f"flood {i}" for i in range(70)), "Still open on Sunday?"])
+
+
+def test_group_messages_are_shown_ranked_with_a_draft_to_their_sender_and_a_link_to_the_group(hi: Harness) -> None:
+    group = hi.world.create_group(FAN, [OWNER_ID, SPAMMER], "Bakers' circle: who has a spare banneton?")
+    hi.world.join_group(group, QUIET, added_by=FAN)
+    hi.world.add_group_dm(QUIET, group, "I do! Which size do you need?")
+    hi.world.leave_group(group, SPAMMER)
+    summary = hi.digest(trigger="schedule")
+    assert summary.status == "sent" and summary.conversations == 4 and summary.messages_shown == 5
+    assert dm_reads(hi.world) == 4 + 2  # its messages, as X bills them; the join and the leave are not asked for
+    _, html, text = hi.mail.sent[0]
+    entry = text.split("in a group conversation", 1)[1].split("\n- [", 1)[0]
+    assert "asked a question" in entry.splitlines()[0]  # ranked by the same rules
+    assert shown(entry) == ["Bakers' circle: who has a spare banneton?", "I do! Which size do you need?"]
+    assert "Baker 13 (@baker13, " in text.split("in a group conversation", 1)[0].splitlines()[-1]  # to answer: the newest's writer
+    assert "Baker 10: Bakers' circle" in entry and "Baker 13: I do!" in entry  # each message by its writer's name
+    assert "Draft: Hi Baker, thanks" in entry
+    assert f"Group: https://x.com/messages/{group}" in entry
+    assert f'href="https://x.com/messages/{group}"' in html and "Open the group in X" in html
+    allowed = {e.user_id for e in hi.store.allowlist()}
+    assert {FAN, QUIET} <= allowed
+
+    hi.world.add_group_dm(FAN, group, "Medium, thanks!")
+    hi.clock.advance(days=1)
+    hi.digest(trigger="schedule")
+    _, _, text = hi.mail.sent[1]
+    assert shown(text) == ["Medium, thanks!"] and shown(text, "seen") == ["I do! Which size do you need?"]
+    assert tally(hi.mail)["I do! Which size do you need?"] == 1

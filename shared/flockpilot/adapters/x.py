@@ -379,7 +379,8 @@ class XClient:
         return page.items
 
     def dm_events_page(self, *, max_results: int, token: str | None = None) -> DmPage:
-        """One page of your DM events, newest first (X keeps 30 days), senders expanded."""
+        """One page of your DM events, newest first (X keeps 30 days), senders expanded: the
+        messages of one-to-one conversations ("<id>-<id>") and of groups (one id) alike."""
         size = max(1, min(100, max_results))
         body = self._call("dm_events", "GET /2/dm_events", "GET", "/2/dm_events",
                           params={"max_results": size, "pagination_token": token, "event_types": "MessageCreate",
@@ -388,6 +389,8 @@ class XClient:
                           price_kind="dm_event_read", max_units=size, units=lambda b: len(b.get("data") or []))
         events = []
         for ev in body.get("data") or []:
+            if ev.get("event_type", "MessageCreate") != "MessageCreate":
+                continue  # a group's join or leave (asked for only messages): nobody's words
             sender = str(ev.get("sender_id", ""))
             conversation = ev.get("dm_conversation_id") or "-".join(sorted([sender, self.owner_id], key=int))
             created = _time(ev.get("created_at")) or snowflake_time(str(ev["id"]))
