@@ -401,6 +401,25 @@ def test_a_sent_digest_records_fifty_shown_messages_in_one_write(store: Any) -> 
         store.finish_digest(DAY, "sent", shown=[("1-7", str(4000 + i)) for i in range(100)])
 
 
+def test_a_conversation_an_earlier_version_left_pending_is_carried_into_the_unshown_once(dynamodb: Any, account_id: str) -> None:
+    """DynamoDB only: the rows an earlier version wrote exist only there."""
+    from flockpilot.adapters.dynamo.base import QUEUE_INDEX, pk_of, raw_query
+    from flockpilot.adapters.dynamo.inbox import ConversationRow, MessageRow
+
+    store, pk = DynamoStore(account_id), pk_of(account_id)
+    for i in range(7):  # as that version saved them: no sender, no queue
+        MessageRow(pk, f"DM#1-7#{5000 + i:020d}", sender_id="1" if i == 6 else "7", text=f"old {i}", created_at=NOW,
+                   from_me=i == 6, expires_at=NOW + timedelta(days=35)).save()
+    other = {"id": "7", "username": "seven", "name": "Seven", "followers": 3, "description": "", "follows_me": False,
+             "i_follow": False, "followed_me_since": None}
+    ConversationRow(pk, "CONV#1-7", other=other, last_at=NOW, q_pk=f"{pk}#Q#dm_pending", q_sk="x#1-7").save()
+    ConversationRow(pk, "CONV#1-8", other=other | {"id": "8"}, last_at=NOW).save()  # shown: not pending
+    expected = [("1-7", f"old {i}", "seven") for i in range(1, 6)]  # the newest five of theirs, what it would have shown
+    assert [(c, m.text, m.sender.username if m.sender else None) for c, m in store.unshown()] == expected
+    assert raw_query(f"{pk}#Q#dm_pending", index=QUEUE_INDEX) == []
+    assert [(c, m.text, m.sender.username if m.sender else None) for c, m in store.unshown()] == expected
+
+
 def test_one_digest_a_day_unless_forced_or_failed(store: Any) -> None:
     assert store.claim_digest(DAY, NOW, force=False) is True
     assert store.claim_digest(DAY, NOW, force=False) is False

@@ -28,6 +28,13 @@ class MessageRow(Row):
     sender = JSONAttribute(null=True)  # the sender as X showed them when the message was read (not for yours)
     shown_on = UnicodeAttribute(null=True)  # the day of the sent digest that showed it
 
+class ConversationRow(Row):
+    """Written by versions before messages waited one by one: a conversation with messages no
+    digest had shown sat in the "dm_pending" queue. Read only to carry those over (`_adopt_pending`)."""
+
+    other = JSONAttribute()
+    last_at = UTCDateTimeAttribute()
+
 class DigestRow(Row):
     status = UnicodeAttribute()
     claimed_at = UTCDateTimeAttribute()
@@ -38,6 +45,7 @@ class DigestRow(Row):
 DM_RETENTION = timedelta(days=35)
 DIGEST_RETENTION = timedelta(days=40)
 MAX_SHOWN_PER_WRITE = 99  # DynamoDB's 100 writes a transaction, less the digest's own row
+LEGACY_SHOWN = 5  # what a digest before this version showed of a pending conversation: its newest 5
 
 
 def _message(row: MessageRow) -> Message:
@@ -71,11 +79,29 @@ class DynamoInbox:
                 actions=actions, condition=MessageRow.shown_on.does_not_exist()))
 
     def unshown(self) -> list[tuple[str, Message]]:
+        self._adopt_pending()
         out = []
         for item in raw_query(self.unshown_pk, index=QUEUE_INDEX):
             row = MessageRow.from_raw_data(item)
             out.append((row.sk.removeprefix("DM#").rsplit("#", 1)[0], _message(row)))
         return out
+
+    def _adopt_pending(self) -> None:
+        """A conversation an earlier version left pending (its digest was not sent before this
+        version came) has its messages carried into the unshown queue, once: the newest
+        LEGACY_SHOWN of someone else's, what that version would have shown, with the sender it
+        kept on the conversation; then it leaves its old queue (a crash between the two only
+        carries them again). A sparse index: once adopted, a query that finds nothing."""
+        for item in raw_query(f"{self.pk}#Q#dm_pending", index=QUEUE_INDEX):
+            conversation = ConversationRow.from_raw_data(item)
+            cid = conversation.sk.removeprefix("CONV#")
+            rows = MessageRow.query(self.pk, MessageRow.sk.startswith(f"DM#{cid}#"), scan_index_forward=False, limit=20)
+            for row in [r for r in rows if not r.from_me][:LEGACY_SHOWN]:
+                attempt(lambda row=row, other=conversation.other: row.update(actions=[  # type: ignore[misc]
+                    MessageRow.q_pk.set(self.unshown_pk), MessageRow.q_sk.set(row.sk.removeprefix("DM#")),
+                    MessageRow.sender.set(MessageRow.sender | other)],
+                    condition=MessageRow.shown_on.does_not_exist()))
+            conversation.update(actions=[ConversationRow.q_pk.remove(), ConversationRow.q_sk.remove()])
 
     def thread(self, conversation_id: str, since_id: str, *, limit: int) -> list[Message]:
         since = self._message_sk(conversation_id, since_id)
