@@ -13,6 +13,7 @@ from devtools.xsandbox.world import World
 from flockpilot.domain.account import AccountProfile
 from flockpilot.domain.digest import MAX_MESSAGES_SHOWN
 from flockpilot.domain.errors import TransientError
+from flockpilot.jobs.digest import DigestSummary
 from flockpilot.jobs.skeleton import RunOutcome
 from tests.fakes.store import Crash
 from tests.jobs.conftest import FakeMailer, Harness, make_harness
@@ -119,6 +120,16 @@ def test_the_digest_uses_the_profile_other_jobs_stored_today(hi: Harness) -> Non
     hi.store.save_profile(AccountProfile(OWNER_ID, "flockpilot_demo", "Demo", 38, 8, hi.clock.now() - timedelta(hours=1)))
     hi.digest()
     assert "getUsersMe" not in hi.world.bill()["by_operation"]
+
+
+def test_stale_account_figures_are_dated_on_the_accounts_clock(hi: Harness) -> None:
+    seen = hi.clock.now() - timedelta(days=2)
+    hi.store.save_profile(AccountProfile(OWNER_ID, "flockpilot_demo", "Demo", 38, 8, seen))
+    hi.world.inject(Fault("429", "getUsersMe", reset_in_seconds=900))  # today's refresh fails: the email dates its figures
+    hi.digest()
+    _, html, text = hi.mail.sent[0]
+    stamp = f"account figures are from {seen.astimezone(hi.zone):%d %b %H:%M} ({hi.zone.key})"
+    assert stamp in text and stamp in html
 
 
 def test_a_spent_budget_stops_the_reading_as_partial(hi: Harness) -> None:
@@ -395,3 +406,43 @@ def test_group_messages_are_shown_ranked_with_a_draft_to_their_sender_and_a_link
     _, _, text = hi.mail.sent[1]
     assert shown(text) == ["Medium, thanks!"] and shown(text, "seen") == ["I do! Which size do you need?"]
     assert tally(hi.mail)["I do! Which size do you need?"] == 1
+
+
+
+def test_a_rate_limit_mid_read_pays_for_no_page_twice(zone: str) -> None:
+    """The pages read before X's 429 are kept (a gap where they stopped), so the next day reads
+    only the rest: the two days cost what one uninterrupted read costs, plus the newest known
+    message re-read on top. Before, the next day read all of them again."""
+    def flight(limit_on_call: int | None) -> tuple[list[DigestSummary], int, float]:
+        h = with_inbox(make_harness(zone))
+        h.digest(trigger="schedule")
+        for i in range(30):
+            h.world.add_dm(QUIET, OWNER_ID, f"message {i}")
+        take, calls = h.world.take_fault, []
+
+        def limited(operation: str, body: str = "") -> Fault | None:
+            if operation == "getDirectMessagesEvents":
+                calls.append(operation)
+                if len(calls) == limit_on_call:
+                    return Fault("429", "getDirectMessagesEvents", reset_in_seconds=900)
+            return take(operation, body)
+
+        h.world.take_fault = limited  # type: ignore[method-assign]
+        h.world.reset_meter()
+        runs = []
+        for _ in range(2):
+            h.clock.advance(days=1)
+            runs.append(h.digest(trigger="schedule"))
+        assert tally(h.mail) == Counter([*THEIRS, *(f"message {i}" for i in range(30))])  # nothing lost, nothing twice
+        bill = h.world.bill()
+        return runs, int(bill["by_operation"]["getDirectMessagesEvents"]["resources"]), float(bill["usd"])
+
+    _, uninterrupted, _ = flight(None)
+    runs, interrupted, usd = flight(4)  # pages of 1, 2 and 4 read, then X says 429
+    assert any("stopped reading DMs" in r for r in runs[0].reasons) and runs[1].outcome is RunOutcome.OK
+    # The gap is read in pages of 100 (X has no since_id for DMs): its last page also bills what
+    # lies under the gap's floor, with_inbox's 4 older DMs, one of them the floor the
+    # uninterrupted read stopped at too. Re-reading the 7 paid before the 429 would cost more.
+    older = 4
+    assert interrupted <= uninterrupted + older - 1, (interrupted, uninterrupted)
+    assert usd == pytest.approx(sum(float(str(r.cost["usd"])) for r in runs))  # every page paid is in the run's cost

@@ -136,9 +136,12 @@ def fetch_new_messages(deps: DigestDeps, run: JobRun[DigestSummary], reserve_usd
     segments += [(token, below, floor, 100) for token, below, floor in gaps]
     left: list[tuple[str, int | None, int | None]] = []
     stopped = False
+    interrupted: XError | NotSent | None = None  # X failed (or the time ran out) mid-read: raised once what was read is kept
     for n, (token, below, floor, size) in enumerate(segments):
         done = False
         while not done:
+            if interrupted is not None:  # the segments not reached stay gaps, as they were
+                break
             affordable = math.floor(max(0.0, (run.meter.remaining_usd() or 0.0) - reserve_usd) / price("dm_event_read") + 1e-9)
             if affordable < 1 or pages >= MAX_PAGES:
                 stopped = True
@@ -147,10 +150,14 @@ def fetch_new_messages(deps: DigestDeps, run: JobRun[DigestSummary], reserve_usd
                 page = x.dm_events_page(max_results=min(size, affordable), token=token)
             except XError as exc:
                 if n == 0 or type(exc) not in (XError, NotFound):
-                    raise
+                    interrupted = exc  # the pages read before it are kept (a gap where they stopped): never paid twice
+                    break
                 summary.warnings.append(f"X no longer continues an earlier DM read ({exc}): messages older than "
                                         "that read may be missing from the digest; they are still in X")
                 done = True
+                break
+            except NotSent as exc:
+                interrupted = exc
                 break
             pages += 1
             senders.update(page.senders)
@@ -184,6 +191,8 @@ def fetch_new_messages(deps: DigestDeps, run: JobRun[DigestSummary], reserve_usd
     if new or left != gaps:
         ids = sorted(known_ids + [e.id for e in new], key=int, reverse=True)  # newest first; the store keeps 200
         ledger.set_frontier("dm", [_GAP + f"{b or ''}:{f or ''}:{t}" for t, b, f in left[:MAX_GAPS]] + ids, now)
+    if interrupted is not None:
+        raise interrupted
     return len(new)
 
 
@@ -248,7 +257,8 @@ def build_report(deps: DigestDeps, run: JobRun[DigestSummary], *, read_x: bool) 
         room = band_room(profile.followers, profile.following, settings.ratio_tolerance)
         report.band = f"inside the band ({room} follows of room)" if room >= 0 else f"above the band by {-room}: prune first"
         if not profile.fresh(now, settings.zone):
-            report.warnings.append(f"account figures are from {profile.seen_at:%d %b %H:%M} UTC")
+            report.warnings.append(f"account figures are from {profile.seen_at.astimezone(settings.zone):%d %b %H:%M} "
+                                   f"({settings.time_zone})")
     report.checks = reconciliation_note(records.last_run("prune"))
     entries = rank(unshown_conversations(deps.inbox), keywords=settings.keywords, template=deps.template,
                    invite=deps.invite, now=now)
