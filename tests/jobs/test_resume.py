@@ -13,8 +13,8 @@ import pytest
 from devtools.xsandbox.seed import OWNER_ID
 from devtools.xsandbox.world import User
 from flockpilot.domain.follow import Source, SourceKind
-from flockpilot.domain.people import Person, PersonStatus
-from flockpilot.domain.records import SyncDay
+from flockpilot.domain.people import Person, PersonQueue, PersonStatus
+from flockpilot.domain.records import PruneChecks, SyncDay
 from flockpilot.jobs.skeleton import RunOutcome
 from tests.fakes.store import Crash
 from tests.fakes.x import LambdaTime
@@ -174,6 +174,38 @@ def test_prune_checks_stopped_by_the_time_limit_keep_what_x_said(zone: str) -> N
     h.clock.advance(hours=1)
     h.prune(reconcile=False)  # a duplicate delivery: the day is decided
     assert len(lookups(h)) == 3 and prune_list(h) == wanted
+
+
+def test_resumed_checks_on_a_day_short_of_money_use_every_answer_paid_for(zone: str) -> None:
+    """The day's prune money covers about 220 checks. Stopped after 200, the next run takes
+    all 200 answers (they cost nothing more) and asks only the rest it can afford: the same
+    decision as one run, and no answer bought today is bought again tomorrow. Before, the
+    answers took the money-limited places: 20 decided, 124 asked (and paid) again the next day."""
+    def short(h: Harness) -> Harness:
+        h.env.update(MONTHLY_BUDGET_USD="330")
+        return h
+
+    control = short(many_due(zone))
+    start = billed(control)
+    c = control.prune(reconcile=False)
+    wanted, once = prune_list(control), billed(control) - start
+    assert 200 < c.checked < 250 and c.outcome is RunOutcome.PARTIAL and wanted
+
+    h = short(many_due(zone))
+    before = billed(h)
+    h.lambda_time = LambdaTime(left=12.5)
+    first = h.prune(reconcile=False)
+    assert first.outcome is RunOutcome.PARTIAL and first.checked == 200
+    h.lambda_time = None
+    h.clock.advance(hours=1)
+    second = h.prune(reconcile=False)
+    assert first.checked + second.checked == c.checked  # nobody asked twice, nobody affordable left out
+    assert prune_list(h) == wanted
+    assert recorded(h) == pytest.approx(billed(h)) and billed(h) - before == pytest.approx(once)  # what one run costs
+    day = h.clock.now().astimezone(h.zone).date()
+    answered = set(h.store.load_day(PruneChecks, day).answers)  # type: ignore[union-attr]
+    due_tomorrow = {p.user_id for p in h.store.queue(PersonQueue.CHECK, due_by=h.clock.now() + timedelta(days=1), limit=1000)}
+    assert not (answered & due_tomorrow) - wanted  # an answer paid for today is never due again tomorrow
 
 
 def test_prune_checks_that_crash_at_any_write_lose_nothing_and_double_nothing(zone: str) -> None:

@@ -283,10 +283,19 @@ class _PruneRun:
         # In api mode, money for the unfollows that bring you back inside the band is set aside first.
         restore = price("interaction_delete") * max(0, summary.band_excess) if self.mode is FollowMode.API and not self.dry else 0.0
         affordable = math.floor(max(0.0, (run.meter.remaining_usd() or 0.0) - restore) / price("user_read") + 1e-9)
-        due = ledger.queue(PersonQueue.CHECK, due_by=run.now, limit=min(affordable, 1000) + 1)
-        if len(due) > affordable:
-            summary.mark_partial("follow-back checks beyond today's prune money wait for tomorrow")
-            due = due[:affordable]
+        # Asked 100 at a time, each answer applied as it comes: a run stopped partway (the time
+        # limit, X failing) leaves the next one only the people it did not ask about. Those
+        # who do not follow back wait for the day's decision: their answers are kept (PruneChecks),
+        # and used again in suggest mode (in api mode an unfollow rests on a check minutes old).
+        # They cost nothing more, so the day's money limits only those still to ask: the answers
+        # already paid for are all taken, never pushed to tomorrow (and bought again) by it.
+        checks = self.records.load_day(PruneChecks, run.day) or PruneChecks(day=run.day)
+        kept = {} if self.mode is FollowMode.API else checks.answers
+        answered = sum(1 for answer in kept.values() if answer is not None)
+        limit = min(affordable + answered, 1000)
+        due = ledger.queue(PersonQueue.CHECK, due_by=run.now, limit=limit + 1)
+        beyond = len(due) > limit
+        due = due[:limit]
         if not due:
             return []
         allowed = ledger.allowed([p.user_id for p in due])
@@ -294,14 +303,11 @@ class _PruneRun:
             ledger.update_person(person.checked_again_later(run.now, KEPT_RECHECK_DAYS), expected=(person.status,))
             summary.kept["on the allowlist"] = summary.kept.get("on the allowlist", 0) + 1
         to_check = [p for p in due if p.user_id not in allowed]
-        # Asked 100 at a time, each answer applied as it comes: a run stopped partway (the time
-        # limit, X failing) leaves the next one only the people it did not ask about. Those
-        # who do not follow back wait for the day's decision: their answers are kept (PruneChecks),
-        # and used again in suggest mode (in api mode an unfollow rests on a check minutes old).
-        checks = self.records.load_day(PruneChecks, run.day) or PruneChecks(day=run.day)
-        kept = {} if self.mode is FollowMode.API else checks.answers
         known = [p for p in to_check if kept.get(p.user_id) is not None]
         ask = [p for p in to_check if kept.get(p.user_id) is None]
+        if beyond or len(ask) > affordable:
+            summary.mark_partial("follow-back checks beyond today's prune money wait for tomorrow")
+            ask = ask[:affordable]
         candidates: list[Followed] = []
         unknown = 0
         for start in range(0, len(ask), LOOKUP_BATCH):
