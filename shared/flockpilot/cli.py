@@ -422,7 +422,9 @@ def cmd_sources_remove(args: argparse.Namespace) -> int:
     target = args.source.lstrip("@").lower()
     for source in ledger.sources():
         if target in (source.source_id, source.label.lstrip("@").lower()):
-            ledger.remove_source(source.source_id, now=_now())
+            if not ledger.remove_source(source.source_id, now=_now()):
+                print(f"error: {source.label} could not be removed (it changed or went meanwhile): try again", file=sys.stderr)
+                return EXIT_FAILED
             print(f"removed {source.label} (where its reading stopped is kept for {REMOVED_SOURCE_DAYS} days: "
                   "added again, it is read on from there)")
             return 0

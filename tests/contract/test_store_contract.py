@@ -319,6 +319,32 @@ def test_a_removed_source_added_again_comes_back_as_it_was(store: Any) -> None:
         SourceKind.MY_FOLLOWER, "7000000000000000002", True, 300, 51)
 
 
+def test_a_follow_back_credited_while_a_source_is_removed_is_kept(store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The removal reads the source, then deletes it with what it read kept: a follow-back
+    credited between the two must not be deleted with the row (the removal reads again)."""
+    if isinstance(store, MemoryStore):
+        pytest.skip("the in-memory store removes under one lock: nothing can come between")
+    from flockpilot.adapters.dynamo import ledger as dynamo_ledger
+
+    store.add_source(Source("a", SourceKind.ACCOUNT, "@a", NOW))
+    store.credit_source("a", followed=2, followed_back=0)
+    real_get, raced = dynamo_ledger.SourceRow.get, []
+
+    def get_then_a_credit(*args: Any, **kwargs: Any) -> Any:
+        row = real_get(*args, **kwargs)
+        if not raced:  # another run credits a follow-back right after the removal read the row
+            raced.append(True)
+            store.credit_source("a", followed=0, followed_back=1)
+        return row
+
+    monkeypatch.setattr(dynamo_ledger.SourceRow, "get", get_then_a_credit)
+    assert store.remove_source("a", now=NOW) is True
+    monkeypatch.undo()
+    assert store.add_source(Source("a", SourceKind.ACCOUNT, "@a", NOW)) is True
+    (back,) = store.sources()
+    assert (back.followed, back.followed_back) == (2, 1)
+
+
 def test_a_source_removed_long_ago_starts_afresh(store: Any) -> None:
     store.add_source(Source("a", SourceKind.ACCOUNT, "@a", NOW))
     store.advance_source("a", cursor="7000000000000000001", exhausted=False, read=200, suggested=1)

@@ -388,6 +388,11 @@ def test_a_dry_source_removed_and_added_again_is_read_on_from_where_it_stopped(e
     (source,) = ledger.sources()
     ledger.advance_source(source.source_id, cursor="7000000000000000001", exhausted=False, read=200, suggested=1)
     capsys.readouterr()
+    with pytest.MonkeyPatch.context() as busy:  # the source keeps changing under the removal: it says so, exit 1
+        busy.setattr(DynamoLedger, "remove_source", lambda self, source_id, *, now: False)
+        assert main(["sources", "remove", "@breadnerd"]) == EXIT_FAILED
+        said = capsys.readouterr()
+        assert "could not be removed" in said.err and "removed @" not in said.out
     assert main(["sources", "remove", "@breadnerd"]) == 0
     assert "removed @breadnerd (where its reading stopped is kept for 180 days" in capsys.readouterr().out
     assert ledger.sources() == []

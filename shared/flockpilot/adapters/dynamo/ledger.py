@@ -212,8 +212,14 @@ class DynamoLedger:
 
         def together() -> None:
             with transaction() as tx:  # what it was is kept with its removal, or neither happens
-                tx.delete(SourceRow(self.pk, f"SOURCE#{source_id}"), condition=SourceRow.kind.exists()
-                          & (SourceRow.read_users == row.read_users))
+                # Unchanged since read: a run reading it, or a follow-back credited to it meanwhile,
+                # makes this fail (then it is read again), never lost with the row.
+                condition = SourceRow.kind.exists()
+                for attribute, value in ((SourceRow.read_users, row.read_users), (SourceRow.followed, row.followed),
+                                         (SourceRow.followed_back, row.followed_back), (SourceRow.suggested, row.suggested)):
+                    # a figure never written reads as its default, 0
+                    condition &= attribute.does_not_exist() | (attribute == value) if not value else attribute == value
+                tx.delete(SourceRow(self.pk, f"SOURCE#{source_id}"), condition=condition)
                 tx.save(kept)
 
         return attempt(together)
