@@ -446,3 +446,18 @@ def test_a_rate_limit_mid_read_pays_for_no_page_twice(zone: str) -> None:
     older = 4
     assert interrupted <= uninterrupted + older - 1, (interrupted, uninterrupted)
     assert usd == pytest.approx(sum(float(str(r.cost["usd"])) for r in runs))  # every page paid is in the run's cost
+
+
+def test_a_forced_second_digest_says_what_it_holds(hi: Harness) -> None:
+    """{"force": true} after a sent digest sends another with what is new since; the run that
+    refuses without it says so (it does not promise the first email's messages again)."""
+    first = hi.digest(trigger="schedule")
+    assert first.status == "sent" and set(tally(hi.mail)) == set(THEIRS)
+    hi.world.add_dm(FAN, OWNER_ID, "One more thing")
+    refused = hi.digest(trigger="schedule")
+    assert refused.status == "already-sent" and len(hi.mail.sent) == 1
+    assert any("with what is new since" in w and "not shown again" in w for w in refused.warnings)
+    again = hi.digest(force=True)
+    assert again.status == "sent" and len(hi.mail.sent) == 2
+    assert shown(hi.mail.sent[1][2]) == ["One more thing"]
+    assert tally(hi.mail) == Counter([*THEIRS, "One more thing"])  # nothing twice, nothing lost

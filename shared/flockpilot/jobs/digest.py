@@ -321,7 +321,10 @@ def run_digest(deps: DigestDeps, event: DigestEvent) -> DigestSummary:
         state = inbox.digest_state(day)
         if state in ("sent", "sending") and not event.force and not preview:
             summary.status = "already-sent"
-            summary.warnings.append(f"today's digest is {state} already; send again with {{\"force\": true}}")
+            summary.warnings.append(
+                f"today's digest is {state} already; {{\"force\": true}} sends another now, with what is new since "
+                "(messages the first one showed are not shown again)" if state == "sent" else
+                f"today's digest is {state} already; {{\"force\": true}} sends it again if that run died")
             return
         record = records.load_day(DigestDay, day) or DigestDay(day=day)
         already_read = record.dms_read_at is not None and account_day(datetime.fromisoformat(record.dms_read_at),
