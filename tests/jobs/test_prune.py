@@ -395,3 +395,18 @@ def test_a_console_run_outside_the_active_hours_in_api_mode_says_why_it_did_noth
     assert summary.outcome is RunOutcome.PARTIAL
     assert any("only inside the active hours" in r and "mode suggest" in r for r in summary.reasons), summary.reasons
     assert "unfollowUser" not in hl.world.bill()["by_operation"]
+
+
+def test_a_runs_cost_includes_its_reconciliation(hl: Harness) -> None:
+    """Reconciliation pays X on money of its own, but it is part of the run: the run's `cost`
+    (and the metrics published from it) is everything the run paid X, the reconciliation's
+    operations listed as reconcile.<operation>; reconciliation.cost stays as it was."""
+    hl.env.update(PRUNE_OUTSIDE_INACTIVE_DAYS="90")  # reconciliation also reads your following list
+    before = float(hl.world.bill()["usd"])
+    summary = hl.prune(trigger="schedule")
+    paid = float(hl.world.bill()["usd"]) - before
+    own = summary.reconciliation["cost"]
+    assert float(str(own["usd"])) > 0  # type: ignore[index]
+    assert float(str(summary.cost["usd"])) == pytest.approx(paid)
+    assert any(op.startswith("reconcile.") for op in summary.cost["by_operation"])  # type: ignore[union-attr]
+    assert int(str(summary.cost["requests"])) == hl.world.bill()["requests"]

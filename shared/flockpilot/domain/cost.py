@@ -80,6 +80,22 @@ class CostMeter:
         """Requests charged in full without X confirming them."""
         return sum(op.unconfirmed for op in self.by_operation.values())
 
+    def snapshot_with(self, others: dict[str, CostMeter]) -> dict[str, object]:
+        """This meter's snapshot with what `others` paid added in: the totals summed, their
+        operations listed as "name.operation" (a run's whole bill, whatever meter each part had)."""
+        body = self.snapshot()
+        operations = dict(body["by_operation"])  # type: ignore[call-overload]
+        for name, other in others.items():
+            part = other.snapshot()
+            body["requests"] = int(str(body["requests"])) + other.requests
+            body["resources"] = int(str(body["resources"])) + other.resources
+            body["usd"] = round(float(str(body["usd"])) + other.usd, 6)
+            operations.update({f"{name}.{op}": figures for op, figures in part["by_operation"].items()})  # type: ignore[attr-defined]
+            if other.unconfirmed:
+                body["unconfirmed"] = int(str(body.get("unconfirmed", 0))) + other.unconfirmed
+        body["by_operation"] = operations
+        return body
+
     def snapshot(self) -> dict[str, object]:
         body: dict[str, object] = {
             "requests": self.requests,

@@ -42,6 +42,7 @@ def reconcile_step(run: JobRun[Any], ledger: Ledger, *, force: bool = False,
     account, settings = run.account, run.account.settings
     share = day_budget(account.records, "reconcile", settings.monthly_budget_usd, run.day)
     meter = CostMeter(limit_usd=max(0.0, share.allowance_usd - share.spent_today_usd))
+    run.also_paid("reconcile", meter)  # in the run's cost; its spend is recorded below, as reconcile's
     x = account.x_factory(meter)
     report: dict[str, object] = {}
     try:

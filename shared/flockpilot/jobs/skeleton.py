@@ -145,6 +145,7 @@ class JobRun(Generic[S]):
         self._x: XApi | None = None
         self._budget: DayBudget | None = None
         self._meter: CostMeter | None = None
+        self._also: dict[str, CostMeter] = {}  # parts of the run on money of their own (reconciliation)
         self._spend_recorded = False  # the meter's spend is in the day's tally (once, whatever happens)
 
     @property
@@ -178,10 +179,15 @@ class JobRun(Generic[S]):
         self.account.records.add_spend(self.day, self.job, meter.usd, meter.requests)
         self._spend_recorded = True
 
+    def also_paid(self, name: str, meter: CostMeter) -> None:
+        """A part of the run paid X on a meter of its own (and records that spend itself):
+        the run's `cost` (and the metrics published from it) includes it, as `name.<operation>`."""
+        self._also[name] = meter
+
     def finish(self, *, save: bool = True) -> S:
         """Record what the run spent and, unless it did nothing worth keeping, its summary."""
         meter = self._meter or CostMeter(limit_usd=0.0)  # never metered: nothing was spent
-        self.summary.cost = meter.snapshot()
+        self.summary.cost = meter.snapshot_with(self._also)
         self._record_spend()
         if save:
             self.account.records.save_run(self.job, self.day, self.now, self.summary.to_json())
