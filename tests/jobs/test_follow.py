@@ -312,8 +312,9 @@ def test_dry_run_writes_nothing_to_x(hs: Harness) -> None:
     hs.env.update(FOLLOW_MODE="api")
     hs.at_local(21, 50)
     summary = hs.follow(mode="dry-run")
-    assert "dry-run" in summary.mode and summary.followed
+    assert "dry-run" in summary.mode and summary.shortlisted  # who the day's list would take (a preview)
     assert "followUser" not in hs.world.bill()["by_operation"]
+    assert hs.store.queue(PersonQueue.QUEUED, limit=100) == []  # nothing queued to follow: kept for the live runs
 
 
 def test_a_crash_after_the_picks_are_recorded_loses_nobody() -> None:
@@ -502,3 +503,36 @@ def test_a_run_short_of_people_because_its_sources_are_dry_says_so_every_day(h: 
     assert reason.startswith("found 0 of the 30 people wanted today") and "@deadpeer" in reason and "@oldpeer" in reason, reason
     assert "dry" in reason
 
+
+
+def test_a_console_preview_leaves_the_day_to_the_scheduled_runs(hs: Harness) -> None:
+    """A console dry run of a live account (events/follow-manual.json) shows who the day's list
+    would take and keeps none of it: the next scheduled run builds the whole day's list, taking
+    the people the preview read without paying for them again. Before, the preview's 5 became
+    the day's list and every later run that day said ok with nothing read."""
+    hs.at_local(9, 5)
+    preview = hs.follow(mode="dry-run", max=5)
+    assert len(preview.shortlisted) == 5 and any("preview" in w for w in preview.warnings)
+    read_by_preview = preview.users_read
+    assert read_by_preview > 0
+    hs.at_local(10, 5)
+    day = hs.follow(trigger="schedule")
+    assert len(day.shortlisted) == int(hs.env.get("FOLLOW_DAILY_CAP", "30")) or day.outcome is RunOutcome.PARTIAL
+    assert {s.user_id for s in preview.shortlisted} <= {s.user_id for s in day.shortlisted}  # read once, taken by the day
+    hs.at_local(11, 5)
+    later = hs.follow(trigger="schedule")
+    assert later.shortlisted == [] and later.users_read == 0 and "built earlier" in later.budget_reason
+
+
+def test_a_console_run_for_a_few_leaves_the_rest_of_the_day_to_the_schedule(hs: Harness) -> None:
+    """A live console run with max 5 makes 5 suggestions now; the day is not done: the next
+    scheduled run adds the rest of the day's cap (the 5 count against it)."""
+    hs.env.update(FOLLOW_DAILY_CAP="12")
+    hs.at_local(9, 5)
+    first = hs.follow(max=5)
+    assert len(first.shortlisted) == 5
+    hs.at_local(10, 5)
+    rest = hs.follow(trigger="schedule")
+    assert len(rest.shortlisted) == 7 and not {s.user_id for s in rest.shortlisted} & {s.user_id for s in first.shortlisted}
+    hs.at_local(11, 5)
+    assert hs.follow(trigger="schedule").shortlisted == []

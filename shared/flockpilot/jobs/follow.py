@@ -149,6 +149,8 @@ def run_follow(deps: FollowDeps, event: FollowEvent) -> FollowSummary:
                                       or s.warnings),
         depends_on=f"{mode.value}:{dry}", remember=event.plain and mode is FollowMode.SUGGEST,
         finished=lambda: job.record.built and job.record.promoted)
+    if run.skipped:  # this container saw the day's list made: nothing read, nothing to do
+        summary.budget_reason = "today's list was built earlier"
     if summary.shortlisted and run.meter.usd:
         summary.cost_per_shortlisted_usd = round(run.meter.usd / len(summary.shortlisted), 4)
     return summary
@@ -162,13 +164,26 @@ class _FollowRun:
         self.records = deps.account.records
         self.record = FollowDay(day=run.day, dry=dry)
         self.set_aside: list[str] = []  # sources find() skipped as dry (said once, by the run that found out)
+        # A console dry run of a live account is a preview: it shows who the day's list would
+        # take and stores none of the list (as prune's), so the day's scheduled runs build the
+        # whole list as if it had not happened. What it paid to read is kept: the candidates it
+        # read wait in the reserve, and the day's list takes them without reading them again.
+        # Dry-run mode stores its day, so its hourly ticks neither build nor pay again.
+        self.preview = dry and self.settings.mode is not Mode.DRY_RUN
+        self.stored = False
 
     def body(self, run: JobRun[FollowSummary]) -> None:
-        self.record = self.records.load_day(FollowDay, run.day) or FollowDay(day=run.day, dry=self.dry)
+        stored = self.records.load_day(FollowDay, run.day)
+        self.stored = stored is not None  # the day's record exists: saved over, not settled
+        self.record = stored or FollowDay(day=run.day, dry=self.dry)
         if self.mode is FollowMode.API and not self.dry:
             self.resolve_pending()
         if not self.record.built or self.event.max is not None or self.event.sync:
             self.build()
+        elif not run.summary.budget_reason:
+            run.summary.budget_reason = f"today's list was built earlier ({len(self.record.shortlisted)} people)"
+        if self.preview:
+            return
         self.promote()
         if self.mode is FollowMode.API:
             self.follow_paced()
@@ -206,15 +221,26 @@ class _FollowRun:
         elif wanted > 0:
             self.find(wanted)
             picks = self.ledger.queue(PersonQueue.RESERVE, limit=wanted)
-            self.record.shortlisted += [p.user_id for p in picks if p.user_id not in self.record.shortlisted]
-            self.record.promoted = False
+            if self.preview:  # shown, not kept: the day's list is the scheduled runs'
+                labels = {s.source_id: s.label for s in self.ledger.sources()}
+                summary.shortlisted += [suggestion(p, labels.get(p.source_id or "", "")) for p in picks]
+            else:
+                self.record.shortlisted += [p.user_id for p in picks if p.user_id not in self.record.shortlisted]
+                self.record.promoted = False
             if len(picks) < wanted:
                 dry = f" ({', '.join(self.set_aside)} set aside as dry: `flockpilot sources list`)" if self.set_aside else ""
                 summary.mark_partial(f"found {len(picks)} of the {wanted} people wanted today{dry}")
         elif budget.band_room <= 0:
             summary.warnings.append(f"no follows today: {budget.reason}")
-        first = not self.record.built
-        self.record.built = True
+        if self.preview:
+            summary.warnings.append("a preview (a dry run of a live account): nothing of it is kept; today's scheduled "
+                                    "runs make the day's list, and take the people it read without paying for them again")
+            return
+        first = not self.stored
+        # A console run asked for fewer than the day's list holds: the day is not built yet, and the
+        # next scheduled run adds the rest (the people taken so far count against the day's cap).
+        self.record.built = self.record.built or self.event.max is None or wanted >= budget.count
+        self.stored = True
         if not first:
             self.records.save_day(self.record, run.now)
         elif not self.records.settle_day(self.record, run.now):  # a concurrent run made today's list first

@@ -147,6 +147,7 @@ class JobRun(Generic[S]):
         self._meter: CostMeter | None = None
         self._also: dict[str, CostMeter] = {}  # parts of the run on money of their own (reconciliation)
         self._spend_recorded = False  # the meter's spend is in the day's tally (once, whatever happens)
+        self.skipped = False  # execute_unless_done found the day done: the body did not run
 
     @property
     def budget(self) -> DayBudget:
@@ -248,6 +249,7 @@ class JobRun(Generic[S]):
         later ticks nothing to do)."""
         scope = self.account.records.scope
         skip = remember and day_done(self.job, scope, self.day, depends_on, self.now)
+        self.skipped = skip
         try:
             summary = self.execute((lambda run: None) if skip else body, save=save)
         except BaseException:
