@@ -95,3 +95,27 @@ def test_a_read_that_fails_is_still_free_and_retried(world: World, clock: FakeCl
     meter = CostMeter()
     client(world, clock, meter).own_posts(since=datetime(2026, 11, 1, tzinfo=UTC))
     assert meter.requests == 3 and meter.unconfirmed == 0 and meter.usd == world.bill()["usd"]
+
+
+@pytest.mark.parametrize("fault", ["commit_then_timeout", "commit_then_reset"])
+def test_a_read_whose_answer_was_lost_is_charged_as_if_billed_then_retried(world: World, clock: FakeClock, fault: str) -> None:
+    """X answered and may have billed, but the answer never arrived: the read is charged at
+    the most it may have cost (`unconfirmed`), never $0, and the retry is paid as usual, so
+    the meter never counts less than X billed."""
+    world.inject(Fault(fault, "getUsersPosts", delay_seconds=SLOW if "timeout" in fault else None))
+    meter = CostMeter(limit_usd=1.0)
+    client(world, clock, meter).own_posts(since=datetime(2026, 11, 1, tzinfo=UTC), max_results=20)
+    assert meter.requests == 2 and meter.unconfirmed == 1
+    assert meter.usd >= price("owned_read") * 20 and meter.usd >= world.bill()["usd"] - 1e-9
+
+
+def test_a_lost_reads_retry_must_fit_the_money_left(world: World, clock: FakeClock) -> None:
+    """The lost read is charged in full; a retry that would then pass the run's limit is not
+    sent (BudgetExhausted: a stop the jobs report as partial), so spend never passes it."""
+    from flockpilot.domain.errors import BudgetExhausted
+
+    world.inject(Fault("commit_then_reset", "getUsersPosts"))
+    meter = CostMeter(limit_usd=price("owned_read") * 30)  # one page of 20 fits, two do not
+    with pytest.raises(BudgetExhausted):
+        client(world, clock, meter).own_posts(since=datetime(2026, 11, 1, tzinfo=UTC), max_results=20)
+    assert meter.requests == 1 and meter.unconfirmed == 1 and meter.usd <= price("owned_read") * 30 + 1e-9

@@ -247,7 +247,9 @@ class XClient:
               json: Any = None, price_kind: str | None, max_units: int, units: Callable[[dict[str, Any]], int],
               write: bool = False) -> dict[str, Any]:
         """One metered call. Reads retry a few times; a write whose request may have reached X
-        turns a timeout, a broken connection or a 5xx into OutcomeUnknown instead. No call
+        turns a timeout, a broken connection or a 5xx into OutcomeUnknown instead. A read whose
+        answer was lost after it was sent is charged as if X billed it in full (`unconfirmed`),
+        and each retry must fit the money left after that. No call
         starts so near the function's time limit that Lambda could stop it mid-call
         (OutOfTime: not sent, so nothing done or billed)."""
         until = self.gates.get(endpoint)
@@ -267,7 +269,10 @@ class XClient:
                     # every price here), so the budget checks never count it as free.
                     self.meter.record_unknown(operation, price_kind, max_units)
                     raise OutcomeUnknown(f"{operation}: {exc}; X may have acted") from None
-                self.meter.record(operation, None, 0)
+                if exc.sent:  # a read whose answer was lost: X may have billed what it sent, so it is charged so
+                    self.meter.record_unknown(operation, price_kind, max_units)
+                else:
+                    self.meter.record(operation, None, 0)
                 error: XError = TransientError(str(exc))
             else:
                 self._note_rate(operation, result.headers)
@@ -291,6 +296,8 @@ class XClient:
             self.clock.sleep(pause)
             delay *= 2
             self._ensure_time(operation, after=error)
+            if price_kind:  # the retry must fit what is left, a lost answer's charge taken off
+                self.meter.authorize(operation, price_kind, max_units)
         raise AssertionError("unreachable")
 
     def _ensure_time(self, operation: str, *, after: XError | None = None) -> None:
