@@ -4,8 +4,9 @@ run the job, report its outcome honestly, count metrics, return the summary.
 - A malformed event is answered `rejected` with the bad fields named and counted in the
   EventsRejected metric; nothing runs.
 - A run that needs the person (bad settings, revoked credentials, X refusing the app, an
-  unverified sender) returns `status: error` with `outcome: failed` and counts RunFailures:
-  a retry would not help, the alarm tells the person.
+  unverified sender) returns `status: error` with `outcome: failed` and a non-empty `error`
+  (its reasons joined), and counts RunFailures: a retry would not help, the alarm tells the
+  person. That holds whether the job raised or came back failed.
 - A failure a retry can fix (X or AWS unavailable) is raised after the run is recorded, so
   Lambda retries it, its Errors metric counts it and the dead-letter queue keeps what fails.
 """
@@ -56,7 +57,8 @@ def handle(
             raise
         logger.exception("run failed", job=job)
         metrics.add_metric(name="RunFailures", unit=MetricUnit.Count, value=1)
-        return {"status": "error", "outcome": RunOutcome.FAILED.value, "reasons": [str(exc)], "error": str(exc)}
+        error = str(exc) or type(exc).__name__
+        return {"status": "error", "outcome": RunOutcome.FAILED.value, "reasons": [error], "error": error}
     figures = counts(summary)
     for name, value in figures.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

@@ -66,6 +66,11 @@ class RunOutcome(StrEnum):
     FAILED = "failed"
 
 
+def failure_text(reasons: list[str]) -> str:
+    """A failed run's `error`: its reasons joined (one reason: that reason's text)."""
+    return "; ".join(r for r in reasons if r) or "the run failed without saying why (see the function's log)"
+
+
 @dataclass(kw_only=True)
 class RunSummary:
     """The fields every job's summary has; each job adds its own."""
@@ -81,8 +86,11 @@ class RunSummary:
     cost: dict[str, object] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """The summary as plain JSON: what the handler returns and the run record keeps."""
+        """The summary as plain JSON: what the handler returns and the run record keeps. A
+        failed run also carries `error`: its reasons in one line, never empty."""
         body: dict[str, Any] = plain(self)
+        if self.outcome is RunOutcome.FAILED:
+            body["error"] = failure_text(self.reasons)
         return body
 
     def mark_partial(self, reason: str) -> None:
