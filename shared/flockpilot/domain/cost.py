@@ -40,7 +40,8 @@ class CostMeter:
 
     @property
     def usd(self) -> float:
-        return round(sum(op.usd for op in self.by_operation.values()), 6)
+        """Always a float (0.0 when nothing was spent): summaries' `cost.usd` is read by scripts."""
+        return float(round(sum((op.usd for op in self.by_operation.values()), 0.0), 6))
 
     def remaining_usd(self) -> float | None:
         return None if self.limit_usd is None else max(0.0, self.limit_usd - self.usd)
