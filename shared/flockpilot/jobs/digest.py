@@ -314,7 +314,7 @@ def run_digest(deps: DigestDeps, event: DigestEvent) -> DigestSummary:
     settings, inbox, records = deps.account.settings, deps.inbox, deps.account.records
     preview = bool(event.dry_run)
     run = JobRun("digest", deps.account, lambda now, day: DigestSummary(
-        account=deps.account.account_id, day=day, started_at=now, mode="preview" if preview else "send"))
+        account=deps.account.account_id, day=day, started_at=now, mode="preview" if preview else "send", dry_run=preview))
 
     def body(run: JobRun[DigestSummary]) -> None:
         summary, day = run.summary, run.day

@@ -84,6 +84,7 @@ class FollowSummary(RunSummary):
     followers: int | None = None
     following: int | None = None
     budget: int = 0
+    people_budget: int = 0  # = budget: people (not dollars) this run may shortlist or follow today
     budget_reason: str = ""
     shortlisted: list[Suggestion] = field(default_factory=list)
     followed: list[str] = field(default_factory=list)
@@ -139,7 +140,7 @@ def run_follow(deps: FollowDeps, event: FollowEvent) -> FollowSummary:
     mode = FollowMode(event.mode) if event.mode in ("suggest", "api") else settings.follow_mode
     dry = settings.mode is Mode.DRY_RUN or event.mode == "dry-run"
     run = JobRun("follow", deps.account, lambda now, day: FollowSummary(
-        account=deps.account.account_id, day=day, started_at=now, mode=f"{mode.value}{' (dry-run)' if dry else ''}"))
+        account=deps.account.account_id, day=day, started_at=now, mode=f"{mode.value}{' (dry-run)' if dry else ''}", dry_run=dry))
     if dry and settings.mode is Mode.DRY_RUN:
         run.summary.warnings.append("dry-run mode: nothing is written to X (set Mode=live)")
     job = _FollowRun(deps, run, event, mode, dry)
@@ -214,7 +215,7 @@ class _FollowRun:
                                tolerance=settings.ratio_tolerance, daily_cap=settings.follow_daily_cap,
                                already_today=len(self.record.shortlisted) + carried, affordable=affordable)
         wanted = budget.count if self.event.max is None else min(budget.count, self.event.max)
-        summary.budget, summary.budget_reason = wanted, budget.reason
+        summary.budget, summary.people_budget, summary.budget_reason = wanted, wanted, budget.reason
         crossed = crossed_bounds(settings)
         if wanted > 0 and crossed:  # stored before `settings set` refused it: reading would find no one
             summary.mark_partial(f"no candidates read: {'; '.join(crossed)} (fix it with flockpilot settings set)")

@@ -57,6 +57,7 @@ class PostedEntry:
 
     slot: int
     at: datetime
+    at_local: datetime  # `at` on the account's clock (the summary's time_zone)
     kind: str
     item_id: str
     text: str
@@ -89,6 +90,7 @@ class UpcomingEntry:
 
     slot: int
     at: datetime
+    at_local: datetime  # `at` on the account's clock (the summary's time_zone)
     kind: str
     preview: str
     cost_usd: float
@@ -350,8 +352,9 @@ class _Publisher:
             yield spare
 
     def entry(self, slot: PlannedSlot, item: ContentItem, post_id: str | None, recovered: bool = False) -> PostedEntry:
-        return PostedEntry(slot=slot.index, at=slot.at, kind=item.kind.value, item_id=item.item_id, text=item.post_text,
-                           cost_usd=price(item.price_kind), post_id=post_id, recovered=recovered)
+        return PostedEntry(slot=slot.index, at=slot.at, at_local=slot.at.astimezone(self.run.settings.zone), kind=item.kind.value,
+                           item_id=item.item_id, text=item.post_text, cost_usd=price(item.price_kind), post_id=post_id,
+                           recovered=recovered)
 
     def dry_publish(self, slot: PlannedSlot, state: Slot | None) -> None:
         item = next(self.candidates(slot, state.tried if state else ()), None)
@@ -497,7 +500,7 @@ def run_post(deps: PostDeps, event: PostEvent) -> PostSummary:
     settings = deps.account.settings
     dry = settings.mode is Mode.DRY_RUN or event.dry_run is True
     run = JobRun("post", deps.account, lambda now, day: PostSummary(
-        account=deps.account.account_id, day=day, started_at=now, mode="dry-run" if dry else "live"))
+        account=deps.account.account_id, day=day, started_at=now, mode="dry-run" if dry else "live", dry_run=dry))
 
     seen: dict[str, Any] = {}
 
@@ -513,7 +516,8 @@ def run_post(deps: PostDeps, event: PostEvent) -> PostSummary:
             summary.warnings.append("dry-run mode: nothing is sent to X (set Mode=live to publish)")
         now = run.now
         open_slots = [s for s in plan.slots if _open(states.get(s.index), now)]
-        summary.upcoming = [UpcomingEntry(slot=s.index, at=s.at, kind=s.kind.value, preview=s.preview, cost_usd=s.cost_usd)
+        summary.upcoming = [UpcomingEntry(slot=s.index, at=s.at, at_local=s.at.astimezone(settings.zone), kind=s.kind.value,
+                                          preview=s.preview, cost_usd=s.cost_usd)
                             for s in open_slots if s.at > now and not event.publish_next][:5]
         due = open_slots if event.publish_next else [s for s in open_slots if s.at <= now]
         limit = settings.max_posts_per_run if event.max_posts is None else event.max_posts

@@ -109,7 +109,7 @@ def run_prune(deps: PruneDeps, event: PruneEvent) -> PruneSummary:
     mode = FollowMode(event.mode) if event.mode in ("suggest", "api") else settings.prune_mode
     dry = settings.mode is Mode.DRY_RUN or event.mode == "dry-run"
     run = JobRun("prune", deps.account, lambda now, day: PruneSummary(
-        account=deps.account.account_id, day=day, started_at=now, mode=f"{mode.value}{' (dry-run)' if dry else ''}"))
+        account=deps.account.account_id, day=day, started_at=now, mode=f"{mode.value}{' (dry-run)' if dry else ''}", dry_run=dry))
     job = _PruneRun(deps, run, event, mode, dry)
     # suggest mode: once the day is decided, on the prune list and its reconciliation slice done,
     # later ticks have nothing to do

@@ -80,6 +80,8 @@ class RunSummary:
     day: date
     started_at: datetime
     mode: str = ""
+    dry_run: bool = False  # the run only previewed: nothing sent to X (post, follow, prune), no email (digest)
+    time_zone: str = ""  # the account's IANA zone: `day` is its day, `*_local` times are on its clock
     outcome: RunOutcome = RunOutcome.OK
     reasons: list[str] = field(default_factory=list)  # why the run is partial or failed
     warnings: list[str] = field(default_factory=list)
@@ -150,6 +152,7 @@ class JobRun(Generic[S]):
         self.now = account.clock.now()
         self.day = account_day(self.now, account.settings.zone)
         self.summary = make_summary(self.now, self.day)
+        self.summary.time_zone = account.settings.time_zone
         self._x: XApi | None = None
         self._budget: DayBudget | None = None
         self._meter: CostMeter | None = None
