@@ -360,6 +360,7 @@ class _Publisher:
         item = next(self.candidates(slot, state.tried if state else ()), None)
         if item is None:
             self.run.summary.skipped.append(SkippedEntry(slot=slot.index, reason="no available item"))
+            self.run.summary.mark_partial(no_content_reason(slot, self.run.settings, dry=True))
             return
         self.run.summary.would_post.append(self.entry(slot, item, None))
 
@@ -472,23 +473,48 @@ class _Publisher:
             return
         self.settle(claim, replace(claim.slot, status=SlotStatus.SKIPPED, error="no available item", lease=None))
         summary.skipped.append(SkippedEntry(slot=slot.index, reason="no available item"))
+        summary.mark_partial(no_content_reason(slot, run.settings))
 
-    def skip_missed(self, slot: PlannedSlot, state: Slot | None, late: timedelta, reason: str | None = None) -> None:
-        """A slot hours late is skipped, not burst; one that may have gone out is looked for first."""
+    def skip_missed(self, slot: PlannedSlot, state: Slot | None, late: timedelta, reason: str | None = None) -> bool:
+        """A slot hours late is skipped, not burst; one that may have gone out is looked for
+        first. Whether this run skipped it (not: another run has it, or it had gone out)."""
         reason = reason or f"missed by {int(late.total_seconds() // 60)} min"
         try:
             claim = self.deps.plans.claim_slot(self.run.day, slot.index, now=self.run.now, lease_seconds=LEASE_SECONDS)
         except SlotTaken:
-            return
+            return False
         if claim.needs_recovery:
             try:
                 if self.recover(claim, slot):
-                    return
+                    return False
             except Exception:
                 self.release(claim, SlotStatus.UNKNOWN, error="could not check X for an earlier attempt")
                 raise
         self.settle(claim, replace(claim.slot, status=SlotStatus.SKIPPED, error=reason, lease=None))
         self.run.summary.skipped.append(SkippedEntry(slot=slot.index, reason=reason))
+        return True
+
+
+def _clock(at: datetime, settings: AccountSettings) -> str:
+    return at.astimezone(settings.zone).strftime("%H:%M")
+
+
+def no_content_reason(slot: PlannedSlot, settings: AccountSettings, *, dry: bool = False) -> str:
+    """Why a slot went (or, in a dry run, would go) out with nothing: the partial reason."""
+    verb = "would be skipped" if dry else "skipped"
+    return (f"no content left for slot {slot.index} ({_clock(slot.at, settings)} {settings.time_zone}): it {verb}, its "
+            f"item and up to {MAX_SUBSTITUTES} substitutes being used today, resting or removed; add content "
+            f"(flockpilot content add)")
+
+
+def missed_reason(missed: Sequence[PlannedSlot], now: datetime, settings: AccountSettings) -> str:
+    """Why slots due long ago were skipped: how many, when they were due, and what it means."""
+    first, last = min(s.at for s in missed), max(s.at for s in missed)
+    due = _clock(first, settings) if first == last else f"between {_clock(first, settings)} and {_clock(last, settings)}"
+    count = f"{len(missed)} slot{'s' if len(missed) > 1 else ''}"
+    return (f"{count} missed (due {due}, still not posted at {_clock(now, settings)} {settings.time_zone}): a slot more "
+            f"than {settings.catch_up_minutes} min late is skipped, not posted in a burst; no run posted them in time "
+            f"(was the post function stopped or failing, or the day planned by a manual run after them?)")
 
 
 def _open(state: Slot | None, now: datetime) -> bool:
@@ -528,16 +554,25 @@ def run_post(deps: PostDeps, event: PostEvent) -> PostSummary:
             states.update(publisher.settled)
 
     def publish_due(publisher: _Publisher, due: list[PlannedSlot], states: dict[int, Slot], limit: int) -> None:
+        missed: list[PlannedSlot] = []
+        try:
+            publish_or_skip(publisher, due, states, limit, missed)
+        finally:  # slots skipped before a stop (a rate limit, the budget, the time limit) still count
+            if missed:
+                run.summary.mark_partial(missed_reason(missed, run.now, settings))
+
+    def publish_or_skip(publisher: _Publisher, due: list[PlannedSlot], states: dict[int, Slot], limit: int,
+                        missed: list[PlannedSlot]) -> None:
         summary, now = run.summary, run.now
         taken = 0
         for slot in due:
             state = states.get(slot.index)
             late = now - slot.at
             if not event.publish_next and late > timedelta(minutes=settings.catch_up_minutes):
-                if dry:
+                if dry:  # listed, not partial: a dry run records nothing, so every dry tick lists what earlier ones previewed
                     summary.skipped.append(SkippedEntry(slot=slot.index, reason=f"missed by {int(late.total_seconds() // 60)} min"))
-                else:
-                    publisher.skip_missed(slot, state, late)
+                elif publisher.skip_missed(slot, state, late):
+                    missed.append(slot)
                 continue
             if slot.kind is ContentKind.PITCH and (plug_state := states.get(PLUG_SLOT)) is not None \
                     and plug_state.status is SlotStatus.PUBLISHED:
