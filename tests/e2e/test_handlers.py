@@ -150,3 +150,11 @@ def test_digest_is_sent_once_through_ses(env: dict[str, str], world: World, moto
 def test_the_local_context_has_what_powertools_reads() -> None:
     ctx = LocalContext("post", timeout_seconds=5)
     assert 0 < ctx.get_remaining_time_in_millis() <= 5000
+
+
+@pytest.mark.parametrize("function", ["digest", "follow", "post", "prune"])
+def test_each_console_event_says_dry_run_its_zone_and_a_float_cost(stocked: DynamoContentPlans, load_event: Any,
+                                                                  function: str) -> None:
+    result = invoke_handler(function, load_event(f"{function}-manual.json"))
+    assert result["status"] == "ok" and result["dry_run"] is True and result["time_zone"] == "UTC"
+    assert type(result["cost"]["usd"]) is float
