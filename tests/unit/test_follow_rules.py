@@ -180,20 +180,19 @@ def test_paced_shares_empty_the_queue_by_the_last_run_evenly(waiting: int, runs:
     assert paced_share(waiting, 0) == 0
 
 
-def test_the_limit_on_your_followers_as_sources_counts_those_that_can_still_be_read() -> None:
+def test_the_limit_on_your_followers_as_sources_counts_every_one_of_them() -> None:
+    """At most 30 of your followers are sources, spent ones (dry, read to the end) included:
+    letting them give their place to new followers cut the simulated growth by 42%."""
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
 
     def mine(i: int, read: int = 0, exhausted: bool = False) -> Source:
         return Source(f"f{i:02d}", SourceKind.MY_FOLLOWER, f"@f{i}", t0 + timedelta(days=i), read=read, suggested=1,
                       exhausted=exhausted)
 
-    dry = [mine(i, read=200) for i in range(27)]
-    done = [mine(27, exhausted=True)]
-    live = [mine(28), mine(29)]
-    chosen = Source("acct", SourceKind.ACCOUNT, "@acct", t0)  # your own choices have no limit and never give way
-    offered = follower_sources([*dry, *done, *live, chosen], ["n1", "f28", "n2", "acct", "n1"])
-    assert offered.add == ["n1", "n2"]  # sources already (f28, acct) are not offered again
-    assert offered.retire == dry[:2]  # the oldest spent ones give their place: never more than 30 rows
-    full = follower_sources(live * 15, ["n1"], limit=MAX_MY_FOLLOWER_SOURCES)
-    assert full.add == [] and full.retire == []  # 30 that can still be read: no place for a new one
-    assert follower_sources([*done, *live], ["n1", "n2"]).retire == []  # room without retiring anyone
+    dry = [mine(i, read=200) for i in range(26)]
+    done = [mine(26, exhausted=True)]
+    live = [mine(27), mine(28)]
+    chosen = Source("acct", SourceKind.ACCOUNT, "@acct", t0)  # your own choices have no limit and take no place
+    assert follower_sources([*dry, *done, *live, chosen], ["n1", "f28", "n2", "acct", "n1"]) == ["n1"]  # 29 of 30: one place
+    assert follower_sources([*dry, *done, *live, mine(29)], ["n1"], limit=MAX_MY_FOLLOWER_SOURCES) == []  # full, dry or not
+    assert follower_sources([*done, *live], ["n1", "f28", "n2"]) == ["n1", "n2"]  # sources already are not offered again
