@@ -206,12 +206,14 @@ class Wiring(Stores):
 def forget_container_state() -> None:
     """Forget what this process kept between runs (settings read, the post job's last plan
     and quiet time), as a new container would: for tests that reuse accounts and tables."""
+    from flockpilot.jobs.follow import forget_built_days
     from flockpilot.jobs.post import forget_last_reads
     from flockpilot.jobs.skeleton import forget_done_days
 
     _SETTINGS_READ.clear()
     forget_last_reads()
     forget_done_days()
+    forget_built_days()
 
 
 def wire(environ: Mapping[str, str] | None = None, *, clock: Clock | None = None,

@@ -521,7 +521,7 @@ def test_a_console_preview_leaves_the_day_to_the_scheduled_runs(hs: Harness) -> 
     assert {s.user_id for s in preview.shortlisted} <= {s.user_id for s in day.shortlisted}  # read once, taken by the day
     hs.at_local(11, 5)
     later = hs.follow(trigger="schedule")
-    assert later.shortlisted == [] and later.users_read == 0 and "built earlier" in later.budget_reason
+    assert later.shortlisted == [] and later.users_read == 0 and "today's list was built at 10:05" in later.budget_reason
 
 
 def test_a_console_run_for_a_few_leaves_the_rest_of_the_day_to_the_schedule(hs: Harness) -> None:
@@ -536,3 +536,41 @@ def test_a_console_run_for_a_few_leaves_the_rest_of_the_day_to_the_schedule(hs: 
     assert len(rest.shortlisted) == 7 and not {s.user_id for s in rest.shortlisted} & {s.user_id for s in first.shortlisted}
     hs.at_local(11, 5)
     assert hs.follow(trigger="schedule").shortlisted == []
+
+
+def test_a_tick_that_finds_the_days_list_made_says_when_and_reports_the_accounts_figures(hs: Harness) -> None:
+    """The README's console test (events/follow-manual.json) at 19:22, then the day's ticks:
+    the preview keeps nothing that blocks the day (the 19:35 tick makes the whole list of 30,
+    paying no candidate read twice: the same dollars as the day alone, one request more: the
+    preview's own page), and every later tick, whether the container remembers the day or reads
+    its record, says when the list was made and reports the account's real figures, not
+    null/0 with an empty reason. Before: budget_reason "" or "built earlier", followers null."""
+    from flockpilot.jobs.skeleton import forget_done_days
+
+    alone = with_sources(make_harness(hs.env["TIME_ZONE"]))  # the same day without the preview
+    alone.at_local(19, 35)
+    assert len(alone.follow(trigger="schedule").shortlisted) == 30
+    forget_done_days()
+
+    hs.at_local(19, 22)
+    preview = hs.follow(mode="dry-run", max=5)
+    assert len(preview.shortlisted) == 5 and preview.followers == 46
+    hs.at_local(19, 35)
+    day = hs.follow(trigger="schedule")
+    assert len(day.shortlisted) == 30 and day.budget == 30 and day.outcome is RunOutcome.OK
+    bill, lone = hs.world.bill(), alone.world.bill()
+    assert bill["usd"] == pytest.approx(lone["usd"]) and bill["requests"] == lone["requests"] + 1
+    users_read = bill["by_operation"]["getUsersFollowers"]["resources"]
+    assert users_read == lone["by_operation"]["getUsersFollowers"]["resources"]  # nobody read twice
+
+    expected = f"today's list was built at 19:35 {hs.env['TIME_ZONE']} (30 people)"
+    hs.at_local(20, 35)
+    remembered = hs.follow(trigger="schedule")  # the container's memo: the body does not run
+    forget_done_days()
+    hs.at_local(21, 35)
+    read_again = hs.follow(trigger="schedule")  # another container: reads the day's record
+    for later in (remembered, read_again):
+        assert later.budget_reason.startswith(expected), later.budget_reason
+        assert (later.followers, later.following) == (46, 3) and later.users_read == 0
+        assert later.outcome is RunOutcome.OK and later.shortlisted == [] and later.budget == 0
+    assert hs.world.bill()["requests"] == bill["requests"]  # nothing paid after the list was made

@@ -76,6 +76,7 @@ class FollowDay(DayRecord):
 
     kind: ClassVar[str] = "FOLLOW"
     built: bool = False
+    built_at: str | None = None  # when the day's list was made (ISO; None: records from before this field)
     shortlisted: list[str] = field(default_factory=list)
     promoted: bool = True  # False between recording the picks and moving them out of the reserve
     followed: list[str] = field(default_factory=list)

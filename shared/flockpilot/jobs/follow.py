@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from flockpilot.domain.account import DayCounts
@@ -135,6 +135,25 @@ def suggestion(person: Person, source_label: str) -> Suggestion:
                       profile_url=profile_url(person.username), follow_url=follow_url(person.username), why=list(person.reasons))
 
 
+@dataclass(frozen=True)
+class _BuiltDay:
+    """What a later tick of a day whose list is made says (the container memo skips the body)."""
+
+    day: date
+    depends_on: str
+    reason: str
+    followers: int | None
+    following: int | None
+
+
+# Per store scope: the day this container saw the list made, to report on ticks the memo skips.
+_BUILT_DAYS: dict[str, _BuiltDay] = {}
+
+
+def forget_built_days() -> None:
+    _BUILT_DAYS.clear()
+
+
 def run_follow(deps: FollowDeps, event: FollowEvent) -> FollowSummary:
     settings = deps.account.settings
     mode = FollowMode(event.mode) if event.mode in ("suggest", "api") else settings.follow_mode
@@ -145,13 +164,21 @@ def run_follow(deps: FollowDeps, event: FollowEvent) -> FollowSummary:
         run.summary.warnings.append("dry-run mode: nothing is written to X (set Mode=live)")
     job = _FollowRun(deps, run, event, mode, dry)
     # suggest mode: once the day's list is built and on the suggest list, later ticks have nothing to do
+    depends_on = f"{mode.value}:{dry}"
     summary = run.execute_unless_done(
         job.body, save=lambda s: bool(s.shortlisted or s.followed or s.followed_by_hand or s.follow_backs or s.users_read
                                       or s.warnings),
-        depends_on=f"{mode.value}:{dry}", remember=event.plain and mode is FollowMode.SUGGEST,
+        depends_on=depends_on, remember=event.plain and mode is FollowMode.SUGGEST,
         finished=lambda: job.record.built and job.record.promoted)
-    if run.skipped:  # this container saw the day's list made: nothing read, nothing to do
-        summary.budget_reason = "today's list was built earlier"
+    scope = deps.account.records.scope
+    if run.skipped:  # this container saw the day's list made: nothing read, nothing to do; said as the run that saw it
+        note = _BUILT_DAYS.get(scope)
+        known = note is not None and note.day == run.day and note.depends_on == depends_on
+        summary.budget_reason = note.reason if note is not None and known else "today's list was built earlier today"
+        if note is not None and known:
+            summary.followers, summary.following = note.followers, note.following
+    elif job.record.built and not job.preview:
+        _BUILT_DAYS[scope] = _BuiltDay(run.day, depends_on, job.built_reason(), summary.followers, summary.following)
     if summary.shortlisted and run.meter.usd:
         summary.cost_per_shortlisted_usd = round(run.meter.usd / len(summary.shortlisted), 4)
     return summary
@@ -181,8 +208,8 @@ class _FollowRun:
             self.resolve_pending()
         if not self.record.built or self.event.max is not None or self.event.sync:
             self.build()
-        elif not run.summary.budget_reason:
-            run.summary.budget_reason = f"today's list was built earlier ({len(self.record.shortlisted)} people)"
+        else:
+            self.day_made()
         if self.preview:
             return
         self.promote()
@@ -190,6 +217,23 @@ class _FollowRun:
             self.follow_paced()
 
     # --- the day's list ----------------------------------------------------------------
+    def built_reason(self) -> str:
+        """What a run that finds the day's list made says: when it was made and how many people."""
+        record, settings = self.record, self.settings
+        when = "earlier today"
+        if record.built_at:
+            when = f"at {datetime.fromisoformat(record.built_at).astimezone(settings.zone):%H:%M} {settings.time_zone}"
+        return f"today's list was built {when} ({len(record.shortlisted)} people); the next one is made tomorrow"
+
+    def day_made(self) -> None:
+        """The day's list is made: nothing to read or add. The run says when it was made, and
+        the account's figures (today's stored users/me: nothing paid) for the band."""
+        summary = self.run.summary
+        summary.budget_reason = self.built_reason()
+        profile = self.records.profile()
+        if profile is not None and profile.fresh(self.run.now, self.settings.zone):
+            summary.followers, summary.following = profile.followers, profile.following
+
     def build(self) -> None:
         run, summary, settings = self.run, self.run.summary, self.settings
         if self.event.sync is not False:
@@ -240,7 +284,8 @@ class _FollowRun:
         first = not self.stored
         # A console run asked for fewer than the day's list holds: the day is not built yet, and the
         # next scheduled run adds the rest (the people taken so far count against the day's cap).
-        self.record.built = self.record.built or self.event.max is None or wanted >= budget.count
+        if not self.record.built and (self.event.max is None or wanted >= budget.count):
+            self.record.built, self.record.built_at = True, run.now.isoformat()
         self.stored = True
         if not first:
             self.records.save_day(self.record, run.now)
