@@ -410,3 +410,114 @@ def test_a_runs_cost_includes_its_reconciliation(hl: Harness) -> None:
     assert float(str(summary.cost["usd"])) == pytest.approx(paid)
     assert any(op.startswith("reconcile.") for op in summary.cost["by_operation"])  # type: ignore[union-attr]
     assert int(str(summary.cost["requests"])) == hl.world.bill()["requests"]
+
+
+def following_ids(h: Harness) -> list[str]:
+    return sorted(h.store.members("following", after=None, limit=10_000))
+
+
+def you_follow(h: Harness) -> list[str]:
+    return sorted(u for u in h.world.users if h.world.is_following(OWNER_ID, u))
+
+
+def spent(h: Harness) -> float:
+    return round(sum(s.usd for s in h.store.spend(date.min, date.max).values()), 6)
+
+
+def test_reconciliation_takes_the_syncs_read_of_your_following_instead_of_reading_it_again(hl: Harness) -> None:
+    """Pruning outside follows reads your whole following list. The same run's sync had just
+    read its top (20 of 33): the pass starts from those pages and reads on from X's token, so
+    each id is paid once (33, not 53) and the run's cost is X's bill for it. Before: the list's
+    top was read twice, once in the sync and once in reconciliation."""
+    hl.env.update(PRUNE_OUTSIDE_INACTIVE_DAYS="90")
+    hl.at_local(9, 35)
+    summary = hl.prune(trigger="schedule")
+    bill = hl.world.bill()
+    following = bill["by_operation"]["getUsersFollowing"]
+    assert following["resources"] == len(you_follow(hl)) == 33 and following["requests"] == 2
+    assert float(str(summary.cost["usd"])) == pytest.approx(bill["usd"]) and summary.cost["requests"] == bill["requests"]
+    assert spent(hl) == pytest.approx(bill["usd"])
+    assert summary.reconciliation["following"] == {"state": "finished", "pages": 1, "read": 33, "gone": 0, "from_sync": 20}
+    assert following_ids(hl) == you_follow(hl)
+    hl.at_local(10, 35)
+    assert hl.prune(trigger="schedule").cost["requests"] == 0  # a duplicate or later tick: nothing read
+    assert hl.world.bill()["requests"] == bill["requests"]
+
+
+def test_a_following_list_the_sync_read_to_its_end_costs_reconciliation_nothing(h: Harness) -> None:
+    """A small account (13 follows): the sync's first page holds the whole list, so the pass is
+    finished from it without a request of its own."""
+    for i in range(1, 11):
+        followed(h, i, 10)
+    h.env.update(PRUNE_OUTSIDE_INACTIVE_DAYS="90")
+    h.at_local(9, 35)
+    summary = h.prune(trigger="schedule")
+    bill = h.world.bill()
+    assert bill["by_operation"]["getUsersFollowing"]["requests"] == 1
+    assert summary.reconciliation["following"]["state"] == "finished"  # type: ignore[index]
+    assert summary.reconciliation["cost"]["requests"] == 0  # type: ignore[index]
+    assert not any(op.startswith("reconcile.") for op in summary.cost["by_operation"])  # type: ignore[union-attr]
+    assert summary.cost["requests"] == bill["requests"] and float(str(summary.cost["usd"])) == pytest.approx(bill["usd"])
+    assert following_ids(h) == you_follow(h)
+
+
+def test_a_rate_limit_after_the_sync_keeps_the_syncs_pages_for_the_pass(hl: Harness) -> None:
+    """X's 429 on the pass's own read: the run is partial, the pass keeps the sync's pages and
+    X's token, and the day's next run reads only the rest (each id paid once in all)."""
+    hl.env.update(PRUNE_OUTSIDE_INACTIVE_DAYS="90")
+    hl.at_local(9, 35)
+    now = hl.world.clock().timestamp()
+    hl.world.rate[(OWNER_ID, "getUsersFollowing")] = (now, 299)  # the sync's read is the window's last
+    first = hl.prune(trigger="schedule")
+    assert first.outcome is RunOutcome.PARTIAL and "stopped" in first.reconciliation
+    state = hl.store.recon("following")
+    assert state is not None and state.read == 20 and state.cursor and state.finished_at is None  # the sync's pages, kept
+    hl.at_local(10, 35)
+    second = hl.prune(trigger="schedule")
+    assert second.reconciliation["following"]["state"] == "finished"  # type: ignore[index]
+    assert hl.world.bill()["by_operation"]["getUsersFollowing"]["resources"] == 33
+    assert following_ids(hl) == you_follow(hl) and spent(hl) == pytest.approx(hl.world.bill()["usd"])
+
+
+def test_a_crash_at_any_write_of_the_pass_loses_no_one_from_your_following(zone: str) -> None:
+    """A crash before any write of the run (the sync's pages taken by the pass included, and the
+    reconciliation's spend, which is tried once more as a run's own is): the day's next run
+    finishes the pass with everyone you follow and nobody unfollowed, and the spend recorded
+    never falls below X's bill."""
+    for writes in range(0, 200):
+        h = with_ledger(make_harness(zone))
+        h.env.update(PRUNE_OUTSIDE_INACTIVE_DAYS="90")
+        h.at_local(9, 35)
+        h.store.crash_after(writes)
+        try:
+            h.prune(trigger="schedule")
+        except BaseException as exc:  # noqa: BLE001 - the injected crash
+            assert "crashed" in str(exc)
+            h.store.crash_after(None)
+            h.at_local(10, 35)
+            again = h.prune(trigger="schedule")
+            state = h.store.recon("following")
+            assert again.outcome is RunOutcome.OK and state is not None and state.finished_at is not None, writes
+            assert following_ids(h) == you_follow(h), writes
+            assert spent(h) >= h.world.bill()["usd"] - 1e-9, writes
+            assert "unfollowUser" not in h.world.bill()["by_operation"]
+            continue
+        break
+    else:
+        raise AssertionError("the run never finished")
+
+
+def test_after_api_unfollows_the_pass_reads_your_following_itself(hl: Harness) -> None:
+    """api mode unfollows between the sync and the pass (here among the sync's first page):
+    the sync's pages no longer match the list and X's token after them would skip the people
+    who moved up, so the pass reads the list from the top: nobody just unfollowed is kept as
+    followed and nobody is missed."""
+    api_world(hl)
+    for i in range(500, 505):  # the newest follows on X (the sync's first page), checked first (the longest due)
+        followed(hl, i, 60, name="z")
+    hl.env.update(PRUNE_OUTSIDE_INACTIVE_DAYS="90")
+    summary = hl.prune(trigger="schedule")
+    assert {f"z{i}" for i in range(500, 505)} <= set(summary.unfollowed)
+    assert "from_sync" not in summary.reconciliation["following"]  # type: ignore[operator]
+    assert following_ids(hl) == you_follow(hl)
+    assert float(str(summary.cost["usd"])) == pytest.approx(hl.world.bill()["usd"])

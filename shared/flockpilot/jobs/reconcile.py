@@ -26,6 +26,7 @@ from flockpilot.domain.people import PersonQueue, PersonStatus
 from flockpilot.domain.prune import quick_unfollow
 from flockpilot.domain.records import ReconState
 from flockpilot.jobs.skeleton import JobRun, day_budget
+from flockpilot.jobs.sync import ListTop
 from flockpilot.pricing import price
 
 if TYPE_CHECKING:
@@ -37,8 +38,11 @@ LOOKUP_BATCH = 100
 
 
 def reconcile_step(run: JobRun[Any], ledger: Ledger, *, force: bool = False,
-                   remaining_seconds: Callable[[], float] = lambda: float("inf")) -> dict[str, object]:
-    """One day's slice of reconciliation, on its own money; the result lands in the summary."""
+                   remaining_seconds: Callable[[], float] = lambda: float("inf"),
+                   following_top: ListTop | None = None) -> dict[str, object]:
+    """One day's slice of reconciliation, on its own money; the result lands in the summary.
+    `following_top`: the top of your following list as this run's sync read it (a new pass of
+    the following list starts from there, so X is not paid twice for it)."""
     account, settings = run.account, run.account.settings
     share = day_budget(account.records, "reconcile", settings.monthly_budget_usd, run.day)
     meter = CostMeter(limit_usd=max(0.0, share.allowance_usd - share.spent_today_usd))
@@ -48,7 +52,8 @@ def reconcile_step(run: JobRun[Any], ledger: Ledger, *, force: bool = False,
     try:
         report["verify"] = _verify(run, ledger, x, meter, share.spent_today_usd, share.allowance_usd)
         if settings.prune_outside_inactive_days > 0:
-            report["following"] = _read_following(run, ledger, x, meter, force=force, remaining_seconds=remaining_seconds)
+            report["following"] = _read_following(run, ledger, x, meter, force=force, remaining_seconds=remaining_seconds,
+                                                  top=following_top)
     except (CredentialsRevoked, NotPermitted):
         raise
     except BudgetExhausted as exc:
@@ -60,7 +65,11 @@ def reconcile_step(run: JobRun[Any], ledger: Ledger, *, force: bool = False,
         run.summary.mark_partial(f"reconciliation paused: {exc}")
         report["stopped"] = str(exc)
     finally:  # whatever stops the slice (revoked tokens, a store error), what it paid X is counted
-        account.records.add_spend(run.day, "reconcile", meter.usd, meter.requests)
+        try:
+            account.records.add_spend(run.day, "reconcile", meter.usd, meter.requests)
+        except BaseException:  # tried once more, as JobRun does its own (on the high side if the first was applied)
+            account.records.add_spend(run.day, "reconcile", meter.usd, meter.requests)
+            raise
     report["cost"] = meter.snapshot()
     run.summary.reconciliation = report
     return report
@@ -141,9 +150,11 @@ def _note(done_share: float, remaining: int, per_day: int, people: int, every_da
 
 
 def _read_following(run: JobRun[Any], ledger: Ledger, x: XApi, meter: CostMeter, *, force: bool,
-                    remaining_seconds: Callable[[], float]) -> dict[str, object]:
+                    remaining_seconds: Callable[[], float], top: ListTop | None = None) -> dict[str, object]:
     """Opt-in: the whole following list (owned reads), resumable, so follows made outside
-    Flockpilot can be considered for pruning."""
+    Flockpilot can be considered for pruning. A new pass takes the list's top from `top` (what
+    this run's sync read of it, minutes ago) and reads on from X's token after it: those ids
+    are not paid for twice, and a list the sync read to its end costs the pass nothing."""
     settings, now = run.account.settings, run.now
     name = "following"
     state = ledger.recon(name)
@@ -151,10 +162,20 @@ def _read_following(run: JobRun[Any], ledger: Ledger, x: XApi, meter: CostMeter,
                               and (force or now - state.finished_at >= timedelta(days=settings.reconcile_every_days)))
     if state is not None and state.finished_at is not None and not fresh:
         return {"state": "up to date", "finished_at": state.finished_at.isoformat(), "read": state.read}
+    pages, gone, status, reused = 0, [], "in progress", 0
     if fresh:
         state = ReconState(name, run_id=uuid.uuid4().hex[:12], started_at=now)
+        if top is not None and top.from_top and top.pages:
+            # The sync's pages, in order from the top: as if this pass had read them (the same writes).
+            ledger.mark_members(name, top.ids, state.run_id)
+            state.read, state.cursor, reused = len(top.ids), top.token, len(top.ids)
+            ledger.save_recon(state)
+            if not top.token:  # the sync read the whole list
+                gone = ledger.sweep_members(name, state.run_id)
+                state.finished_at = now
+                ledger.save_recon(state)
+                return {"state": "finished", "pages": 0, "read": state.read, "gone": len(gone), "from_sync": reused}
     assert state is not None
-    pages, gone, status = 0, [], "in progress"
     left = remaining_seconds
     while True:
         if left() < RECON_TIME_MARGIN_SECONDS:
@@ -180,4 +201,4 @@ def _read_following(run: JobRun[Any], ledger: Ledger, x: XApi, meter: CostMeter,
         if window is not None and window.remaining <= 1:
             status = "paused: rate limit window"
             break
-    return {"state": status, "pages": pages, "read": state.read, "gone": len(gone)}
+    return {"state": status, "pages": pages, "read": state.read, "gone": len(gone)} | ({"from_sync": reused} if reused else {})

@@ -48,6 +48,37 @@ class NewIds:
 
 
 @dataclass
+class ListTop:
+    """The pages of your following list a sync read in this run, from the top of the list:
+    every id they held (the known ones too) and X's token for what comes after them. A full
+    read of the same list later in the run (reconciliation) starts from there instead of
+    paying X for those ids again. `from_top` stays False if the sync read none, or read on
+    from where an earlier run stopped (then the pages are not the list's top)."""
+
+    ids: list[str] = field(default_factory=list)
+    token: str | None = None
+    pages: int = 0
+    from_top: bool = False
+
+    def add(self, token: str | None, page: Page[XUser]) -> None:
+        """A page read with `token`: kept if it carries on the pages kept so far from the top."""
+        if token is None:
+            self.ids, self.pages, self.from_top = [], 0, True
+        elif not self.from_top or token != self.token:
+            self.from_top = False
+            return
+        self.ids += [u.id for u in page.items]
+        self.token = page.next_token
+        self.pages += 1
+
+    def changed(self) -> None:
+        """The run followed or unfollowed through the API after the sync read the list: the
+        pages no longer match it, and X's token may now point past people (a list that lost
+        someone above it shifts), so a full read starts from the top again."""
+        self.from_top = False
+
+
+@dataclass
 class ListRead:
     """How far today's sync has read one list: the newest new ids (FRONTIER_KEEP of them), how
     many were new, X's token for the next page and that page's size; `done` once it met a
@@ -155,11 +186,13 @@ def account_profile(run: JobRun[Any]) -> AccountProfile:
 
 
 def daily_sync(run: JobRun[Any], ledger: Ledger, *, verify_days: int = VERIFY_DAYS_DEFAULT,
-               force: bool = False) -> SyncDay:
+               force: bool = False, following_top: ListTop | None = None) -> SyncDay:
     """The day's sync, done once: suggestions you followed by hand, people who followed back
     (credited to their source), and new followers offered as sources. Each page is applied as
     it comes and kept with where its list goes on (SyncProgress), so a run stopped partway
-    (the time limit, X failing) leaves the day's next run only the rest to read and pay for."""
+    (the time limit, X failing) leaves the day's next run only the rest to read and pay for.
+    `following_top`: gets the pages of your following this run reads (from the top), for a
+    later full read of the list in the same run."""
     records, settings, now = run.account.records, run.account.settings, run.now
     record = records.load_day(SyncDay, run.day)
     if record is not None and record.done and not force:
@@ -203,7 +236,13 @@ def daily_sync(run: JobRun[Any], ledger: Ledger, *, verify_days: int = VERIFY_DA
         progress.names.update((u.id, u.username) for u in users if u.id in state.ids)
         keep("followers", state)
 
-    read_newest(known["following"], lambda n, t: x.own_following_page(max_results=n, token=t), plan=following_plan,
+    def read_following(size: int, token: str | None) -> Page[XUser]:
+        page = x.own_following_page(max_results=size, token=token)
+        if following_top is not None:
+            following_top.add(token, page)
+        return page
+
+    read_newest(known["following"], read_following, plan=following_plan,
                 also_known=lambda ids: {i for i, p in ledger.people_by_id(ids).items() if p.status in FOLLOWING},
                 state=lists["following"], on_page=followed_by_hand)
     read_newest(known["followers"], lambda n, t: x.followers_page(x.user_id, max_results=n, token=t), plan=followers_plan,
