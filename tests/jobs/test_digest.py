@@ -338,20 +338,27 @@ def test_a_crash_at_each_write_shows_every_message_once_but_between_send_and_rec
     assert cells > 10 and len(doubled_at) == 1, (cells, doubled_at)
 
 
+def rate_limit_dm_read(h: Harness, *, on_call: int | None) -> list[str]:
+    """X answers the `on_call`-th DM events request with a 429 (None: never); the requests
+    made are counted in the list returned."""
+    take, calls = h.world.take_fault, []
+
+    def limited(operation: str, body: str = "") -> Fault | None:
+        if operation == "getDirectMessagesEvents":
+            calls.append(operation)
+            if len(calls) == on_call:
+                return Fault("429", "getDirectMessagesEvents", reset_in_seconds=900)
+        return take(operation, body)
+
+    h.world.take_fault = limited  # type: ignore[method-assign]
+    return calls
+
+
 def test_a_rate_limit_mid_read_loses_nothing_and_shows_nothing_twice(hi: Harness) -> None:
     hi.digest(trigger="schedule")
     for i in range(30):
         hi.world.add_dm(QUIET, OWNER_ID, f"message {i}")
-    take, calls = hi.world.take_fault, []
-
-    def second_page_limited(operation: str, body: str = "") -> Fault | None:
-        if operation == "getDirectMessagesEvents":
-            calls.append(operation)
-            if len(calls) == 2:
-                return Fault("429", "getDirectMessagesEvents", reset_in_seconds=900)
-        return take(operation, body)
-
-    hi.world.take_fault = second_page_limited  # type: ignore[method-assign]
+    calls = rate_limit_dm_read(hi, on_call=2)
     hi.clock.advance(days=1)
     limited = hi.digest(trigger="schedule")
     assert limited.status == "sent" and limited.outcome is RunOutcome.PARTIAL and len(calls) == 2
@@ -418,16 +425,7 @@ def test_a_rate_limit_mid_read_pays_for_no_page_twice(zone: str) -> None:
         h.digest(trigger="schedule")
         for i in range(30):
             h.world.add_dm(QUIET, OWNER_ID, f"message {i}")
-        take, calls = h.world.take_fault, []
-
-        def limited(operation: str, body: str = "") -> Fault | None:
-            if operation == "getDirectMessagesEvents":
-                calls.append(operation)
-                if len(calls) == limit_on_call:
-                    return Fault("429", "getDirectMessagesEvents", reset_in_seconds=900)
-            return take(operation, body)
-
-        h.world.take_fault = limited  # type: ignore[method-assign]
+        rate_limit_dm_read(h, on_call=limit_on_call)
         h.world.reset_meter()
         runs = []
         for _ in range(2):

@@ -454,9 +454,8 @@ def test_a_source_whose_followers_never_pass_is_set_aside_after_200_reads(h: Har
     assert not any("@deadpeer" in w for w in second.warnings)
 
 
-def test_a_dry_source_comes_back_after_the_filters_change_as_the_readme_says(h: Harness) -> None:
-    """Its followers failed one filter (a default avatar); the person turns that filter off and
-    does what the warning says. The source is read on, and its followers now pass."""
+def dead_on_the_avatar_rule(h: Harness) -> None:
+    """One source, 600 followers who fail only the avatar rule (the default avatar)."""
     with_sources(h)
     for peer in PEERS:
         h.store.remove_source(peer, now=h.clock.now())
@@ -464,11 +463,18 @@ def test_a_dry_source_comes_back_after_the_filters_change_as_the_readme_says(h: 
     h.world.add_user(User(DEAD, "deadpeer", "Dead peer"))
     for i in range(600):
         uid = f"19500000000000{i:05d}"
-        h.world.add_user(User(uid, f"plain{i}", "Plain", description="bread"))  # the default avatar
+        h.world.add_user(User(uid, f"plain{i}", "Plain", description="bread"))
         h.world.follow(uid, DEAD)
         h.world.add_post(uid, "hi")
     h.store.add_source(Source(DEAD, SourceKind.ACCOUNT, "@deadpeer", h.clock.now()))
     h.env.update(FOLLOW_DAILY_CAP="30", MONTHLY_BUDGET_USD="500")
+
+
+
+def test_a_dry_source_comes_back_after_the_filters_change_as_the_readme_says(h: Harness) -> None:
+    """Its followers failed one filter (a default avatar); the person turns that filter off and
+    does what the warning says. The source is read on, and its followers now pass."""
+    dead_on_the_avatar_rule(h)
     h.at_local(10)
     first = h.follow()
     assert first.shortlisted == [] and any("so it is read no more" in w for w in first.warnings), first.warnings

@@ -35,13 +35,19 @@ def test_slots_missed_while_no_run_posted_them_make_the_run_partial_with_count_a
     assert not missed_reasons(later) and later.outcome is RunOutcome.OK
 
 
-def test_a_day_of_regular_ticks_misses_nothing_and_stays_ok(h: Harness) -> None:
+def scheduled_day(h: Harness, *, every_minutes: int) -> list[PostSummary]:
+    """A stocked account's day of scheduled post ticks, 07:00 to 23:00 local."""
     h.stock()
     h.at_local(7, 0)
     runs = []
     while h.clock.now() < h.local(23, 0):
         runs.append(h.post(trigger="schedule"))
-        h.clock.advance(minutes=10)
+        h.clock.advance(minutes=every_minutes)
+    return runs
+
+
+def test_a_day_of_regular_ticks_misses_nothing_and_stays_ok(h: Harness) -> None:
+    runs = scheduled_day(h, every_minutes=10)
     assert sum(len(r.posted) for r in runs) == runs[0].plan_slots > 0
     assert all(r.outcome is RunOutcome.OK and not r.skipped for r in runs), [r.reasons for r in runs if r.reasons]
 
@@ -50,12 +56,7 @@ def test_dry_run_ticks_list_what_earlier_ticks_previewed_but_stay_ok(h: Harness)
     """A dry run records nothing, so every dry tick sees the day's earlier slots as missed:
     that is the dry-run mode working, not work skipped."""
     h.env["MODE"] = "dry-run"
-    h.stock()
-    h.at_local(7, 0)
-    runs = []
-    while h.clock.now() < h.local(23, 0):
-        runs.append(h.post(trigger="schedule"))
-        h.clock.advance(minutes=30)
+    runs = scheduled_day(h, every_minutes=30)
     assert any(s.reason.startswith("missed by") for r in runs for s in r.skipped)
     assert all(r.outcome is RunOutcome.OK for r in runs), [r.reasons for r in runs if r.reasons]
 

@@ -13,24 +13,8 @@ from flockpilot.domain.follow import Source, SourceKind
 from flockpilot.jobs.follow import add_account_source
 from flockpilot.jobs.skeleton import RunOutcome
 from tests.jobs.conftest import Harness
-from tests.jobs.test_follow import DEAD, PEERS, crowd, with_sources
+from tests.jobs.test_follow import DEAD, PEERS, crowd, dead_on_the_avatar_rule, with_sources
 from tests.jobs.test_spend import billed, recorded
-
-
-def dead_on_the_avatar_rule(h: Harness) -> None:
-    """One source, 600 followers who fail only the avatar rule (the default avatar)."""
-    with_sources(h)
-    for peer in PEERS:
-        h.store.remove_source(peer, now=h.clock.now())
-    crowd(h, 0)  # the crowd's relaxed filters: only the avatar rule stands in the way
-    h.world.add_user(User(DEAD, "deadpeer", "Dead peer"))
-    for i in range(600):
-        uid = f"19500000000000{i:05d}"
-        h.world.add_user(User(uid, f"plain{i}", "Plain", description="bread"))
-        h.world.follow(uid, DEAD)
-        h.world.add_post(uid, "hi")
-    h.store.add_source(Source(DEAD, SourceKind.ACCOUNT, "@deadpeer", h.clock.now()))
-    h.env.update(FOLLOW_DAILY_CAP="30", MONTHLY_BUDGET_USD="500")
 
 
 def test_a_dry_source_removed_and_added_again_is_read_on_and_nobody_is_paid_for_twice(h: Harness) -> None:
