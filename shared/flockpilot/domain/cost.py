@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from flockpilot.domain.errors import BudgetExhausted
 from flockpilot.pricing import price
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 @dataclass
@@ -81,33 +85,23 @@ class CostMeter:
         """Requests charged in full without X confirming them."""
         return sum(op.unconfirmed for op in self.by_operation.values())
 
-    def snapshot_with(self, others: dict[str, CostMeter]) -> dict[str, object]:
-        """This meter's snapshot with what `others` paid added in: the totals summed, their
-        operations listed as "name.operation" (a run's whole bill, whatever meter each part had)."""
-        body = self.snapshot()
-        operations = dict(body["by_operation"])  # type: ignore[call-overload]
-        for name, other in others.items():
-            part = other.snapshot()
-            body["requests"] = int(str(body["requests"])) + other.requests
-            body["resources"] = int(str(body["resources"])) + other.resources
-            body["usd"] = round(float(str(body["usd"])) + other.usd, 6)
-            operations.update({f"{name}.{op}": figures for op, figures in part["by_operation"].items()})  # type: ignore[attr-defined]
-            if other.unconfirmed:
-                body["unconfirmed"] = int(str(body.get("unconfirmed", 0))) + other.unconfirmed
-        body["by_operation"] = operations
-        return body
-
-    def snapshot(self) -> dict[str, object]:
+    def snapshot(self, others: Mapping[str, CostMeter] | None = None) -> dict[str, object]:
+        """What the meter counted; with `others`, what they paid too (a run's whole bill, whatever
+        meter each part had): the totals summed, their operations listed as "name.operation"."""
+        meters = [self, *(others or {}).values()]
+        operations = dict(self.by_operation) | {
+            f"{name}.{op_name}": op for name, other in (others or {}).items() for op_name, op in other.by_operation.items()}
         body: dict[str, object] = {
-            "requests": self.requests,
-            "resources": self.resources,
-            "usd": self.usd,
+            "requests": sum(m.requests for m in meters),
+            "resources": sum(m.resources for m in meters),
+            "usd": float(round(sum((m.usd for m in meters), 0.0), 6)),
             "by_operation": {
                 name: {"requests": op.requests, "resources": op.resources, "usd": op.usd}
                 | ({"unconfirmed": op.unconfirmed} if op.unconfirmed else {})
-                for name, op in sorted(self.by_operation.items())
+                for name, op in sorted(operations.items())
             },
         }
-        if self.unconfirmed:  # charged in full though X never said it acted (usd includes them)
-            body["unconfirmed"] = self.unconfirmed
+        unconfirmed = sum(m.unconfirmed for m in meters)
+        if unconfirmed:  # charged in full though X never said it acted (usd includes them)
+            body["unconfirmed"] = unconfirmed
         return body

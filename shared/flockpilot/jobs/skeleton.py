@@ -199,7 +199,7 @@ class JobRun(Generic[S]):
     def finish(self, *, save: bool = True) -> S:
         """Record what the run spent and, unless it did nothing worth keeping, its summary."""
         meter = self._meter or CostMeter(limit_usd=0.0)  # never metered: nothing was spent
-        self.summary.cost = meter.snapshot_with(self._also)
+        self.summary.cost = meter.snapshot(self._also)
         self._record_spend()
         if save:
             self.account.records.save_run(self.job, self.day, self.now, self.summary.to_json())
