@@ -245,7 +245,6 @@ def cmd_settings_show(args: argparse.Namespace) -> int:
     recorded = (deployed or {}).get("env")
     settings = account_settings(_environment(deployed), overrides)
     ignored = ignored_overrides(overrides)
-    shell = "deployment" if isinstance(recorded, dict) else "env"
     for key, value in plain(settings).items():
         var = ENV_FOR_ACCOUNT[key]
         if key in overrides and key not in ignored:
@@ -260,7 +259,7 @@ def cmd_settings_show(args: argparse.Namespace) -> int:
     if isinstance(recorded, dict):
         print(f"deployment: as the functions recorded it at {(deployed or {}).get('at')}")
     else:
-        print(f"{shell}: this shell's environment (the deployed functions record theirs on their first run; "
+        print("env: this shell's environment (the deployed functions record theirs on their first run; "
               "until then, export the stack's parameters to see what they will do)")
     return 0
 
@@ -282,15 +281,14 @@ def cmd_settings_unset(args: argparse.Namespace) -> int:
     from flockpilot.settings import BOUNDS, account_settings, check_new_setting, known_setting
 
     records = _stores().records
-    overrides = records.overrides()
+    overrides, deployed = records.settings_sources()
     if args.key not in overrides:  # a stored key always goes, even one no release knows any more
         known_setting(args.key)  # a name that is no setting is refused like `settings set` refuses it
         print(f"{args.key} is not set for this account: it already follows the deployment default")
         return 0
     if any(args.key in pair for pair in BOUNDS):  # back to the default, its min/max pair must still hold, as on a set
         try:
-            remaining = account_settings(_environment(records.settings_sources()[1]),
-                                         {k: v for k, v in overrides.items() if k != args.key})
+            remaining = account_settings(_environment(deployed), {k: v for k, v in overrides.items() if k != args.key})
         except InvalidSetting:
             remaining = None  # another stored value is wrong: that one is reported where it is read
         if remaining is not None:
