@@ -440,9 +440,8 @@ def cmd_sources_list(args: argparse.Namespace) -> int:
     print(f"{len(sources)} source(s)")
     mine = [s for s in sources if s.kind is SourceKind.MY_FOLLOWER]
     if mine:
-        print(f"your followers: {len(mine)} of at most {MAX_MY_FOLLOWER_SOURCES} as sources, {sum(1 for s in mine if s.live)} "
-              "still read (dry or done ones keep their place; `sources remove` one to make room; your own `sources add` "
-              "has no limit)")
+        print(f"your followers: {sum(1 for s in mine if s.live)} of at most {MAX_MY_FOLLOWER_SOURCES} read as sources "
+              "(one dry or done gives its place to a new follower; your own `sources add` has no limit)")
     if any(s.dry and not s.exhausted for s in sources):
         print("dry: its followers almost never pass your follow filters, so it is read no more "
               "(after changing the filters, `sources add` it again)")

@@ -404,4 +404,4 @@ def test_a_dry_source_removed_and_added_again_is_read_on_from_where_it_stopped(e
         ledger.add_source(Source(f"180000000000000000{i}", SourceKind.MY_FOLLOWER, f"@fan{i}", back.added_at,
                                  read=200 if i == 0 else 0))
     assert main(["sources", "list"]) == 0
-    assert "your followers: 3 of at most 30 as sources, 2 still read" in capsys.readouterr().out
+    assert "your followers: 2 of at most 30 read as sources" in capsys.readouterr().out

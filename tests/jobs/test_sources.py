@@ -11,7 +11,6 @@ from devtools.xsandbox.seed import OWNER_ID
 from devtools.xsandbox.world import User
 from flockpilot.domain.follow import Source, SourceKind
 from flockpilot.jobs.follow import add_account_source
-from flockpilot.jobs.skeleton import RunOutcome
 from tests.jobs.conftest import Harness
 from tests.jobs.test_follow import DEAD, PEERS, crowd, dead_on_the_avatar_rule, with_sources
 from tests.jobs.test_spend import billed, recorded
@@ -53,11 +52,11 @@ def test_a_dry_source_removed_and_added_again_is_read_on_and_nobody_is_paid_for_
     assert add_account_source(h.store, Source(DEAD, SourceKind.ACCOUNT, "@deadpeer", h.clock.now())) == "already"
 
 
-def test_dry_follower_sources_keep_their_place_until_you_remove_one(h: Harness) -> None:
-    """30 of your followers are sources, all set aside as dry: they fill the limit of 30, so
-    new followers are not offered as sources (letting spent ones give their place cut the 90-day
-    simulation's growth by 42%), the run says which sources are dry, and nothing is paid for
-    them. `sources remove` of one makes room: the next sync offers a new follower."""
+def test_dry_follower_sources_give_their_place_to_new_followers(h: Harness) -> None:
+    """30 of your followers are sources, all set aside as dry. Before, they filled the limit
+    of 30 for good: new followers were never offered as sources and every run found nobody.
+    Now the limit counts the sources that can still be read: the oldest dry ones give their
+    place (removed, so remembered) to the new followers, who are read that day."""
     with_sources(h)
     for peer in PEERS:
         h.store.remove_source(peer, now=h.clock.now())
@@ -82,13 +81,12 @@ def test_dry_follower_sources_keep_their_place_until_you_remove_one(h: Harness) 
     h.at_local(10, days=1)
     second = h.follow()
     mine = [s for s in h.store.sources() if s.kind is SourceKind.MY_FOLLOWER]
-    assert len(mine) == 30 and not set(new) & {s.source_id for s in mine}  # full: dry ones keep their place
-    assert not set(second.sources_used) & {f"@newfan{k}" for k in range(4)}
-    assert second.outcome is RunOutcome.PARTIAL and any("set aside as dry" in r for r in second.reasons), second.reasons
-    h.store.remove_source("1800000000000000000", now=h.clock.now())  # you make room
-    h.world.add_user(User("1710000000000000099", "newest", "Newest fan", description="bread"))
-    h.world.follow("1710000000000000099", OWNER_ID)
-    h.at_local(10, days=2)
-    h.follow()
-    mine = [s for s in h.store.sources() if s.kind is SourceKind.MY_FOLLOWER]
-    assert len(mine) == 30 and "1710000000000000099" in {s.source_id for s in mine}
+    assert set(new) <= {s.source_id for s in mine} and len(mine) == 30  # never more than 30 of them to read per run
+    assert {s.source_id for s in mine if not s.dry} == set(new)
+    gone = {f"18000000000000000{i:02d}" for i in range(4)}  # the four oldest dry ones
+    assert not gone & {s.source_id for s in mine}
+    assert second.shortlisted and set(second.sources_used) <= {f"@newfan{k}" for k in range(4)}, second.sources_used
+    # A source that gave its place comes back as it was (dry) if it is offered again: not read from the start.
+    h.store.add_source(Source("1800000000000000000", SourceKind.MY_FOLLOWER, "@fan0", h.clock.now()))
+    again = next(s for s in h.store.sources() if s.source_id == "1800000000000000000")
+    assert again.dry and again.cursor == "1"

@@ -250,7 +250,10 @@ def daily_sync(run: JobRun[Any], ledger: Ledger, *, verify_days: int = VERIFY_DA
     following, followers = lists["following"], lists["followers"]
 
     if settings.follow_use_my_followers and followers.ids:
-        for user_id in follower_sources(ledger.sources(), followers.ids):
+        offered = follower_sources(ledger.sources(), followers.ids)
+        for spent in offered.retire:  # removed, so remembered: come back, it is not read from the start
+            ledger.remove_source(spent.source_id, now=now)
+        for user_id in offered.add:
             ledger.add_source(Source(user_id, SourceKind.MY_FOLLOWER, f"@{progress.names.get(user_id) or user_id}", now))
 
     for name, state in lists.items():
