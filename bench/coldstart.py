@@ -477,7 +477,9 @@ def report(table: Table, shipped: Shipped, recorded: dict[str, dict[str, Any]], 
                   f"    warm call ({WARM_WHAT[function]}) did: {r['warm']}"]
     detail("cold start: what each function loads (recorder)", lines)
     timing = ["the handlers load their code with the collector paused, then freeze it and resume (functions/*/app.py); "
-              "the goal is judged like for like, against `import boto3` under the same policy"]
+              "the goal is judged as the issue states it, against a plain `import boto3` in a fresh process (what a "
+              "minimal boto3 function's init costs); the ratio against `import boto3` under the handlers' own collector "
+              "policy (like for like: how heavy the code is, not what a cold start costs) is printed beside it"]
     for function in FUNCTIONS:
         s = samples[function]
         boto, paused, full, handler, unpaused = (statistics.median(s[m]) for m in ("boto3", "boto3-paused", "full", "handler",
@@ -490,9 +492,9 @@ def report(table: Table, shipped: Shipped, recorded: dict[str, dict[str, Any]], 
                    f"{function}: handler module alone {spread(s['handler'])} -> ratio of medians {handler / paused:.2f} like for like",
                    f"{function}: handler + first-call imports with the handler's pause undone {spread(s['full-unpaused'])}: the "
                    f"pause saves {unpaused - full:.0f} ms ({(unpaused - full) / unpaused:.0%}) of init"]
-        table.add(f"cold start {function}: imports / import boto3", f"{full / paused:.2f}x ({full:.0f} ms as shipped vs {paused:.0f} ms "
-                  f"for import boto3 with the collector paused as the handlers do; {full / boto:.2f}x vs a plain import boto3, "
-                  f"{boto:.0f} ms)", "<= 1.2x", full / paused <= 1.2)
+        table.add(f"cold start {function}: imports / import boto3", f"{full / boto:.2f}x ({full:.0f} ms as shipped vs {boto:.0f} ms "
+                  f"for a plain import boto3; like for like, against import boto3 with the collector paused as the handlers "
+                  f"do ({paused:.0f} ms): {full / paused:.2f}x)", "<= 1.2x", full / boto <= 1.2)
     detail("cold start: fresh processes, interleaved", timing)
     lines = [f"{function}: " + ", ".join(f"{group} {ms:.0f}" for group, ms in where[function] if ms >= 1.5) for function in FUNCTIONS]
     lines.append("the post handler module's own imports (-X importtime, cumulative ms, inflated by the tracing): "
@@ -502,8 +504,10 @@ def report(table: Table, shipped: Shipped, recorded: dict[str, dict[str, Any]], 
     lines.append(f"post's floor before any Flockpilot code (every module its first call loaded that is not Flockpilot's: "
                  f"botocore, PynamoDB, Powertools, stdlib), both with the collector paused: {spread(under[1])} vs import boto3 "
                  f"{spread(under[0])}: "
-                 f"{deps / boto:.2f}x, which leaves Flockpilot's own modules {1.2 * boto - deps:.0f} ms of the 1.2x goal "
-                 f"(they take {statistics.median(samples['post']['full']) - deps:.0f} ms: handler + first-call imports minus the floor)")
+                 f"{deps / boto:.2f}x, which leaves Flockpilot's own modules {1.2 * boto - deps:.0f} ms of a 1.2x goal like "
+                 f"for like and {1.2 * statistics.median(samples['post']['boto3']) - deps:.0f} ms of the goal as judged (against "
+                 f"a plain import boto3, {spread(samples['post']['boto3'])}); they take "
+                 f"{statistics.median(samples['post']['full']) - deps:.0f} ms (handler + first-call imports minus the floor)")
     detail("cold start: where the imports go (ms, median of 5 fresh processes; each step is a module of the recorder's list "
            "and whatever it pulled in that was not loaded yet)", lines)
     calls = []
