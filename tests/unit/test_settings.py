@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import fields
 
 import pytest
@@ -136,3 +137,32 @@ def test_every_min_max_pair_is_checked_and_equal_bounds_pass() -> None:
                                             "FOLLOW_MIN_RATIO": "2", "FOLLOW_MAX_RATIO": "2"})) == []
     both = account_settings({}, {"follow_min_followers": 9, "follow_max_followers": 8, "follow_min_ratio": 3, "follow_max_ratio": 2})
     assert len(crossed_bounds(both)) == 2
+
+
+@pytest.fixture
+def no_system_zones() -> Iterator[None]:
+    """A machine without /usr/share/zoneinfo (a minimal Lambda image may be one): zoneinfo
+    finds nothing on its search path and falls back to the tzdata package."""
+    import zoneinfo
+
+    zoneinfo.reset_tzpath(to=[])
+    zoneinfo.ZoneInfo.clear_cache()
+    try:
+        yield
+    finally:
+        zoneinfo.reset_tzpath()
+        zoneinfo.ZoneInfo.clear_cache()
+
+
+@pytest.mark.parametrize("zone", ["Asia/Tokyo", "America/Los_Angeles", "Europe/London", "UTC"])
+def test_time_zones_resolve_without_the_systems_zone_files(no_system_zones: None, zone: str) -> None:
+    """The layer ships tzdata (shared/requirements.txt): a TIME_ZONE is accepted and its day has
+    its offsets and DST on an image without zone files."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    assert account_settings({"TIME_ZONE": zone}).time_zone == zone
+    summer, winter = datetime(2026, 7, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)
+    offsets = {"Asia/Tokyo": (9, 9), "America/Los_Angeles": (-7, -8), "Europe/London": (1, 0), "UTC": (0, 0)}[zone]
+    got = tuple(int(t.astimezone(ZoneInfo(zone)).utcoffset().total_seconds() // 3600) for t in (summer, winter))  # type: ignore[union-attr]
+    assert got == offsets
