@@ -342,10 +342,16 @@ def cmd_plan(args: argparse.Namespace) -> int:
         state = status(slot.index)
         if state != "planned" or when(slot.at) == "upcoming":
             return state
-        return "due" if when(slot.at) == "due" else ("missed" if settings.mode.value == "live" else "past (dry-run)")
+        if when(slot.at) == "due":
+            return "due"
+        if settings.mode.value != "live":
+            return "past (dry-run)"
+        # due before the plan went live (made by a manual run after it, or in dry-run then): no run's miss
+        return "before live" if plan is not None and plan.live_from is not None and slot.at < plan.live_from else "missed"
 
     if args.json:
-        print(json.dumps({"day": day, "stored": stored, "cost_usd": plan.cost_usd, "budget_usd": plan.budget_usd,
+        print(json.dumps({"day": day, "stored": stored, "live_from": plan.live_from, "cost_usd": plan.cost_usd,
+                          "budget_usd": plan.budget_usd,
                           "slots": [{**vars(s), "status": status(s.index), "when": when(s.at)} for s in plan.slots],
                           "dropped": [vars(d) for d in plan.dropped], "notes": list(plan.notes)}, default=str))
         return 0

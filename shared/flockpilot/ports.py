@@ -174,6 +174,11 @@ class PlanStore(Protocol):
 
     def put_plan_if_absent(self, plan: DayPlan, now: datetime) -> DayPlan: ...
 
+    def mark_plan_live(self, day: date, now: datetime) -> DayPlan | None:
+        """Record `now` as the day's plan's `live_from` unless it has one: returns the stored
+        plan (its `live_from` the first one recorded), None if the day has no plan."""
+        ...
+
     def replace_empty_plan(self, plan: DayPlan, now: datetime) -> DayPlan:
         """Store `plan` in place of its day's stored plan if that one has no slots (content
         came after the day was planned); returns the plan stored afterwards. Of two runs

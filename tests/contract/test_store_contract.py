@@ -107,6 +107,28 @@ def test_the_first_plan_of_the_day_wins(store: Any) -> None:
     assert stored == plan and slots == {}
 
 
+def test_a_plan_keeps_when_it_went_live_and_the_first_live_mark_wins(store: Any) -> None:
+    """live_from round-trips; a plan stored without one (made in dry-run, or by an earlier
+    release) is marked once, by the first of concurrent live runs, and keeps that mark."""
+    live = replace(a_plan(store), live_from=NOW)
+    assert store.put_plan_if_absent(live, NOW) == live and store.plan_and_slots(DAY)[0] == live
+    assert store.mark_plan_live(DAY, NOW + timedelta(hours=2)) == live  # already live: unchanged
+    dry_day = DAY + timedelta(days=1)
+    dry = replace(a_plan(store), day=dry_day)
+    assert store.put_plan_if_absent(dry, NOW).live_from is None
+    marks = [NOW + timedelta(hours=6, minutes=n) for n in range(4)]
+    results: list[Any] = []
+    threads = [threading.Thread(target=lambda m=m: results.append(store.mark_plan_live(dry_day, m))) for m in marks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stored, _ = store.plan_and_slots(dry_day)
+    assert stored is not None and stored.live_from in marks and stored == replace(dry, live_from=stored.live_from)
+    assert results == [stored] * 4  # every run got the first mark
+    assert store.mark_plan_live(DAY + timedelta(days=2), NOW) is None  # no plan: nothing written
+
+
 def test_only_an_empty_plan_is_replaced_and_one_replacement_wins(store: Any) -> None:
     plan = a_plan(store)
     empty = replace(plan, slots=(), notes=("nothing to post",))

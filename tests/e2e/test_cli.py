@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -119,6 +120,17 @@ def test_plan_tells_past_slots_from_upcoming_ones(env: dict[str, str], capsys: p
     assert main(["plan"]) == 0
     text = capsys.readouterr().out
     assert "missed" in text and " planned " not in text  # MODE is live here: past and never posted
+    # The plan went live at noon (a live run found the plan the dry run made): the morning's past
+    # slots were no run's to post, the afternoon's were missed.
+    noon = late.replace(hour=12, minute=0)
+    DynamoContentPlans(OWNER_ID).mark_plan_live(datetime.fromisoformat(day).date(), noon)
+    assert main(["plan", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["live_from"] == str(noon)
+    assert main(["plan"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if re.match(r"  \d\d:\d\d ", line)]
+    for line in lines:
+        assert ("before live" if line.strip()[:5] < "12:00" else "missed") in line, line
+    assert any("before live" in line for line in lines)
 
 
 def test_run_post_dry_run_through_the_handler(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:

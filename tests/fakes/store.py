@@ -254,6 +254,14 @@ class MemoryStore:
                 self._plans[plan.day] = plan
             return plan
 
+    def mark_plan_live(self, day: date, now: datetime) -> DayPlan | None:
+        with self.lock:
+            stored = self._plans.get(day)
+            if stored is not None and stored.live_from is None:
+                with self._write():
+                    self._plans[day] = stored = replace(stored, live_from=now)
+            return stored
+
     def replace_empty_plan(self, plan: DayPlan, now: datetime) -> DayPlan:
         with self.lock:
             stored = self._plans.get(plan.day)

@@ -102,3 +102,46 @@ def test_slots_missed_before_a_stop_are_still_counted(h: Harness) -> None:
     summary = h.post(trigger="schedule")
     assert any(r.startswith("X rate limit") for r in summary.reasons), summary.reasons
     assert missed_reasons(summary) and summary.outcome is RunOutcome.PARTIAL
+
+
+def test_a_day_planned_by_a_manual_run_reports_no_missed_slots_from_before_it(h: Harness, zone: str) -> None:
+    """A console run at 14:00 that publishes the next post plans the whole day: the morning's
+    slots came due before any plan existed, so no scheduled run missed them. The next tick skips
+    them and says when they were due, without making the run partial (which 3 days running
+    would fire the job's alarm)."""
+    h.stock()
+    h.at_local(14, 0)
+    manual = h.post(publish_next=True, max_posts=1)
+    assert len(manual.posted) == 1 and manual.outcome is RunOutcome.OK, manual.reasons
+    h.at_local(14, 10)
+    tick = h.post(trigger="schedule")
+    before = [s for s in tick.skipped if "before the day's plan went live at" in s.reason]
+    assert before and not missed_reasons(tick), tick.reasons
+    assert tick.outcome is RunOutcome.OK, tick.reasons
+    plan, _ = h.store.plan_and_slots(tick.day)
+    assert plan is not None and plan.live_from == h.local(14, 0)
+    assert all(p.at < h.local(14, 0) for p in plan.slots if p.index in {s.slot for s in before})
+    assert f"14:00 {zone}" in before[0].reason
+
+
+def test_switching_from_dry_run_to_live_mid_day_reports_no_missed_slots_from_the_dry_hours(h: Harness, zone: str) -> None:
+    """The day was planned and previewed in dry-run; at 14:00 the account goes live. The slots
+    due while it was dry were never to be published: the first live tick skips them without
+    calling them missed, and a slot missed after that still is."""
+    h.env["MODE"] = "dry-run"
+    h.stock()
+    h.post(trigger="schedule")  # the day's plan, made at 07:00 in dry-run
+    h.at_local(13, 0)
+    h.post(trigger="schedule")
+    h.env["MODE"] = "live"
+    h.at_local(14, 10)
+    first_live = h.post(trigger="schedule")
+    assert not missed_reasons(first_live), first_live.reasons
+    assert any(f"before the day's plan went live at 14:10 {zone}" in s.reason for s in first_live.skipped), [s.reason for s in first_live.skipped]
+    plan, states = h.store.plan_and_slots(first_live.day)
+    assert plan is not None and plan.live_from == h.local(14, 10)
+    later = [s for s in plan.slots if s.at > h.local(14, 10) and s.index not in states]
+    assert later, "the test needs a slot after 14:10"
+    h.clock.current = later[-1].at + timedelta(minutes=121)  # the function stopped after 14:10: a real miss
+    summary = h.post(trigger="schedule")
+    assert missed_reasons(summary) and summary.outcome is RunOutcome.PARTIAL

@@ -48,6 +48,10 @@ class DayPlan:
     dropped: tuple[DroppedItem, ...]
     notes: tuple[str, ...]
     budget_usd: float
+    # When scheduled runs became answerable for its slots: when a live run made the plan, or
+    # when the first live run found a plan a dry run had made. A slot due before it was never
+    # theirs to publish, so skipping it is no miss (None: a plan stored by an earlier release).
+    live_from: datetime | None = None
 
     @property
     def cost_usd(self) -> float:

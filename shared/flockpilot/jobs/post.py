@@ -189,12 +189,14 @@ def _remember_quiet(scope: str, event: PostEvent, summary: RunSummary, settings:
 
 
 def todays_plan(deps: PostDeps, run: JobRun[PostSummary], *, fresh: bool = False,
-                rest_of_day: bool = True) -> tuple[DayPlan, dict[int, Slot]]:
+                rest_of_day: bool = True, live: bool = True) -> tuple[DayPlan, dict[int, Slot]]:
     """The account day's plan and its slots. The first run of the day first learns (the
     week's results, new feed articles), then makes and stores the plan: for what is left of
     the posting window if the day has begun (`rest_of_day`; a manual run plans the whole
     day, as before). A tick with nothing due reuses what this process read before (unless
-    `fresh`)."""
+    `fresh`). A `live` run makes the plan live from now, or, finding one a dry run made (or an
+    earlier release), records that it is live from now: slots due before were no run's to
+    publish (see DayPlan.live_from)."""
     settings, records = deps.account.settings, deps.account.records
     last = _LAST_READ.get(deps.plans.scope)
     if (not fresh and last is not None and last[0] == run.day and _quiet(last[1], last[2], run.now)
@@ -223,16 +225,17 @@ def todays_plan(deps: PostDeps, run: JobRun[PostSummary], *, fresh: bool = False
         kept = learned.items if learned is not None and record.articles_added == articles else None
         items = list(kept.values()) if kept is not None else deps.content.list_content()
         inputs = plan_inputs(run, items, deps.plans, learned.window if learned is not None else None)
-        plan = deps.plans.put_plan_if_absent(
-            plan_day(day=run.day, tz=settings.zone, active=settings.window, rules=settings.mix, items=items,
-                     budget_usd=run.budget.allowance_usd * (1 - RECOVERY_RESERVE), now=run.now,
-                     seed=f"{deps.account.account_id}:{run.day.isoformat()}", rank=inputs.rank,
-                     hour_weights=inputs.hour_weights, rest_of_day=rest_of_day),
-            run.now)
+        made = plan_day(day=run.day, tz=settings.zone, active=settings.window, rules=settings.mix, items=items,
+                        budget_usd=run.budget.allowance_usd * (1 - RECOVERY_RESERVE), now=run.now,
+                        seed=f"{deps.account.account_id}:{run.day.isoformat()}", rank=inputs.rank,
+                        hour_weights=inputs.hour_weights, rest_of_day=rest_of_day)
+        plan = deps.plans.put_plan_if_absent(replace(made, live_from=run.now) if live else made, run.now)
         if not plan.slots:
             _EMPTY_CHECKED[deps.plans.scope] = run.now
     elif _recheck_empty(deps, run, plan, now_please=not rest_of_day):
-        plan = _replan_empty(deps, run, plan)
+        plan = _replan_empty(deps, run, plan, live=live)
+    if live and plan.live_from is None and plan.slots:
+        plan = deps.plans.mark_plan_live(run.day, run.now) or plan
     _LAST_READ[deps.plans.scope] = (run.day, plan, slots)
     return plan, slots
 
@@ -259,7 +262,7 @@ def _recheck_empty(deps: PostDeps, run: JobRun[PostSummary], plan: DayPlan, *, n
     return now_please or checked is None or not timedelta(0) <= run.now - checked < EMPTY_PLAN_CHECK
 
 
-def _replan_empty(deps: PostDeps, run: JobRun[PostSummary], plan: DayPlan) -> DayPlan:
+def _replan_empty(deps: PostDeps, run: JobRun[PostSummary], plan: DayPlan, *, live: bool = True) -> DayPlan:
     """Plan the rest of the day in place of an empty plan, if content is available now."""
     from flockpilot.jobs.learn import plan_inputs
 
@@ -273,6 +276,7 @@ def _replan_empty(deps: PostDeps, run: JobRun[PostSummary], plan: DayPlan) -> Da
                      budget_usd=run.budget.allowance_usd * (1 - RECOVERY_RESERVE), now=run.now,
                      seed=replan_seed(deps.account.account_id, run.day), rank=inputs.rank,
                      hour_weights=inputs.hour_weights, rest_of_day=True)
+    later = replace(later, live_from=run.now if live else plan.live_from)
     stored = deps.plans.replace_empty_plan(later, run.now) if later.slots else plan
     _EMPTY_CHECKED[deps.plans.scope] = run.now  # looked (a failure above looks again on the next run)
     return stored
@@ -514,7 +518,7 @@ def missed_reason(missed: Sequence[PlannedSlot], now: datetime, settings: Accoun
     count = f"{len(missed)} slot{'s' if len(missed) > 1 else ''}"
     return (f"{count} missed (due {due}, still not posted at {_clock(now, settings)} {settings.time_zone}): a slot more "
             f"than {settings.catch_up_minutes} min late is skipped, not posted in a burst; no run posted them in time "
-            f"(was the post function stopped or failing, or the day planned by a manual run after them?)")
+            f"(was the post function stopped or failing?)")
 
 
 def _open(state: Slot | None, now: datetime) -> bool:
@@ -532,7 +536,7 @@ def run_post(deps: PostDeps, event: PostEvent) -> PostSummary:
 
     def body(run: JobRun[PostSummary]) -> None:
         summary = run.summary
-        plan, states = todays_plan(deps, run, fresh=event.publish_next, rest_of_day=event.plain)
+        plan, states = todays_plan(deps, run, fresh=event.publish_next, rest_of_day=event.plain, live=not dry)
         seen.update(plan=plan, states=states)
         summary.plan_slots, summary.plan_cost_usd, summary.plan_budget_usd = len(plan.slots), plan.cost_usd, plan.budget_usd
         summary.plan_notes = list(plan.notes)
@@ -569,8 +573,13 @@ def run_post(deps: PostDeps, event: PostEvent) -> PostSummary:
             state = states.get(slot.index)
             late = now - slot.at
             if not event.publish_next and late > timedelta(minutes=settings.catch_up_minutes):
+                live_from = publisher.plan.live_from
                 if dry:  # listed, not partial: a dry run records nothing, so every dry tick lists what earlier ones previewed
                     summary.skipped.append(SkippedEntry(slot=slot.index, reason=f"missed by {int(late.total_seconds() // 60)} min"))
+                elif live_from is not None and slot.at < live_from:  # no run's to publish: skipped, no miss
+                    publisher.skip_missed(slot, state, late, reason=(
+                        f"due at {_clock(slot.at, settings)}, before the day's plan went live at {_clock(live_from, settings)} "
+                        f"{settings.time_zone} (planned by a manual run, or in dry-run until then): not a missed slot"))
                 elif publisher.skip_missed(slot, state, late):
                     missed.append(slot)
                 continue

@@ -53,6 +53,7 @@ class RemovedRow(Row):
 class PlanRow(Row):
     body = JSONAttribute()
     created_at = UTCDateTimeAttribute()
+    live_from = UTCDateTimeAttribute(null=True)
 
 class SlotRow(Row):
     status = UnicodeAttribute()
@@ -152,16 +153,25 @@ class DynamoContentPlans:
                 slot = _slot(day, SlotRow.from_raw_data(item))
                 slots[slot.index] = slot
             else:
-                plan = _plan_from_json(PlanRow.from_raw_data(item).body)
+                plan = _stored_plan(PlanRow.from_raw_data(item))
         return plan, slots
 
     def put_plan_if_absent(self, plan: DayPlan, now: datetime) -> DayPlan:
         row = PlanRow(self.pk, f"PLAN#{plan.day.isoformat()}", body=_plan_to_json(plan), created_at=now,
-                      expires_at=now + PLAN_RETENTION)
+                      live_from=plan.live_from, expires_at=now + PLAN_RETENTION)
         if attempt(lambda: row.save(condition=PlanRow.sk.does_not_exist())):
             return plan
-        existing = PlanRow.get(self.pk, f"PLAN#{plan.day.isoformat()}", consistent_read=True)
-        return _plan_from_json(existing.body)
+        return _stored_plan(PlanRow.get(self.pk, f"PLAN#{plan.day.isoformat()}", consistent_read=True))
+
+    def mark_plan_live(self, day: date, now: datetime) -> DayPlan | None:
+        key = f"PLAN#{day.isoformat()}"
+        row = PlanRow(self.pk, key)
+        attempt(lambda: row.update(actions=[PlanRow.live_from.set(now)],
+                                   condition=PlanRow.sk.exists() & PlanRow.live_from.does_not_exist()))
+        try:
+            return _stored_plan(PlanRow.get(self.pk, key, consistent_read=True))
+        except PlanRow.DoesNotExist:
+            return None
 
     def replace_empty_plan(self, plan: DayPlan, now: datetime) -> DayPlan:
         key = f"PLAN#{plan.day.isoformat()}"
@@ -169,14 +179,15 @@ class DynamoContentPlans:
             stored = PlanRow.get(self.pk, key, consistent_read=True)
         except PlanRow.DoesNotExist:
             return self.put_plan_if_absent(plan, now)
-        current = _plan_from_json(stored.body)
+        current = _stored_plan(stored)
         if current.slots:
             return current
-        row = PlanRow(self.pk, key, body=_plan_to_json(plan), created_at=now, expires_at=now + PLAN_RETENTION)
+        row = PlanRow(self.pk, key, body=_plan_to_json(plan), created_at=now, live_from=plan.live_from,
+                      expires_at=now + PLAN_RETENTION)
         # Only the empty plan just read is replaced: a concurrent replacement changed created_at.
         if attempt(lambda: row.save(condition=PlanRow.created_at == stored.created_at)):
             return plan
-        return _plan_from_json(PlanRow.get(self.pk, key, consistent_read=True).body)
+        return _stored_plan(PlanRow.get(self.pk, key, consistent_read=True))
 
     def _slot_key(self, day: date, index: int) -> str:
         return f"PLAN#{day.isoformat()}#SLOT#{index:02d}"
@@ -346,6 +357,10 @@ def _plan_to_json(plan: DayPlan) -> dict[str, Any]:
          "slots": [asdict(s) for s in plan.slots], "dropped": [asdict(d) for d in plan.dropped]},
         default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v)))
     return encoded
+
+
+def _stored_plan(row: PlanRow) -> DayPlan:
+    return replace(_plan_from_json(row.body), live_from=row.live_from)
 
 
 def _plan_from_json(body: dict[str, Any]) -> DayPlan:
