@@ -61,6 +61,20 @@ def test_every_summary_names_the_accounts_time_zone(h: Harness, zone: str, job: 
     assert body["time_zone"] == zone and body["day"] == h.clock.now().astimezone(h.zone).date().isoformat()
 
 
+@pytest.mark.parametrize("job", sorted(JOBS))
+def test_every_summary_gives_its_start_on_the_accounts_clock_too(h: Harness, job: str) -> None:
+    from datetime import datetime
+
+    h.stock()
+    h.at_local(12, 30)
+    body = JOBS[job](h).to_json()
+    started, local = datetime.fromisoformat(body["started_at"]), datetime.fromisoformat(body["started_at_local"])
+    assert local == started and local.utcoffset() == started.astimezone(h.zone).utcoffset()
+    assert (local.hour, local.minute) == (12, 30)  # the account's 12:30, in UTC, Tokyo or Los Angeles
+    keys = list(body)
+    assert keys[keys.index("started_at") + 1] == "started_at_local"  # beside it; every other field as it was
+
+
 def test_post_slot_times_are_also_given_on_the_accounts_clock(h: Harness) -> None:
     from datetime import datetime
 

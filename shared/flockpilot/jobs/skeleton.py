@@ -89,8 +89,16 @@ class RunSummary:
 
     def to_json(self) -> dict[str, Any]:
         """The summary as plain JSON: what the handler returns and the run record keeps. A
-        failed run also carries `error`: its reasons in one line, never empty."""
+        failed run also carries `error`: its reasons in one line, never empty; every run whose
+        account zone is known, `started_at_local` (`started_at` on the account's clock)."""
         body: dict[str, Any] = plain(self)
+        if self.time_zone:  # started_at on the account's clock, placed right after it
+            from zoneinfo import ZoneInfo
+
+            items = list(body.items())
+            items.insert(list(body).index("started_at") + 1,
+                         ("started_at_local", self.started_at.astimezone(ZoneInfo(self.time_zone)).isoformat()))
+            body = dict(items)
         if self.outcome is RunOutcome.FAILED:
             body["error"] = failure_text(self.reasons)
         return body
