@@ -188,7 +188,8 @@ def memory_wiring(store: Any) -> type:
 
     class MemoryWiring(runtime.Wiring):
         def __init__(self, deployment: Deployment, creds: XCredentials, account_id: str, environ: Mapping[str, str] | None,
-                     clock: Clock, remaining_seconds: Callable[[], float] | None, *, quiet: Any = None) -> None:
+                     clock: Clock, remaining_seconds: Callable[[], float] | None, *, quiet: Any = None,
+                     settings_reuse: Any = None) -> None:
             # (the in-memory store reads its overrides from memory: nothing to save by reusing them)
             self.deployment = deployment
             self.account_id = account_id

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from flockpilot.events import FollowEvent
 from flockpilot.handling import handle
 from flockpilot.jobs.follow import FollowSummary, run_follow
+from flockpilot.jobs.skeleton import DONE_DAY_RECHECK, day_done_quiet
 from flockpilot.observability import logger, metrics, tracer
 from flockpilot.runtime import follow_deps, import_function_code, wire
 
@@ -21,8 +22,14 @@ if TYPE_CHECKING:
 import_function_code("follow")  # the adapters its runs use: code only (no setting, secret or client) while Lambda initialises
 
 
+# A scheduled tick of a day this container saw done does nothing: it reuses the settings this container
+# read while the memo of that day is trusted (DONE_DAY_RECHECK), and reads nothing.
+_QUIET = day_done_quiet("follow")
+
+
 def _run(request: FollowEvent, remaining: Callable[[], float]) -> FollowSummary:
-    return run_follow(follow_deps(wire(remaining_seconds=remaining)), request)
+    return run_follow(follow_deps(wire(remaining_seconds=remaining, quiet=_QUIET if request.plain else None,
+                                      settings_reuse=DONE_DAY_RECHECK)), request)
 
 
 def _counts(summary: FollowSummary) -> dict[str, int]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from flockpilot.events import PruneEvent
 from flockpilot.handling import handle
 from flockpilot.jobs.prune import PruneSummary, run_prune
+from flockpilot.jobs.skeleton import DONE_DAY_RECHECK, day_done_quiet
 from flockpilot.observability import logger, metrics, tracer
 from flockpilot.runtime import import_function_code, prune_deps, wire
 
@@ -21,8 +22,14 @@ if TYPE_CHECKING:
 import_function_code("prune")  # the adapters its runs use: code only (no setting, secret or client) while Lambda initialises
 
 
+# A scheduled tick of a day this container saw done does nothing: it reuses the settings this container
+# read while the memo of that day is trusted (DONE_DAY_RECHECK), and reads nothing.
+_QUIET = day_done_quiet("prune")
+
+
 def _run(request: PruneEvent, remaining: Callable[[], float]) -> PruneSummary:
-    return run_prune(prune_deps(wire(remaining_seconds=remaining), remaining), request)
+    return run_prune(prune_deps(wire(remaining_seconds=remaining, quiet=_QUIET if request.plain else None,
+                                     settings_reuse=DONE_DAY_RECHECK), remaining), request)
 
 
 def _counts(summary: PruneSummary) -> dict[str, int]:

@@ -157,10 +157,11 @@ class Wiring(Stores):
     """The stores, the account's settings and its X connection: everything a job needs.
 
     The account's overrides are read from the table each time, except when `quiet` says the
-    run has nothing to do (the post function's idle ticks: most of its 144 runs a day): then the
-    overrides this container read within `SETTINGS_REUSE` are used again. A changed setting
-    still applies to every run that has something to do; an idle tick would do nothing
-    whatever it said.
+    run has nothing to do (the post function's idle ticks: most of its 144 runs a day; the
+    follow and prune ticks of a day this container saw done): then the overrides this
+    container read within `settings_reuse` (SETTINGS_REUSE; follow and prune: as long as
+    their done-day memo is trusted) are used again. A changed setting still applies to every
+    run that has something to do; an idle tick would do nothing whatever it said.
 
     In a Lambda function, the same read also brings the deployment's account settings as
     the functions last recorded them; when this function's environment says otherwise (the
@@ -168,11 +169,12 @@ class Wiring(Stores):
     that record, so on a laptop it shows and does what the functions do (flockpilot.cli)."""
 
     def __init__(self, deployment: Deployment, creds: XCredentials, account_id: str, environ: Mapping[str, str] | None,
-                 clock: Clock, remaining_seconds: Callable[[], float] | None, *, quiet: QuietCheck | None = None) -> None:
+                 clock: Clock, remaining_seconds: Callable[[], float] | None, *, quiet: QuietCheck | None = None,
+                 settings_reuse: timedelta = SETTINGS_REUSE) -> None:
         super().__init__(deployment, account_id)
         self.settings_reused = False
         now = clock.now()
-        overrides, deployed = self._sources(now, quiet)
+        overrides, deployed = self._sources(now, quiet, settings_reuse)
         settings = account_settings(environ, overrides)
         env = os.environ if environ is None else environ
         if env.get("AWS_LAMBDA_FUNCTION_NAME"):  # the Lambda runtime sets it: the deployment itself
@@ -190,12 +192,13 @@ class Wiring(Stores):
         self.account = Account(account_id, settings, self.records, clock,
                                x_factory(deployment, creds, self.records, clock, remaining_seconds))
 
-    def _sources(self, now: datetime, quiet: QuietCheck | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    def _sources(self, now: datetime, quiet: QuietCheck | None,
+                 reuse: timedelta) -> tuple[dict[str, Any], dict[str, Any] | None]:
         if quiet is None:
             return self.records.settings_sources()
         scope = self.records.scope  # the same as the plan store's (adapters.dynamo.base.scope_of)
         kept = _SETTINGS_READ.get(scope)
-        if kept is not None and timedelta(0) <= now - kept[0] < SETTINGS_REUSE and quiet(scope, now):
+        if kept is not None and timedelta(0) <= now - kept[0] < reuse and quiet(scope, now):
             self.settings_reused = True
             return dict(kept[1]), kept[2]
         overrides, deployed = self.records.settings_sources()
@@ -218,15 +221,16 @@ def forget_container_state() -> None:
 
 def wire(environ: Mapping[str, str] | None = None, *, clock: Clock | None = None,
          remaining_seconds: Callable[[], float] | None = None, account_id: str | None = None,
-         quiet: QuietCheck | None = None) -> Wiring:
-    """Everything a job needs for the account of the deployment's X secret (`quiet`: see Wiring)."""
+         quiet: QuietCheck | None = None, settings_reuse: timedelta = SETTINGS_REUSE) -> Wiring:
+    """Everything a job needs for the account of the deployment's X secret (`quiet` and
+    `settings_reuse`: see Wiring)."""
     from flockpilot.logsafety import install_log_redaction
 
     install_log_redaction()
     deployment = load_deployment(environ)
     creds = load_x_credentials(deployment.x_secret_id, deployment.secret_max_age_seconds, deployment.region)
     return Wiring(deployment, creds, account_id or creds.user_id, environ, clock or SystemClock(), remaining_seconds,
-                  quiet=quiet)
+                  quiet=quiet, settings_reuse=settings_reuse)
 
 
 def stores(environ: Mapping[str, str] | None = None, *, account_id: str | None = None) -> Stores:

@@ -102,3 +102,76 @@ def test_manual_runs_always_read_the_settings(zone: ZoneInfo, clock: FakeClock, 
         before = len(reads)
         wiring, _ = tick(clock, **event)
         assert not wiring.settings_reused and len(reads) == before + 1, event
+
+
+@pytest.fixture
+def store_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every DynamoDB request any client of this process makes (the real request still happens)."""
+    import botocore.client
+
+    seen: list[str] = []
+    real = botocore.client.BaseClient._make_api_call
+
+    def counted(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        if self.meta.service_model.service_name == "dynamodb":
+            seen.append(operation)
+        return real(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counted)
+    return seen
+
+
+def job_tick(job: str, clock: FakeClock) -> tuple[Wiring, Any]:
+    """One scheduled follow or prune run as its handler wires it (functions/<job>/app.py)."""
+    from flockpilot.events import FollowEvent, PruneEvent
+    from flockpilot.jobs.follow import run_follow
+    from flockpilot.jobs.prune import run_prune
+    from flockpilot.jobs.skeleton import DONE_DAY_RECHECK, day_done_quiet
+    from flockpilot.runtime import follow_deps, prune_deps
+
+    request: Any = (FollowEvent if job == "follow" else PruneEvent)(trigger="schedule")
+    wiring = wire(clock=clock, quiet=day_done_quiet(job) if request.plain else None, settings_reuse=DONE_DAY_RECHECK)
+    if job == "follow":
+        return wiring, run_follow(follow_deps(wiring), request)
+    return wiring, run_prune(prune_deps(wiring), request)
+
+
+@pytest.mark.parametrize("job", ["follow", "prune"])
+def test_the_hourly_ticks_of_a_day_done_read_nothing_and_the_next_day_reads_afresh(
+    job: str, zone: ZoneInfo, clock: FakeClock, world: World, reads: list[datetime], store_calls: list[str]
+) -> None:
+    """Suggest mode: once the day's follow list (or prune's suggestions) is made, the hour's
+    ticks in this container make no DynamoDB request at all, settings included, for as long
+    as the day-done memo is trusted (3 hours); then one tick reads the settings and the day's
+    record. At the account's midnight the memo no longer covers the day: the first tick of
+    the new day reads the settings and does the new day's work."""
+    from flockpilot.adapters.dynamo.ledger import DynamoLedger
+    from flockpilot.domain.follow import Source, SourceKind
+    from flockpilot.jobs.skeleton import DONE_DAY_RECHECK
+
+    DynamoLedger(OWNER_ID).add_source(Source("1700000000000000101", SourceKind.ACCOUNT, "@smallbizdaily", clock.now()))
+    local_day = clock.now().astimezone(zone).date()
+    clock.current = datetime.combine(local_day, time(9, 5), tzinfo=zone)
+    first_wiring, first = job_tick(job, clock)
+    assert not first_wiring.settings_reused and first.outcome.value == "ok", first.reasons
+    memo_from, silent, rechecked = clock.now(), 0, 0
+    while clock.now().astimezone(zone).hour < 23:
+        clock.advance(hours=1)
+        before_reads, before_calls = len(reads), len(store_calls)
+        wiring, summary = job_tick(job, clock)
+        assert summary.outcome.value == "ok", summary.reasons
+        if clock.now() - memo_from < DONE_DAY_RECHECK:
+            assert wiring.settings_reused and len(reads) == before_reads, clock.now()
+            assert store_calls[before_calls:] == [], (clock.now(), store_calls[before_calls:])
+            silent += 1
+        else:  # the memo is checked against the day's record: the settings are read with it
+            assert not wiring.settings_reused and len(reads) == before_reads + 1, clock.now()
+            memo_from, rechecked = clock.now(), rechecked + 1
+    assert silent >= 9 and rechecked >= 4
+    midnight = datetime.combine(local_day + timedelta(days=1), time(0, 0), tzinfo=zone)
+    assert memo_from + DONE_DAY_RECHECK > midnight + timedelta(minutes=1)  # the memo alone would still be trusted
+    clock.current = midnight + timedelta(minutes=1)
+    before_reads = len(reads)
+    wiring, next_day = job_tick(job, clock)
+    assert not wiring.settings_reused and len(reads) == before_reads + 1
+    assert next_day.day == local_day + timedelta(days=1)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -39,7 +39,8 @@ logger = logging.getLogger(__name__)
 # the CLI) changes a finished day's record, and if it dies half way the next run that reads
 # the record finishes its work: so the memo is trusted for DONE_DAY_RECHECK, then read again.
 DONE_DAY_RECHECK = timedelta(hours=3)
-_DONE_DAYS: dict[tuple[str, str], tuple[date, str, datetime]] = {}
+# (day, depends_on, trusted until, the account day's end in UTC)
+_DONE_DAYS: dict[tuple[str, str], tuple[date, str, datetime, datetime]] = {}
 
 
 def day_done(job: str, scope: str, day: date, depends_on: str, now: datetime) -> bool:
@@ -47,13 +48,28 @@ def day_done(job: str, scope: str, day: date, depends_on: str, now: datetime) ->
     return noted is not None and noted[:2] == (day, depends_on) and now < noted[2]
 
 
-def note_day_done(job: str, scope: str, day: date, depends_on: str, done: bool, now: datetime) -> None:
-    """Remember (or forget) that `job` finished `day`; a memo already held keeps its expiry."""
+def note_day_done(job: str, scope: str, day: date, depends_on: str, done: bool, now: datetime, day_ends: datetime) -> None:
+    """Remember (or forget) that `job` finished `day` (which ends at `day_ends`); a memo
+    already held keeps its expiry."""
     noted = _DONE_DAYS.get((job, scope))
     if not done:
         _DONE_DAYS.pop((job, scope), None)
     elif noted is None or noted[:2] != (day, depends_on) or now >= noted[2]:
-        _DONE_DAYS[(job, scope)] = (day, depends_on, now + DONE_DAY_RECHECK)
+        _DONE_DAYS[(job, scope)] = (day, depends_on, now + DONE_DAY_RECHECK, day_ends)
+
+
+def day_done_quiet(job: str) -> Callable[[str, datetime], bool]:
+    """A Wiring quiet check (flockpilot.runtime): a scheduled tick of `job` at `now` finds
+    the account's day done in this container's memo (still trusted, the day not over), so
+    it will do nothing whatever the settings say and need not read them again. The memo was
+    noted under the settings this container read (their mode is its `depends_on`), and the
+    handlers reuse settings only as long as the memo is trusted (DONE_DAY_RECHECK): a tick
+    after that reads them and the day's record."""
+    def quiet(scope: str, now: datetime) -> bool:
+        noted = _DONE_DAYS.get((job, scope))
+        return noted is not None and now < noted[2] and now < noted[3]
+
+    return quiet
 
 
 def forget_done_days() -> None:
@@ -269,11 +285,12 @@ class JobRun(Generic[S]):
         scope = self.account.records.scope
         skip = remember and day_done(self.job, scope, self.day, depends_on, self.now)
         self.skipped = skip
+        day_ends = datetime.combine(self.day + timedelta(days=1), time(), tzinfo=self.account.settings.zone).astimezone(UTC)
         try:
             summary = self.execute((lambda run: None) if skip else body, save=save)
         except BaseException:
-            note_day_done(self.job, scope, self.day, depends_on, False, self.now)
+            note_day_done(self.job, scope, self.day, depends_on, False, self.now, day_ends)
             raise
         note_day_done(self.job, scope, self.day, depends_on,
-                      skip or (remember and summary.outcome is RunOutcome.OK and finished()), self.now)
+                      skip or (remember and summary.outcome is RunOutcome.OK and finished()), self.now, day_ends)
         return summary
