@@ -346,8 +346,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
             return "due"
         if settings.mode.value != "live":
             return "past (dry-run)"
-        # due before the plan went live (made by a manual run after it, or in dry-run then): no run's miss
-        return "before live" if plan is not None and plan.live_from is not None and slot.at < plan.live_from else "missed"
+        # past catching up before the plan went live (made by a manual run after it, or in dry-run then): no run's miss
+        return "before live" if plan is not None and plan.before_live(slot.at, timedelta(minutes=settings.catch_up_minutes)) else "missed"
 
     if args.json:
         print(json.dumps({"day": day, "stored": stored, "live_from": plan.live_from, "cost_usd": plan.cost_usd,

@@ -179,6 +179,12 @@ class PlanStore(Protocol):
         plan (its `live_from` the first one recorded), None if the day has no plan."""
         ...
 
+    def unmark_plan_live(self, day: date) -> DayPlan | None:
+        """Remove the day's plan's `live_from`, if it has one (the account went to dry-run: no
+        run answers for its slots until a live run marks it again); returns the stored plan,
+        None if the day has no plan."""
+        ...
+
     def replace_empty_plan(self, plan: DayPlan, now: datetime) -> DayPlan:
         """Store `plan` in place of its day's stored plan if that one has no slots (content
         came after the day was planned); returns the plan stored afterwards. Of two runs

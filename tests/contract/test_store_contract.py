@@ -129,6 +129,28 @@ def test_a_plan_keeps_when_it_went_live_and_the_first_live_mark_wins(store: Any)
     assert store.mark_plan_live(DAY + timedelta(days=2), NOW) is None  # no plan: nothing written
 
 
+def test_a_plan_unmarked_live_keeps_everything_else_and_takes_the_next_mark(store: Any) -> None:
+    """The account went to dry-run: the plan's live_from is removed (concurrent runs agree, a
+    plan without one and a day without a plan are left as they are), and the next live run's
+    mark is its new one."""
+    live = replace(a_plan(store), live_from=NOW)
+    store.put_plan_if_absent(live, NOW)
+    results: list[Any] = []
+    threads = [threading.Thread(target=lambda: results.append(store.unmark_plan_live(DAY))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    unmarked = replace(live, live_from=None)
+    assert results == [unmarked] * 4 and store.plan_and_slots(DAY)[0] == unmarked
+    assert store.unmark_plan_live(DAY) == unmarked  # nothing to remove: unchanged
+    again = NOW + timedelta(hours=4)
+    assert store.mark_plan_live(DAY, again) == replace(live, live_from=again)
+    assert store.plan_and_slots(DAY)[0] == replace(live, live_from=again)
+    assert store.unmark_plan_live(DAY + timedelta(days=2)) is None  # no plan: nothing written
+    assert store.plan_and_slots(DAY + timedelta(days=2))[0] is None
+
+
 def test_only_an_empty_plan_is_replaced_and_one_replacement_wins(store: Any) -> None:
     plan = a_plan(store)
     empty = replace(plan, slots=(), notes=("nothing to post",))

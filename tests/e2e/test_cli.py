@@ -120,17 +120,19 @@ def test_plan_tells_past_slots_from_upcoming_ones(env: dict[str, str], capsys: p
     assert main(["plan"]) == 0
     text = capsys.readouterr().out
     assert "missed" in text and " planned " not in text  # MODE is live here: past and never posted
-    # The plan went live at noon (a live run found the plan the dry run made): the morning's past
-    # slots were no run's to post, the afternoon's were missed.
-    noon = late.replace(hour=12, minute=0)
-    DynamoContentPlans(OWNER_ID).mark_plan_live(datetime.fromisoformat(day).date(), noon)
+    # The plan went live at 15:00 (a live run found the plan the dry run made): the past slots
+    # already more than catch_up_minutes (120) late then were no run's to post; the others were
+    # missed, one due at 14:28 too (a live run could still catch it up from 15:00).
+    live_at = late.replace(hour=15, minute=0)
+    DynamoContentPlans(OWNER_ID).mark_plan_live(datetime.fromisoformat(day).date(), live_at)
     assert main(["plan", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["live_from"] == str(noon)
+    assert json.loads(capsys.readouterr().out)["live_from"] == str(live_at)
     assert main(["plan"]) == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if re.match(r"  \d\d:\d\d ", line)]
     for line in lines:
-        assert ("before live" if line.strip()[:5] < "12:00" else "missed") in line, line
+        assert ("before live" if line.strip()[:5] < "13:00" else "missed") in line, line
     assert any("before live" in line for line in lines)
+    assert any("13:00" <= line.strip()[:5] < "15:00" for line in lines)  # due before live_from, still a miss
 
 
 def test_run_post_dry_run_through_the_handler(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -262,6 +262,14 @@ class MemoryStore:
                     self._plans[day] = stored = replace(stored, live_from=now)
             return stored
 
+    def unmark_plan_live(self, day: date) -> DayPlan | None:
+        with self.lock:
+            stored = self._plans.get(day)
+            if stored is not None and stored.live_from is not None:
+                with self._write():
+                    self._plans[day] = stored = replace(stored, live_from=None)
+            return stored
+
     def replace_empty_plan(self, plan: DayPlan, now: datetime) -> DayPlan:
         with self.lock:
             stored = self._plans.get(plan.day)

@@ -145,3 +145,130 @@ def test_switching_from_dry_run_to_live_mid_day_reports_no_missed_slots_from_the
     h.clock.current = later[-1].at + timedelta(minutes=121)  # the function stopped after 14:10: a real miss
     summary = h.post(trigger="schedule")
     assert missed_reasons(summary) and summary.outcome is RunOutcome.PARTIAL
+
+
+def ticks(h: Harness, until_hour: int, until_minute: int = 0, *, every_minutes: int = 10) -> list[PostSummary]:
+    """Scheduled post ticks from now until (not at) the account's `until` time."""
+    runs = []
+    while h.clock.now() < h.local(until_hour, until_minute):
+        runs.append(h.post(trigger="schedule"))
+        h.clock.advance(minutes=every_minutes)
+    return runs
+
+
+def published(h: Harness) -> dict[int, str | None]:
+    """The day's published slots and their post ids."""
+    _, states = h.store.plan_and_slots(h.clock.now().astimezone(h.zone).date())
+    return {i: s.post_id for i, s in states.items() if s.status.value == "published"}
+
+
+def test_going_live_again_after_dry_hours_reports_no_missed_slots_from_them(h: Harness, zone: str) -> None:
+    """Live in the morning, in dry-run from 10:00, live again at 14:10. The slots due in the
+    dry hours were only previewed, as the person asked: the first live tick skips those too late
+    to catch up without calling them missed; a slot missed after 14:10 is still a miss."""
+    h.stock()
+    h.at_local(7, 0)
+    morning = ticks(h, 10, 0)  # the day's plan made live at 07:00
+    assert sum(len(r.posted) for r in morning) > 0 and all(r.outcome is RunOutcome.OK for r in morning)
+    h.env["MODE"] = "dry-run"
+    dry = ticks(h, 14, 10)
+    assert any(r.would_post for r in dry) and all(r.outcome is RunOutcome.OK for r in dry)
+    plan, _ = h.store.plan_and_slots(morning[0].day)
+    assert plan is not None and plan.live_from is None  # the dry hours: no run answers for a slot
+    h.env["MODE"] = "live"
+    back = h.post(trigger="schedule")
+    assert not missed_reasons(back) and back.outcome is RunOutcome.OK, back.reasons
+    before = [s for s in back.skipped if f"before the day's plan went live at 14:10 {zone}" in s.reason]
+    plan, states = h.store.plan_and_slots(back.day)
+    assert plan is not None and plan.live_from == h.local(14, 10)
+    due = {s.index: s.at for s in plan.slots}
+    assert before and all(h.local(9, 50) < due[s.slot] < h.local(12, 10) for s in before)  # after the last live tick
+    assert len(h.own_posts()) == len(published(h)) == sum(len(r.posted) for r in [*morning, back])  # no double, no loss
+    later = [s for s in plan.slots if s.at > h.local(14, 10) and s.index not in states]
+    assert later, "the test needs a slot after 14:10"
+    h.clock.current = later[0].at + timedelta(minutes=121)  # the function stopped after 14:10: a real miss
+    summary = h.post(trigger="schedule")
+    assert missed_reasons(summary) and summary.outcome is RunOutcome.PARTIAL
+
+
+def test_a_slot_a_live_run_could_still_catch_up_when_the_plan_went_live_is_missed_if_none_does(h: Harness, zone: str) -> None:
+    """The day planned by a manual run at 14:00: a slot due at 13:xx could still be caught up
+    (catch_up_minutes is 120) by the scheduled runs from then on. If none runs until it is 121
+    minutes late, that is a real miss, reported and partial; the slots already too late at
+    14:00 are still no miss."""
+    h.stock()
+    h.at_local(14, 0)
+    manual = h.post(publish_next=True, max_posts=1)
+    assert len(manual.posted) == 1, manual.reasons
+    plan, states = h.store.plan_and_slots(manual.day)
+    assert plan is not None and plan.live_from == h.local(14, 0)
+    catchable = [s for s in plan.slots if h.local(12, 0) < s.at < h.local(14, 0) and s.index not in states]
+    assert catchable, "the test needs a slot due less than 120 min before 14:00"
+    h.clock.current = catchable[-1].at + timedelta(minutes=121)  # no run since the manual one
+    tick = h.post(trigger="schedule")
+    (reason,) = missed_reasons(tick)
+    assert tick.outcome is RunOutcome.PARTIAL
+    assert reason.startswith(f"{len(catchable)} slot") and catchable[-1].at.astimezone(h.zone).strftime("%H:%M") in reason
+    before = {s.slot for s in tick.skipped if "before the day's plan went live at" in s.reason}
+    assert before == {s.index for s in plan.slots if s.at < h.local(12, 0) and s.index not in states}
+
+
+def test_a_dry_run_asked_of_a_live_account_leaves_its_missed_slots_missed(h: Harness) -> None:
+    """A console preview (dry_run true) while the account is live does not unmark the plan:
+    the scheduled runs still answer for its slots, and a morning they slept through is missed."""
+    h.stock()
+    h.post(trigger="schedule")  # the day's plan, live from 07:00
+    h.at_local(11, 0)
+    preview = h.post(dry_run=True)
+    assert preview.dry_run and any(s.reason.startswith("missed by") for s in preview.skipped)
+    h.at_local(16, 0)  # no scheduled run from 07:00 to 16:00
+    summary = h.post(trigger="schedule")
+    assert missed_reasons(summary) and summary.outcome is RunOutcome.PARTIAL
+    assert not [s for s in summary.skipped if "went live" in s.reason]
+
+
+def test_going_live_again_survives_a_crash_at_each_mark_a_429_and_a_duplicate_tick(h: Harness, zone: str) -> None:
+    """The dry hours' tick dies before it unmarks the plan, the first live tick before it marks
+    it again: the next ones do it, no false miss comes of either; a 429 on the first live tick
+    and the same tick delivered twice neither post twice nor lose a slot."""
+    from devtools.xsandbox import Fault
+    from tests.fakes.store import Crash
+
+    h.stock()
+    h.at_local(7, 0)
+    morning = ticks(h, 10, 0)
+    h.env["MODE"] = "dry-run"
+    h.store.crash_after(0)  # the first dry tick's first write: the unmark
+    try:
+        h.post(trigger="schedule")
+        raise AssertionError("the dry tick should have crashed at its write")
+    except Crash:
+        pass
+    plan, _ = h.store.plan_and_slots(morning[0].day)
+    assert plan is not None and plan.live_from == h.local(7, 0)  # still marked: nothing written
+    h.clock.advance(minutes=10)
+    ticks(h, 14, 10)
+    h.env["MODE"] = "live"
+    h.store.crash_after(0)  # the first live tick's first write: the mark
+    try:
+        h.post(trigger="schedule")
+        raise AssertionError("the live tick should have crashed at its write")
+    except Crash:
+        pass
+    plan, _ = h.store.plan_and_slots(morning[0].day)
+    assert plan is not None and plan.live_from is None
+    h.clock.advance(minutes=5)  # 14:15
+    h.world.inject(Fault("429", "*", times=1))
+    limited = h.post(trigger="schedule")
+    assert any(r.startswith("X rate limit") for r in limited.reasons) and not missed_reasons(limited), limited.reasons
+    h.clock.advance(minutes=5)  # 14:20: X's limit reset, the tick comes twice
+    first, again = h.post(trigger="schedule"), h.post(trigger="schedule")
+    for run in (limited, first, again):
+        assert not missed_reasons(run), run.reasons
+    assert first.outcome is RunOutcome.OK and again.outcome is RunOutcome.OK and not again.posted
+    plan, states = h.store.plan_and_slots(first.day)
+    assert plan is not None and plan.live_from == h.local(14, 15)
+    posted = [p for r in [*morning, limited, first, again] for p in r.posted]
+    assert len(h.own_posts()) == len(published(h)) == len(posted) == len({p.slot for p in posted})  # no double, no loss
+    catchable = [s.index for s in plan.slots if h.local(12, 15) <= s.at <= h.local(14, 15)]
+    assert catchable and all(states[i].status.value == "published" for i in catchable)

@@ -48,14 +48,21 @@ class DayPlan:
     dropped: tuple[DroppedItem, ...]
     notes: tuple[str, ...]
     budget_usd: float
-    # When scheduled runs became answerable for its slots: when a live run made the plan, or
-    # when the first live run found a plan a dry run had made. A slot due before it was never
-    # theirs to publish, so skipping it is no miss (None: a plan stored by an earlier release).
+    # Since when live runs answer for its slots: when a live run made the plan, or when the
+    # first live run found it unmarked (made by a dry run or an earlier release, or unmarked
+    # by a run of the account in dry-run: see before_live). None: no live run answers yet.
     live_from: datetime | None = None
 
     @property
     def cost_usd(self) -> float:
         return round(sum(s.cost_usd for s in self.slots), 6)
+
+    def before_live(self, at: datetime, catch_up: timedelta) -> bool:
+        """Whether a slot due at `at` was already past catching up (more than `catch_up` late)
+        when the plan went live: no live run was ever to publish it (the day was planned by a
+        manual run after it, or the account was in dry-run then), so skipping it is no miss. A
+        slot a live run could still have caught up is theirs, and a miss if none did."""
+        return self.live_from is not None and at + catch_up < self.live_from
 
 
 LATE_PLAN = timedelta(minutes=10)  # a plan made this long into the window covers only the rest of it

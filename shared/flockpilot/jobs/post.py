@@ -189,14 +189,17 @@ def _remember_quiet(scope: str, event: PostEvent, summary: RunSummary, settings:
 
 
 def todays_plan(deps: PostDeps, run: JobRun[PostSummary], *, fresh: bool = False,
-                rest_of_day: bool = True, live: bool = True) -> tuple[DayPlan, dict[int, Slot]]:
+                rest_of_day: bool = True, live: bool | None = True) -> tuple[DayPlan, dict[int, Slot]]:
     """The account day's plan and its slots. The first run of the day first learns (the
     week's results, new feed articles), then makes and stores the plan: for what is left of
     the posting window if the day has begun (`rest_of_day`; a manual run plans the whole
     day, as before). A tick with nothing due reuses what this process read before (unless
     `fresh`). A `live` run makes the plan live from now, or, finding one a dry run made (or an
-    earlier release), records that it is live from now: slots due before were no run's to
-    publish (see DayPlan.live_from)."""
+    earlier release, or unmarked), records that it is live from now: slots already past
+    catching up then were no run's to publish (DayPlan.before_live). A run of an account in
+    dry-run (`live` False) unmarks a plan marked live, so the slots of its dry hours are not
+    counted as missed when the account goes live again; `live` None (a dry run asked of a live
+    account) changes nothing."""
     settings, records = deps.account.settings, deps.account.records
     last = _LAST_READ.get(deps.plans.scope)
     if (not fresh and last is not None and last[0] == run.day and _quiet(last[1], last[2], run.now)
@@ -236,6 +239,8 @@ def todays_plan(deps: PostDeps, run: JobRun[PostSummary], *, fresh: bool = False
         plan = _replan_empty(deps, run, plan, live=live)
     if live and plan.live_from is None and plan.slots:
         plan = deps.plans.mark_plan_live(run.day, run.now) or plan
+    elif live is False and plan.live_from is not None:
+        plan = deps.plans.unmark_plan_live(run.day) or plan
     _LAST_READ[deps.plans.scope] = (run.day, plan, slots)
     return plan, slots
 
@@ -262,7 +267,7 @@ def _recheck_empty(deps: PostDeps, run: JobRun[PostSummary], plan: DayPlan, *, n
     return now_please or checked is None or not timedelta(0) <= run.now - checked < EMPTY_PLAN_CHECK
 
 
-def _replan_empty(deps: PostDeps, run: JobRun[PostSummary], plan: DayPlan, *, live: bool = True) -> DayPlan:
+def _replan_empty(deps: PostDeps, run: JobRun[PostSummary], plan: DayPlan, *, live: bool | None = True) -> DayPlan:
     """Plan the rest of the day in place of an empty plan, if content is available now."""
     from flockpilot.jobs.learn import plan_inputs
 
@@ -276,7 +281,7 @@ def _replan_empty(deps: PostDeps, run: JobRun[PostSummary], plan: DayPlan, *, li
                      budget_usd=run.budget.allowance_usd * (1 - RECOVERY_RESERVE), now=run.now,
                      seed=replan_seed(deps.account.account_id, run.day), rank=inputs.rank,
                      hour_weights=inputs.hour_weights, rest_of_day=True)
-    later = replace(later, live_from=run.now if live else plan.live_from)
+    later = replace(later, live_from=run.now if live else None if live is False else plan.live_from)
     stored = deps.plans.replace_empty_plan(later, run.now) if later.slots else plan
     _EMPTY_CHECKED[deps.plans.scope] = run.now  # looked (a failure above looks again on the next run)
     return stored
@@ -536,7 +541,10 @@ def run_post(deps: PostDeps, event: PostEvent) -> PostSummary:
 
     def body(run: JobRun[PostSummary]) -> None:
         summary = run.summary
-        plan, states = todays_plan(deps, run, fresh=event.publish_next, rest_of_day=event.plain, live=not dry)
+        # True: this run answers for the plan's slots; False: the account is in dry-run, no run does;
+        # None: a dry run asked of a live account, whose scheduled runs still answer for them
+        live = True if not dry else False if settings.mode is Mode.DRY_RUN else None
+        plan, states = todays_plan(deps, run, fresh=event.publish_next, rest_of_day=event.plain, live=live)
         seen.update(plan=plan, states=states)
         summary.plan_slots, summary.plan_cost_usd, summary.plan_budget_usd = len(plan.slots), plan.cost_usd, plan.budget_usd
         summary.plan_notes = list(plan.notes)
@@ -572,11 +580,12 @@ def run_post(deps: PostDeps, event: PostEvent) -> PostSummary:
         for slot in due:
             state = states.get(slot.index)
             late = now - slot.at
-            if not event.publish_next and late > timedelta(minutes=settings.catch_up_minutes):
+            catch_up = timedelta(minutes=settings.catch_up_minutes)
+            if not event.publish_next and late > catch_up:
                 live_from = publisher.plan.live_from
                 if dry:  # listed, not partial: a dry run records nothing, so every dry tick lists what earlier ones previewed
                     summary.skipped.append(SkippedEntry(slot=slot.index, reason=f"missed by {int(late.total_seconds() // 60)} min"))
-                elif live_from is not None and slot.at < live_from:  # no run's to publish: skipped, no miss
+                elif live_from is not None and publisher.plan.before_live(slot.at, catch_up):  # no run's: no miss
                     publisher.skip_missed(slot, state, late, reason=(
                         f"due at {_clock(slot.at, settings)}, before the day's plan went live at {_clock(live_from, settings)} "
                         f"{settings.time_zone} (planned by a manual run, or in dry-run until then): not a missed slot"))

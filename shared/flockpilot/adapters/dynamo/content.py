@@ -173,6 +173,16 @@ class DynamoContentPlans:
         except PlanRow.DoesNotExist:
             return None
 
+    def unmark_plan_live(self, day: date) -> DayPlan | None:
+        key = f"PLAN#{day.isoformat()}"
+        row = PlanRow(self.pk, key)
+        attempt(lambda: row.update(actions=[PlanRow.live_from.remove()],
+                                   condition=PlanRow.sk.exists() & PlanRow.live_from.exists()))
+        try:
+            return _stored_plan(PlanRow.get(self.pk, key, consistent_read=True))
+        except PlanRow.DoesNotExist:
+            return None
+
     def replace_empty_plan(self, plan: DayPlan, now: datetime) -> DayPlan:
         key = f"PLAN#{plan.day.isoformat()}"
         try:
