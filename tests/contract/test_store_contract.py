@@ -22,7 +22,7 @@ from flockpilot.domain.follow import REMOVED_SOURCE_DAYS, Source, SourceKind
 from flockpilot.domain.hours import ActiveHours, MixRules
 from flockpilot.domain.people import AllowEntry, Card, Person, PersonQueue, PersonStatus, SourceCredit
 from flockpilot.domain.plan import plan_day
-from flockpilot.domain.records import FollowDay, PostRecord, PruneDay, ReconState
+from flockpilot.domain.records import FollowDay, PostRecord, PruneDay, ReconState, SyncProgress
 from flockpilot.domain.slots import Claim, LeaseLost, Slot, SlotStatus, SlotTaken
 from flockpilot.domain.x import PostMetrics
 from tests.fakes.store import MemoryStore
@@ -562,6 +562,29 @@ def test_growth_gates_and_day_records(store: Any) -> None:
     record = FollowDay(day=DAY, built=True, shortlisted=["1", "2"], action_times=[NOW.isoformat()])
     store.save_day(record, NOW)
     assert store.load_day(FollowDay, DAY) == record and store.load_day(PruneDay, DAY) is None
+
+
+def test_a_day_record_past_dynamodbs_item_size_is_refused_and_the_day_keeps_what_it_had(store: Any) -> None:
+    """DynamoDB refuses an item over 400 KB; the fake does too, so a job test that would grow a
+    day record past it fails on the fake as it would in AWS."""
+    kept = SyncProgress(day=DAY, follow_backs=["1"])
+    store.save_day(kept, NOW)
+    huge = SyncProgress(day=DAY, follow_backs=[str(1_600_000_000_000_000_000 + i) for i in range(20_000)])  # ~480 KB
+    with pytest.raises(Exception, match="maximum allowed size"):
+        store.save_day(huge, NOW)
+    assert store.load_day(SyncProgress, DAY) == kept
+
+
+def test_a_day_record_read_back_is_a_copy_of_what_was_written(store: Any) -> None:
+    """What a job changes in a record it loaded (or saved) reaches the store only by a write,
+    as in DynamoDB: the fake keeps a copy, not the job's lists and dicts."""
+    record = SyncProgress(day=DAY, lists={"following": {"ids": ["1"]}}, names={"1": "a"})
+    store.save_day(record, NOW)
+    record.lists["following"]["ids"].append("2")
+    record.names["2"] = "b"
+    got = store.load_day(SyncProgress, DAY)
+    got.lists["following"]["ids"].append("3")
+    assert store.load_day(SyncProgress, DAY) == SyncProgress(day=DAY, lists={"following": {"ids": ["1"]}}, names={"1": "a"})
 
 
 def test_a_slot_round_trips_every_field(store: Any) -> None:

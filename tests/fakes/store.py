@@ -36,6 +36,21 @@ R = TypeVar("R", bound=DayRecord)
 SPEND_JOBS = ("post", "follow", "prune", "digest", "reconcile", "metrics")
 
 
+ITEM_LIMIT = 400 * 1024  # DynamoDB's largest item, in bytes
+DAY_ITEM_OVERHEAD = 200  # a day row's keys, saved_at, expires_at and attribute names, generously
+
+
+def _day_item(record: DayRecord) -> dict[str, Any]:
+    """A day record as DynamoDB keeps it: a JSON copy, so nothing a job changes after saving
+    reaches the store without a write, refused (before anything is written) past DynamoDB's
+    item size, as DynamoDB refuses it (tests/contract checks both)."""
+    text = json.dumps(record.to_json())
+    if len(text.encode()) + DAY_ITEM_OVERHEAD > ITEM_LIMIT:
+        raise ValueError(f"Item size to update has exceeded the maximum allowed size ({len(text.encode())} bytes of body)")
+    body: dict[str, Any] = json.loads(text)
+    return body
+
+
 class Crash(BaseException):
     """The process died here (a BaseException, so no job code can catch it by accident)."""
 
@@ -189,18 +204,20 @@ class MemoryStore:
 
     def load_day(self, kind: type[R], day: date) -> R | None:
         body = self._days.get((kind.kind, day))
-        return None if body is None else kind.from_json(day, dict(body))
+        return None if body is None else kind.from_json(day, json.loads(json.dumps(body)))
 
     def save_day(self, record: DayRecord, now: datetime) -> None:
+        body = _day_item(record)
         with self._write():
-            self._days[(record.kind, record.day)] = record.to_json()
+            self._days[(record.kind, record.day)] = body
 
     def settle_day(self, record: DayRecord, now: datetime) -> bool:
         with self.lock:
             if (record.kind, record.day) in self._settled:
                 return False
+            body = _day_item(record)
             with self._write():
-                self._days[(record.kind, record.day)] = record.to_json()
+                self._days[(record.kind, record.day)] = body
                 self._settled.add((record.kind, record.day))
             return True
 

@@ -42,8 +42,8 @@ TIMEOUT = 0.02  # the X client's timeout in these cells
 # Writes made by the tick that first acts (measured once: a test below checks these are
 # still right, so a new write boundary can never go untested).
 POST_TICK_WRITES = 5
-FOLLOW_TICK_WRITES = 57  # with the sync keeping its following page before it reads your followers
-PRUNE_TICK_WRITES = 74  # the day synced (its following page kept), decided and its 10 unfollows, in the first run inside the active hours
+FOLLOW_TICK_WRITES = 58  # with the sync keeping each page of its lists (the last followers page too) before the day's record
+PRUNE_TICK_WRITES = 75  # the day synced (each page of its lists kept), decided and its 10 unfollows, in the first run inside the active hours
 SLOW = 0.05  # a fault's delay: longer than the timeout
 MARGIN = 5.0  # the X client's: no call starts unless its timeout and this still fit
 

@@ -214,8 +214,7 @@ def daily_sync(run: JobRun[Any], ledger: Ledger, *, verify_days: int = VERIFY_DA
 
     def keep(name: str, state: ListRead) -> None:
         progress.lists[name] = asdict(state)
-        if not (name == "followers" and state.done):  # the last page of all: the day's record follows
-            records.save_day(progress, now)
+        records.save_day(progress, now)  # the last page too: a crash before the day's record re-reads nothing
 
     def followed_by_hand(users: list[XUser], state: ListRead) -> None:
         for user_id, person in ledger.people_by_id([u.id for u in users]).items():
