@@ -3,9 +3,10 @@ store against DynamoDB Local, so the fake the job tests use cannot drift from th
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -25,6 +26,7 @@ from flockpilot.domain.plan import plan_day
 from flockpilot.domain.records import FollowDay, PostRecord, PruneDay, ReconState, SyncProgress
 from flockpilot.domain.slots import Claim, LeaseLost, Slot, SlotStatus, SlotTaken
 from flockpilot.domain.x import PostMetrics
+from flockpilot.jobs.sync import FRONTIER_KEEP, TOP_KEEP, ListRead, ListTop
 from tests.fakes.store import MemoryStore
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -562,6 +564,23 @@ def test_growth_gates_and_day_records(store: Any) -> None:
     record = FollowDay(day=DAY, built=True, shortlisted=["1", "2"], action_times=[NOW.isoformat()])
     store.save_day(record, NOW)
     assert store.load_day(FollowDay, DAY) == record and store.load_day(PruneDay, DAY) is None
+
+
+def test_the_syncs_progress_keeps_the_top_of_your_following_at_its_cap_in_one_item(store: Any) -> None:
+    """The day's sync keeps the pages of your following it read from the top (for the day's
+    reconciliation pass) in its progress record, in the same write as the token after them.
+    At its caps (TOP_KEEP ids, both frontiers and their names full, and more follow-backs and
+    follows by hand than a day brings) it is one DynamoDB item, saved and read back whole."""
+    ids = [str(1_600_000_000_000_000_000 + i) for i in range(TOP_KEEP)]
+    frontier = ListRead(ids=ids[:FRONTIER_KEEP], new=FRONTIER_KEEP, token="7140dibdnow9c7btw4b2", pages=7, size=1000, done=True)
+    top = ListTop(ids=ids, token="7140dibdnow9c7btw4b2", pages=2, from_top=True, since=NOW.isoformat(), capped=True)
+    record = SyncProgress(day=DAY, lists={"following": asdict(frontier), "followers": asdict(frontier)},
+                          followed_by_hand=ids[:400], follow_backs=ids, names=dict.fromkeys(ids[:FRONTIER_KEEP], "a_fifteen_chars"),
+                          following_top=asdict(top))
+    store.save_day(record, NOW)
+    got = store.load_day(SyncProgress, DAY)
+    assert got == record and ListTop.of(got.following_top) == top
+    assert len(json.dumps(record.to_json())) < 200 * 1024  # half of DynamoDB's 400 KB item: room to spare
 
 
 def test_a_day_record_past_dynamodbs_item_size_is_refused_and_the_day_keeps_what_it_had(store: Any) -> None:

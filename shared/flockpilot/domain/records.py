@@ -68,6 +68,9 @@ class SyncProgress(DayRecord):
     followed_by_hand: list[str] = field(default_factory=list)
     follow_backs: list[str] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # new followers' usernames, for follower sources
+    # The pages of your following read from the top today (ListTop, jobs/sync.py), for
+    # reconciliation's pass of the list: saved in the same write as the token after them.
+    following_top: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -39,7 +39,7 @@ from flockpilot.domain.x import XUser
 from flockpilot.events import PruneEvent
 from flockpilot.jobs.reconcile import reconcile_step
 from flockpilot.jobs.skeleton import Account, JobRun, RunSummary
-from flockpilot.jobs.sync import ListTop, account_profile, daily_sync
+from flockpilot.jobs.sync import account_profile, daily_sync
 from flockpilot.pricing import price
 from flockpilot.settings import FollowMode, Mode
 
@@ -154,7 +154,6 @@ class _PruneRun:
         self.records = deps.account.records
         self.record = PruneDay(day=run.day, dry=dry)
         self.candidates_checked: list[Person] = []
-        self.following_top = ListTop()  # the top of your following as this run's sync read it, for reconciliation
         # A console dry run of a live account is a preview: it shows the day's decision and
         # stores none of it (the day's decision, who was checked when, the prune list), so the
         # live runs of the day decide as if it had not happened. Dry-run mode stores its day,
@@ -178,7 +177,7 @@ class _PruneRun:
             self.unfollow_paced()
         if self.event.reconcile is not False and (not self.record.reconciled or self.event.reconcile):
             report = reconcile_step(run, self.ledger, force=bool(self.event.reconcile),
-                                    remaining_seconds=self.deps.remaining_seconds, following_top=self.following_top)
+                                    remaining_seconds=self.deps.remaining_seconds)
             if slice_done(report):
                 self.record.reconciled = True
                 self.records.save_day(self.record, run.now)
@@ -197,7 +196,7 @@ class _PruneRun:
     def decide(self) -> None:
         run, summary, settings, ledger = self.run, self.run.summary, self.settings, self.ledger
         try:
-            summary.follow_backs = list(daily_sync(run, ledger, following_top=self.following_top).follow_backs)
+            summary.follow_backs = list(daily_sync(run, ledger).follow_backs)
         except (CredentialsRevoked, NotPermitted, NotSent):
             raise
         except XError as exc:  # follow-backs wait for the next sync; the checks below still run
@@ -433,7 +432,6 @@ class _PruneRun:
                 continue
             record.action_times.append(run.now.isoformat())
             self.records.save_day(record, run.now)
-            self.following_top.changed()  # the sync's read of your following is out of date: reconciliation reads it itself
             try:
                 run.x.unfollow(person.user_id)
             except NotPermitted as exc:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flockpilot.domain.account import DayCounts
@@ -24,7 +24,7 @@ from flockpilot.domain.cost import CostMeter
 from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPermitted, OutOfTime, XError
 from flockpilot.domain.people import PersonQueue, PersonStatus
 from flockpilot.domain.prune import quick_unfollow
-from flockpilot.domain.records import ReconState
+from flockpilot.domain.records import FollowDay, PruneDay, ReconState, SyncProgress
 from flockpilot.jobs.skeleton import JobRun, day_budget
 from flockpilot.jobs.sync import ListTop
 from flockpilot.pricing import price
@@ -34,15 +34,13 @@ if TYPE_CHECKING:
 
 RECON_PAGE = 1000
 RECON_TIME_MARGIN_SECONDS = 20.0
+RUN_LIMIT = timedelta(minutes=15)  # Lambda's longest run: what a run does happens before its start time + this
 LOOKUP_BATCH = 100
 
 
 def reconcile_step(run: JobRun[Any], ledger: Ledger, *, force: bool = False,
-                   remaining_seconds: Callable[[], float] = lambda: float("inf"),
-                   following_top: ListTop | None = None) -> dict[str, object]:
-    """One day's slice of reconciliation, on its own money; the result lands in the summary.
-    `following_top`: the top of your following list as this run's sync read it (a new pass of
-    the following list starts from there, so X is not paid twice for it)."""
+                   remaining_seconds: Callable[[], float] = lambda: float("inf")) -> dict[str, object]:
+    """One day's slice of reconciliation, on its own money; the result lands in the summary."""
     account, settings = run.account, run.account.settings
     share = day_budget(account.records, "reconcile", settings.monthly_budget_usd, run.day)
     meter = CostMeter(limit_usd=max(0.0, share.allowance_usd - share.spent_today_usd))
@@ -52,8 +50,7 @@ def reconcile_step(run: JobRun[Any], ledger: Ledger, *, force: bool = False,
     try:
         report["verify"] = _verify(run, ledger, x, meter, share.spent_today_usd, share.allowance_usd)
         if settings.prune_outside_inactive_days > 0:
-            report["following"] = _read_following(run, ledger, x, meter, force=force, remaining_seconds=remaining_seconds,
-                                                  top=following_top)
+            report["following"] = _read_following(run, ledger, x, meter, force=force, remaining_seconds=remaining_seconds)
     except (CredentialsRevoked, NotPermitted):
         raise
     except BudgetExhausted as exc:
@@ -150,11 +147,12 @@ def _note(done_share: float, remaining: int, per_day: int, people: int, every_da
 
 
 def _read_following(run: JobRun[Any], ledger: Ledger, x: XApi, meter: CostMeter, *, force: bool,
-                    remaining_seconds: Callable[[], float], top: ListTop | None = None) -> dict[str, object]:
+                    remaining_seconds: Callable[[], float]) -> dict[str, object]:
     """Opt-in: the whole following list (owned reads), resumable, so follows made outside
-    Flockpilot can be considered for pruning. A new pass takes the list's top from `top` (what
-    this run's sync read of it, minutes ago) and reads on from X's token after it: those ids
-    are not paid for twice, and a list the sync read to its end costs the pass nothing."""
+    Flockpilot can be considered for pruning. A new pass takes the list's top from what
+    today's sync read of it (in this run or an earlier one, see _sync_top) and reads on from
+    X's token after it: those ids are not paid for twice, and a list the sync read to its end
+    costs the pass nothing."""
     settings, now = run.account.settings, run.now
     name = "following"
     state = ledger.recon(name)
@@ -165,17 +163,16 @@ def _read_following(run: JobRun[Any], ledger: Ledger, x: XApi, meter: CostMeter,
     pages, gone, status, reused = 0, [], "in progress", 0
     if fresh:
         state = ReconState(name, run_id=uuid.uuid4().hex[:12], started_at=now)
-        if top is not None and top.from_top and top.pages:
+        top = _sync_top(run)
+        if top is not None:
             # The sync's pages, in order from the top: as if this pass had read them (the same writes).
             ledger.mark_members(name, top.ids, state.run_id)
             state.read, state.cursor, reused = len(top.ids), top.token, len(top.ids)
             ledger.save_recon(state)
-            if not top.token:  # the sync read the whole list
-                gone = ledger.sweep_members(name, state.run_id)
-                state.finished_at = now
-                ledger.save_recon(state)
-                return {"state": "finished", "pages": 0, "read": state.read, "gone": len(gone), "from_sync": reused}
     assert state is not None
+    if state.read and not state.cursor:  # the list's end is recorded (the sync's pages held it, or a run stopped before the sweep)
+        gone = _finish(ledger, state, now)
+        return {"state": "finished", "pages": 0, "read": state.read, "gone": len(gone)} | ({"from_sync": reused} if reused else {})
     left = remaining_seconds
     while True:
         if left() < RECON_TIME_MARGIN_SECONDS:
@@ -192,9 +189,7 @@ def _read_following(run: JobRun[Any], ledger: Ledger, x: XApi, meter: CostMeter,
         state.cursor = page.next_token
         ledger.save_recon(state)
         if not page.next_token:
-            gone = ledger.sweep_members(name, state.run_id)
-            state.finished_at = now
-            ledger.save_recon(state)
+            gone = _finish(ledger, state, now)
             status = "finished"
             break
         window = x.rate_window("own_following")
@@ -202,3 +197,34 @@ def _read_following(run: JobRun[Any], ledger: Ledger, x: XApi, meter: CostMeter,
             status = "paused: rate limit window"
             break
     return {"state": status, "pages": pages, "read": state.read, "gone": len(gone)} | ({"from_sync": reused} if reused else {})
+
+
+def _finish(ledger: Ledger, state: ReconState, now: datetime) -> list[str]:
+    """The pass has read the list to its end: whoever it did not see has left it."""
+    gone = ledger.sweep_members(state.name, state.run_id)
+    state.finished_at = now
+    ledger.save_recon(state)
+    return gone
+
+
+def _sync_top(run: JobRun[Any]) -> ListTop | None:
+    """The top of your following list as today's sync read it (kept with its progress), if the
+    list has not moved through the API since: an api follow or unfollow sent after its first
+    page was read (a run records one, at its start time, before X is asked) may have shifted
+    the list under X's token, which is an offset: reading on from it would skip or repeat
+    people, so the pass reads from the top. A run's actions can come up to RUN_LIMIT after
+    the time it records, hence the margin (and the day before, when it reaches back into it).
+    Another day's pages are not taken: the sync's record is the account day's."""
+    records = run.account.records
+    progress = records.load_day(SyncProgress, run.day)
+    top = ListTop.of(progress.following_top) if progress is not None else None
+    if top is None or not top.usable or top.since is None:
+        return None
+    since = datetime.fromisoformat(top.since)
+    days = {run.day, (since - RUN_LIMIT).astimezone(run.account.settings.zone).date()}
+    for day in days:
+        follow, prune = records.load_day(FollowDay, day), records.load_day(PruneDay, day)
+        sent = (follow.action_times if follow is not None else []) + (prune.action_times if prune is not None else [])
+        if any(datetime.fromisoformat(t) > since - RUN_LIMIT for t in sent):
+            return None
+    return top

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flockpilot.domain.account import AccountProfile, DayCounts, GrowthPoint
@@ -36,6 +36,9 @@ VERIFY_DAYS_DEFAULT = 30
 
 
 FRONTIER_KEEP = 200  # the newest ids a frontier keeps (the stores keep as many)
+# The most ids of your following's top a day's sync keeps for reconciliation (one full page): ~24 KB of the
+# SyncProgress item (DynamoDB's limit is 400 KB; tests/contract checks the record at its caps).
+TOP_KEEP = MAX_PAGE
 
 
 @dataclass
@@ -49,33 +52,46 @@ class NewIds:
 
 @dataclass
 class ListTop:
-    """The pages of your following list a sync read in this run, from the top of the list:
-    every id they held (the known ones too) and X's token for what comes after them. A full
-    read of the same list later in the run (reconciliation) starts from there instead of
-    paying X for those ids again. `from_top` stays False if the sync read none, or read on
-    from where an earlier run stopped (then the pages are not the list's top)."""
+    """The pages of your following list today's sync read from the top of the list, kept with
+    the sync's progress (SyncProgress) so a reconciliation pass later in the day, in this run
+    or another, starts from them instead of paying X for those ids again: every id they held
+    (the known ones too, in list order), X's token for what comes after them, and `since`, when
+    the first of them was read (ISO; an api follow or unfollow from then on moved the list, see
+    reconcile.py). `from_top` stays False if the sync read none, or its pages do not go on from
+    the top (a page read with another token). At most TOP_KEEP ids: past them the top stops
+    growing (`capped`) and keeps the token after its last page, so a pass reads the sync's
+    later pages again (paid twice, as before the top was kept) and skips nobody."""
 
     ids: list[str] = field(default_factory=list)
     token: str | None = None
     pages: int = 0
     from_top: bool = False
+    since: str | None = None
+    capped: bool = False
 
-    def add(self, token: str | None, page: Page[XUser]) -> None:
+    @classmethod
+    def of(cls, body: dict[str, Any] | None) -> ListTop:
+        return cls(**body) if body else cls()
+
+    def add(self, token: str | None, page: Page[XUser], now: datetime) -> None:
         """A page read with `token`: kept if it carries on the pages kept so far from the top."""
         if token is None:
-            self.ids, self.pages, self.from_top = [], 0, True
+            self.ids, self.token, self.pages, self.from_top, self.since, self.capped = [], None, 0, True, now.isoformat(), False
+        elif self.capped:
+            return
         elif not self.from_top or token != self.token:
             self.from_top = False
+            return
+        if len(self.ids) + len(page.items) > TOP_KEEP:
+            self.capped = True
             return
         self.ids += [u.id for u in page.items]
         self.token = page.next_token
         self.pages += 1
 
-    def changed(self) -> None:
-        """The run followed or unfollowed through the API after the sync read the list: the
-        pages no longer match it, and X's token may now point past people (a list that lost
-        someone above it shifts), so a full read starts from the top again."""
-        self.from_top = False
+    @property
+    def usable(self) -> bool:
+        return self.from_top and self.pages > 0 and self.since is not None
 
 
 @dataclass
@@ -186,13 +202,13 @@ def account_profile(run: JobRun[Any]) -> AccountProfile:
 
 
 def daily_sync(run: JobRun[Any], ledger: Ledger, *, verify_days: int = VERIFY_DAYS_DEFAULT,
-               force: bool = False, following_top: ListTop | None = None) -> SyncDay:
+               force: bool = False) -> SyncDay:
     """The day's sync, done once: suggestions you followed by hand, people who followed back
     (credited to their source), and new followers offered as sources. Each page is applied as
     it comes and kept with where its list goes on (SyncProgress), so a run stopped partway
     (the time limit, X failing) leaves the day's next run only the rest to read and pay for.
-    `following_top`: gets the pages of your following this run reads (from the top), for a
-    later full read of the list in the same run."""
+    With pruning outside follows on, the pages of your following are also kept there (ListTop,
+    in the same write as the token after them), for reconciliation's pass of the list today."""
     records, settings, now = run.account.records, run.account.settings, run.now
     record = records.load_day(SyncDay, run.day)
     if record is not None and record.done and not force:
@@ -211,6 +227,8 @@ def daily_sync(run: JobRun[Any], ledger: Ledger, *, verify_days: int = VERIFY_DA
         record.followers_count, record.following_count = earlier.followers_count, earlier.following_count
     following_plan, followers_plan = _page_plans(run, known, profile)
     lists = {name: ListRead.of(progress.lists.get(name)) for name in ("following", "followers")}
+    # Only a pass of your whole following uses the top (prune_outside_inactive_days): kept only then.
+    top = ListTop.of(progress.following_top) if settings.prune_outside_inactive_days > 0 else None
 
     def keep(name: str, state: ListRead) -> None:
         progress.lists[name] = asdict(state)
@@ -237,8 +255,9 @@ def daily_sync(run: JobRun[Any], ledger: Ledger, *, verify_days: int = VERIFY_DA
 
     def read_following(size: int, token: str | None) -> Page[XUser]:
         page = x.own_following_page(max_results=size, token=token)
-        if following_top is not None:
-            following_top.add(token, page)
+        if top is not None:  # saved by the page's keep(), with the token after it
+            top.add(token, page, now)
+            progress.following_top = asdict(top)
         return page
 
     read_newest(known["following"], read_following, plan=following_plan,
