@@ -295,7 +295,7 @@ class Inbox(Protocol):
 
     def unshown(self) -> list[tuple[str, Message]]:
         """Every message no sent digest has shown, as (conversation id, message), by
-        conversation, oldest first."""
+        conversation, oldest first; each with its `read_at` (when it was last saved)."""
         ...
 
     def thread(self, conversation_id: str, since_id: str, *, limit: int) -> list[Message]:
@@ -307,9 +307,14 @@ class Inbox(Protocol):
     def claim_digest(self, day: date, now: datetime, *, force: bool) -> bool: ...
 
     def finish_digest(self, day: date, status: str, *, message_id: str | None = None, error: str | None = None,
-                      shown: Sequence[tuple[str, str]] = ()) -> None:
+                      shown: Sequence[tuple[str, str]] = (), lost_until: datetime | None = None) -> None:
         """Record how the day's digest ended; a "sent" one also records, in the same write,
-        that the `shown` messages ((conversation id, message id), at most 99) were shown."""
+        that the `shown` messages ((conversation id, message id), at most 98) were shown and
+        that the messages given up unshown until `lost_until` were counted."""
+        ...
+
+    def lost_counted_until(self) -> datetime | None:
+        """The `lost_until` of the last sent digest that gave one (None: none did)."""
         ...
 
 

@@ -469,8 +469,26 @@ def test_a_sent_digest_records_fifty_shown_messages_in_one_write(store: Any) -> 
     store.claim_digest(DAY, NOW, force=False)
     store.finish_digest(DAY, "sent", message_id="m1", shown=[("1-7", str(4000 + i)) for i in range(50)])
     assert [m.text for _, m in store.unshown()] == [f"m{i}" for i in range(50, 60)]
-    with pytest.raises(ValueError, match="at most 99"):
-        store.finish_digest(DAY, "sent", shown=[("1-7", str(4000 + i)) for i in range(100)])
+    with pytest.raises(ValueError, match="at most 98"):
+        store.finish_digest(DAY, "sent", shown=[("1-7", str(4000 + i)) for i in range(99)])
+
+
+def test_a_message_waits_from_its_read_and_a_sent_digest_records_until_when_it_counted_those_given_up(store: Any) -> None:
+    store.save_messages("1-7", [Message("4100", "7", "m", NOW - timedelta(days=3), False)], NOW)
+    assert [m.read_at for _, m in store.unshown()] == [NOW]  # when it was read, not when it was written
+    later = NOW + timedelta(hours=5)
+    store.save_messages("1-7", [Message("4100", "7", "m", NOW - timedelta(days=3), False)], later)  # read again
+    assert [m.read_at for _, m in store.unshown()] == [later]
+    assert store.lost_counted_until() is None
+    store.claim_digest(DAY, NOW, force=False)
+    store.finish_digest(DAY, "failed", error="SES said no", lost_until=later)  # not sent: nothing counted
+    assert store.lost_counted_until() is None
+    store.claim_digest(DAY, NOW, force=False)
+    store.finish_digest(DAY, "sent", message_id="m1", lost_until=later)  # nothing shown: the count still moves
+    assert store.lost_counted_until() == later and len(store.unshown()) == 1
+    store.claim_digest(DAY, NOW, force=True)
+    store.finish_digest(DAY, "sent", message_id="m2", shown=[("1-7", "4100")], lost_until=later + timedelta(days=1))
+    assert store.lost_counted_until() == later + timedelta(days=1) and store.unshown() == []
 
 
 def test_a_conversation_an_earlier_version_left_pending_is_carried_into_the_unshown_once(dynamodb: Any, account_id: str) -> None:

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from flockpilot.domain.account import AccountProfile, DayCounts, DaySpend, GrowthPoint
 from flockpilot.domain.content import ContentItem
-from flockpilot.domain.digest import Message
+from flockpilot.domain.digest import DM_RETENTION, Message
 from flockpilot.domain.feed import Feed
 from flockpilot.domain.follow import REMOVED_SOURCE_DAYS, Source
 from flockpilot.domain.learning import result_batches
@@ -120,6 +120,8 @@ class MemoryStore:
         self._unshown: set[tuple[str, str]] = set()
         self._shown_on: dict[tuple[str, str], date] = {}
         self._digests: dict[date, str] = {}
+        self._expires: dict[tuple[str, str], datetime] = {}  # each message's TTL
+        self._lost_until: datetime | None = None
 
     # --- crash injection ---------------------------------------------------------------
     def crash_after(self, writes: int | None) -> None:
@@ -573,7 +575,8 @@ class MemoryStore:
                 key = (conversation_id, m.id)
                 if key in self._shown_on:
                     continue
-                self._messages.setdefault(conversation_id, {})[m.id] = m
+                self._messages.setdefault(conversation_id, {})[m.id] = replace(m, read_at=now)
+                self._expires[key] = now + DM_RETENTION
                 if not m.from_me:
                     self._unshown.add(key)
 
@@ -590,8 +593,22 @@ class MemoryStore:
         """Test helper: the day of the sent digest that showed a message."""
         return self._shown_on.get((conversation_id, message_id))
 
+    def expire(self, now: datetime) -> int:
+        """Test helper: what DynamoDB's TTL does, at once (the worst case: it may also come
+        days late): every message row past its expiry is gone. Returns how many went."""
+        gone = [key for key, at in self._expires.items() if at <= now]
+        for cid, mid in gone:
+            self._messages.get(cid, {}).pop(mid, None)
+            self._unshown.discard((cid, mid))
+            self._shown_on.pop((cid, mid), None)
+            del self._expires[(cid, mid)]
+        return len(gone)
+
     def digest_state(self, day: date) -> str | None:
         return self._digests.get(day)
+
+    def lost_counted_until(self) -> datetime | None:
+        return self._lost_until
 
     def claim_digest(self, day: date, now: datetime, *, force: bool) -> bool:
         with self.lock:
@@ -603,15 +620,20 @@ class MemoryStore:
             return True
 
     def finish_digest(self, day: date, status: str, *, message_id: str | None = None, error: str | None = None,
-                      shown: Sequence[tuple[str, str]] = ()) -> None:
-        if len(shown) > 99:
-            raise ValueError(f"{len(shown)} messages shown: one transaction records at most 99")
+                      shown: Sequence[tuple[str, str]] = (), lost_until: datetime | None = None) -> None:
+        if len(shown) > 98:
+            raise ValueError(f"{len(shown)} messages shown: one transaction records at most 98")
         with self._write():  # one write, as DynamoDB's transaction
             self._digests[day] = status
             if status == "sent":
+                expires = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + DM_RETENTION
                 for conversation_id, message_id_ in shown:
-                    self._unshown.discard((conversation_id, message_id_))
-                    self._shown_on[(conversation_id, message_id_)] = day
+                    key = (conversation_id, message_id_)
+                    self._unshown.discard(key)
+                    self._shown_on[key] = day
+                    self._expires[key] = max(self._expires.get(key, expires), expires)
+                if lost_until is not None:
+                    self._lost_until = lost_until
 
 
 def _state_of(current: ContentItem, new: ContentItem) -> ContentItem:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
@@ -12,7 +13,10 @@ from hypothesis import strategies as st
 from flockpilot.domain.account import GrowthPoint
 from flockpilot.domain.digest import (
     IGNORE,
+    MAX_MESSAGES_SHOWN,
     MAYBE,
+    OVERDUE_PLACES,
+    SHOW_WITHIN,
     WORTH,
     Conversation,
     Correspondent,
@@ -20,6 +24,9 @@ from flockpilot.domain.digest import (
     compose_url,
     draft_reply,
     first_name,
+    fit,
+    give_up,
+    lost_note,
     rank,
     safe_name,
     safe_text,
@@ -258,3 +265,49 @@ def test_every_section_in_html_and_text_in_order() -> None:
     for s in SECTIONS:
         assert s.upper() in text.upper()
     assert "DRY-RUN" in text
+
+
+def waiting(conversation_id: str, texts: list[str], *, read_days_ago: float, follows: bool, first_id: int) -> Conversation:
+    other = Correspondent(conversation_id, f"u{conversation_id}", "Ada", 10, "", follows, follows)
+    read = NOW - timedelta(days=read_days_ago)
+    return Conversation(f"1-{conversation_id}", other, tuple(Message(str(first_id + i), conversation_id, t, read, False, read_at=read)
+                                                            for i, t in enumerate(texts)))
+
+
+def shown_ids(conversations: list[Conversation], now: datetime = NOW) -> dict[str, int]:
+    entries, _ = fit(rank(conversations, keywords=(), template="Hi", invite="", now=now), now=now)
+    return {e.conversation.id: len(e.conversation.new_messages) for e in entries}
+
+
+def test_a_message_that_waited_a_week_goes_before_the_ranked_ones() -> None:
+    friends = [waiting(str(100 + i), [f"q{n}?" for n in range(5)], read_days_ago=0, follows=True, first_id=1000 * (i + 1))
+               for i in range(12)]  # 60 worth replying, read today: more than the email holds
+    assert "1-9" not in shown_ids([*friends, waiting("9", ["hello"], read_days_ago=6.9, follows=False, first_id=1)])
+    assert shown_ids([*friends, waiting("9", ["hello"], read_days_ago=7, follows=False, first_id=1)])["1-9"] == 1
+    # ranked alone, as before: the quiet one waits however long
+    entries, _ = fit(rank([*friends, waiting("9", ["hello"], read_days_ago=20, follows=False, first_id=1)], keywords=(),
+                          template="Hi", invite="", now=NOW))
+    assert "1-9" not in {e.conversation.id for e in entries}
+
+
+def test_what_waited_has_half_the_email_at_most_the_longest_waiting_first() -> None:
+    old = [waiting(str(10 + i), [f"old {i}.{n}" for n in range(10)], read_days_ago=20 - i, follows=False, first_id=100 * (i + 1))
+           for i in range(4)]  # 40 overdue, safe to ignore
+    fresh = [waiting(str(100 + i), [f"q{n}?" for n in range(5)], read_days_ago=0, follows=True, first_id=10000 * (i + 1))
+             for i in range(8)]  # 40 worth replying
+    counts = shown_ids([*old, *fresh])
+    assert sum(counts.get(c.id, 0) for c in old) == OVERDUE_PLACES == MAX_MESSAGES_SHOWN // 2
+    assert [counts.get(c.id, 0) for c in old] == [10, 10, 5, 0]  # read 20, 19, 18 days ago: the longest waiting first
+    assert sum(counts.get(c.id, 0) for c in fresh) == MAX_MESSAGES_SHOWN - OVERDUE_PLACES
+
+
+def test_messages_past_their_time_are_given_up_and_counted_once() -> None:
+    conv = waiting("9", ["a", "b", "c"], read_days_ago=0, follows=False, first_id=1)
+    conv = replace(conv, messages=tuple(replace(m, read_at=NOW - SHOW_WITHIN + timedelta(hours=int(m.id) - 2))
+                                        for m in conv.messages))  # a: given up an hour ago, b: now, c: in an hour
+    kept, lost = give_up([conv], NOW, None)
+    assert [m.text for _, m in lost] == ["a", "b"] and [m.text for m in kept[0].new_messages] == ["c"]
+    assert [m.text for _, m in give_up([conv], NOW, NOW - timedelta(minutes=30))[1]] == ["b"]  # "a" was counted before
+    assert give_up([conv], NOW, NOW)[1] == [] and give_up([conv], NOW, NOW)[0] == kept
+    assert lost_note(lost) == "2 new messages waited 30 days without room in a digest and will not be shown (from @u9): read them in X"
+    assert give_up([conv], NOW + timedelta(hours=2), None)[0] == []  # none left: the conversation goes

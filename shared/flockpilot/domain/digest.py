@@ -141,6 +141,7 @@ class Message:
     created_at: datetime
     from_me: bool
     sender: Correspondent | None = None
+    read_at: datetime | None = None  # when Flockpilot read it from X (the store sets it): its wait and its expiry run from then
 
 
 def is_group(conversation_id: str) -> bool:
@@ -283,16 +284,76 @@ def rank(conversations: list[Conversation], *, keywords: tuple[str, ...], templa
 
 MAX_MESSAGES_SHOWN = 50  # new messages in one email (with their context); DynamoDB marks them shown in one transaction
 FIRST_PASS = 5  # each conversation's first few new messages go in before any conversation's sixth
+DM_RETENTION = timedelta(days=35)  # a stored DM expires (DynamoDB TTL) this long after it was read
+# A message no digest had room for within SHOW_WITHIN of its read is given up: never shown, and
+# counted (once) by the next digest sent. The 5 days before its row expires let a digest that
+# comes up to 5 days late still count it: it is never removed without a digest saying so.
+SHOW_WITHIN = DM_RETENTION - timedelta(days=5)
+# A message that has waited OVERDUE_AFTER goes before every ranked one, the longest waiting
+# first, in up to OVERDUE_PLACES of an email's places (the others still go by rank, so a flood
+# that has waited cannot hold back what came today): a low-ranked conversation under a flood
+# of better ones waits about a week, not until it expires.
+OVERDUE_AFTER = timedelta(days=7)
+OVERDUE_PLACES = MAX_MESSAGES_SHOWN // 2
 
 
-def fit(entries: list[DigestEntry], limit: int = MAX_MESSAGES_SHOWN) -> tuple[list[DigestEntry], list[DigestEntry]]:
-    """The ranked entries cut to `limit` new messages, so the email stays a readable size. Each
-    conversation first gets its oldest FIRST_PASS new messages, best conversation first, then
-    the rest of the room goes in the same order: a flood in one conversation cannot push the
-    others out. What is cut is each conversation's newest new messages (and the context after
-    them), counted in `waiting`: they stay unshown, so the next digest starts with them. Returns
-    the entries shown and those left out whole."""
+def waiting_since(m: Message) -> datetime:
+    """When a message began to wait for a digest: its read (its creation for one stored
+    without it, which is earlier: never later than its read)."""
+    return m.read_at or m.created_at
+
+
+def give_up(conversations: list[Conversation], now: datetime,
+            counted_until: datetime | None) -> tuple[list[Conversation], list[tuple[Conversation, Message]]]:
+    """The conversations without the new messages that waited SHOW_WITHIN unshown (a
+    conversation left with none is dropped), and those of them given up after
+    `counted_until` (the last sent digest's time: it counted those before), to be counted now."""
+    kept, lost = [], []
+    for conv in conversations:
+        expired = {m.id for m in conv.new_messages if now - waiting_since(m) >= SHOW_WITHIN}
+        if not expired:
+            kept.append(conv)
+            continue
+        lost += [(conv, m) for m in conv.new_messages if m.id in expired
+                 and (counted_until is None or waiting_since(m) + SHOW_WITHIN > counted_until)]
+        if len(expired) < len(conv.new_messages):
+            kept.append(replace(conv, messages=tuple(m for m in conv.messages if m.id not in expired),
+                                new=conv.new - expired))
+    return kept, lost
+
+
+def lost_note(lost: list[tuple[Conversation, Message]]) -> str:
+    """What was given up unshown, by whom: said once, in the first digest sent after it."""
+    if not lost:
+        return ""
+    names = list(dict.fromkeys(f"@{(m.sender or c.other).username}" for c, m in lost))
+    more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+    n = len(lost)
+    return (f"{n} new message{'s' if n != 1 else ''} waited {SHOW_WITHIN.days} days without room in a digest and "
+            f"will not be shown (from {', '.join(names[:5])}{more}): read {'them' if n != 1 else 'it'} in X")
+
+
+def fit(entries: list[DigestEntry], limit: int = MAX_MESSAGES_SHOWN,
+        now: datetime | None = None) -> tuple[list[DigestEntry], list[DigestEntry]]:
+    """The ranked entries cut to `limit` new messages, so the email stays a readable size.
+    First (given `now`) the messages that have waited OVERDUE_AFTER, the longest waiting first,
+    in up to OVERDUE_PLACES places (with the older new messages of their conversation: a
+    conversation is shown from its oldest new message on). Then each conversation gets its
+    oldest FIRST_PASS new messages, best conversation first, then the rest of the room goes in
+    the same order: a flood in one conversation cannot push the others out. What is cut is each
+    conversation's newest new messages (and the context after them), counted in `waiting`:
+    they stay unshown, so the next digest starts with them. Returns the entries shown and those
+    left out whole."""
     room, take = limit, dict[str, int]()
+    if now is not None:
+        places = min(room, OVERDUE_PLACES)
+        overdue = sorted((waiting_since(m), int(m.id), e.conversation.id, i) for e in entries
+                         for i, m in enumerate(e.conversation.new_messages) if now - waiting_since(m) >= OVERDUE_AFTER)
+        for *_, conversation_id, i in overdue:
+            extra = min(places, max(0, i + 1 - take.get(conversation_id, 0)))
+            take[conversation_id] = take.get(conversation_id, 0) + extra
+            places -= extra
+            room -= extra
     for cap in (FIRST_PASS, None):
         for e in entries:
             want = len(e.conversation.new_messages) if cap is None else min(cap, len(e.conversation.new_messages))

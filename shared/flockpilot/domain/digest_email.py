@@ -51,6 +51,8 @@ class DigestReport:
     entries: list[DigestEntry] = field(default_factory=list)
     waiting: str = ""  # what the email's bound left for the next digest, said in the email
     messages_waiting: int = 0
+    lost: str = ""  # messages given up unshown since the last sent digest, said in the email
+    messages_lost: int = 0
     follow: list[LinkItem] = field(default_factory=list)
     prune: list[LinkItem] = field(default_factory=list)
     prune_note: str = ""
@@ -217,6 +219,8 @@ def render_html(r: DigestReport) -> str:
     rows.append(_h("Messages"))
     if not r.entries:
         rows.append(_p("No new direct messages.", muted=True))
+    if r.lost:
+        rows.append(_p(f"&#9888; {_e(r.lost, 400)}"))
     if r.waiting:
         rows.append(_p(f"&#9888; {_e(r.waiting, 400)}"))
     for bucket in (WORTH, MAYBE, IGNORE):
@@ -301,6 +305,8 @@ def render_text(r: DigestReport) -> str:
     out += ["", "MESSAGES"]
     if not r.entries:
         out.append("  No new direct messages.")
+    if r.lost:
+        out.append(f"  {safe_text(r.lost, 400)}")
     if r.waiting:
         out.append(f"  {safe_text(r.waiting, 400)}")
     for e in r.entries:

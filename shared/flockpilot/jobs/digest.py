@@ -22,6 +22,8 @@ from flockpilot.domain.digest import (
     Correspondent,
     Message,
     fit,
+    give_up,
+    lost_note,
     rank,
     waiting_count,
     waiting_note,
@@ -70,6 +72,7 @@ class DigestSummary(RunSummary):
     ignore: int = 0
     messages_shown: int = 0  # new messages the email showed (marked shown once it is sent)
     messages_waiting: int = 0  # new messages past the email's bound, for the next digest
+    messages_lost: int = 0  # new messages given up unshown (no digest had room for them in SHOW_WITHIN), counted once
     subject: str = ""
     message_id: str | None = None
     outbox: list[str] = field(default_factory=list)
@@ -260,11 +263,7 @@ def build_report(deps: DigestDeps, run: JobRun[DigestSummary], *, read_x: bool) 
             report.warnings.append(f"account figures are from {profile.seen_at.astimezone(settings.zone):%d %b %H:%M} "
                                    f"({settings.time_zone})")
     report.checks = reconciliation_note(records.last_run("prune"))
-    entries = rank(unshown_conversations(deps.inbox), keywords=settings.keywords, template=deps.template,
-                   invite=deps.invite, now=now)
-    report.entries, left_out = fit(entries)
-    report.waiting = waiting_note(report.entries, left_out)
-    report.messages_waiting = waiting_count(report.entries, left_out)
+    messages_report(deps, report, now)
 
     follow_day = records.load_day(FollowDay, day)
     prune_day = records.load_day(PruneDay, day)
@@ -310,6 +309,18 @@ def build_report(deps: DigestDeps, run: JobRun[DigestSummary], *, read_x: bool) 
     return report
 
 
+def messages_report(deps: DigestDeps, report: DigestReport, now: datetime) -> None:
+    """The email's messages: those given up since the last sent digest counted, then the rest
+    ranked and cut to the email's bound (what waited longest first, see `fit`)."""
+    settings = deps.account.settings
+    conversations, lost = give_up(unshown_conversations(deps.inbox), now, deps.inbox.lost_counted_until())
+    report.lost, report.messages_lost = lost_note(lost), len(lost)
+    entries = rank(conversations, keywords=settings.keywords, template=deps.template, invite=deps.invite, now=now)
+    report.entries, left_out = fit(entries, now=now)
+    report.waiting = waiting_note(report.entries, left_out)
+    report.messages_waiting = waiting_count(report.entries, left_out)
+
+
 def run_digest(deps: DigestDeps, event: DigestEvent) -> DigestSummary:
     settings, inbox, records = deps.account.settings, deps.inbox, deps.account.records
     preview = bool(event.dry_run)
@@ -351,6 +362,9 @@ def run_digest(deps: DigestDeps, event: DigestEvent) -> DigestSummary:
         shown = [(e.conversation.id, m.id) for e in report.entries for m in e.conversation.new_messages]
         summary.messages_shown = len(shown)
         summary.messages_waiting = report.messages_waiting
+        summary.messages_lost = report.messages_lost
+        if report.lost:
+            summary.mark_partial(report.lost)
         if report.waiting:
             summary.mark_partial(report.waiting)
         if deps.outbox_dir is not None:
@@ -377,7 +391,7 @@ def run_digest(deps: DigestDeps, event: DigestEvent) -> DigestSummary:
                 summary.status = "failed"
                 summary.mark_failed(f"not sent: {exc}; the digest can be run again")
             else:
-                inbox.finish_digest(day, "sent", message_id=summary.message_id, shown=shown)
+                inbox.finish_digest(day, "sent", message_id=summary.message_id, shown=shown, lost_until=run.now)
                 summary.status = "sent"
 
     return run.execute(body)

@@ -4,7 +4,9 @@ DMs are kept for X's own 30-day window (plus a margin) and expire by TTL. A mess
 someone else that no sent digest has shown sits in the queue index ("dm_unshown", keyed by
 conversation and id), so the digest reads the messages waiting for it, never the history
 kept; the write that records the digest as sent takes the messages it showed off the queue
-(and stamps them `shown_on`), in one transaction.
+(and stamps them `shown_on`), in one transaction. The same transaction moves the time up to
+which messages given up unshown were counted (one row, "DIGEST#LOST"); those stay queued
+until their TTL, and the digest skips them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from pynamodb.attributes import BooleanAttribute, JSONAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
 from flockpilot.adapters.dynamo.base import QUEUE_INDEX, Row, attempt, pk_of, raw_query, transaction, utc
-from flockpilot.domain.digest import Correspondent, Message
+from flockpilot.domain.digest import DM_RETENTION, Correspondent, Message
 
 
 class MessageRow(Row):
@@ -27,6 +29,7 @@ class MessageRow(Row):
     from_me = BooleanAttribute(default=False)
     sender = JSONAttribute(null=True)  # the sender as X showed them when the message was read (not for yours)
     shown_on = UnicodeAttribute(null=True)  # the day of the sent digest that showed it
+    read_at = UTCDateTimeAttribute(null=True)  # when it was last saved (read from X): its wait for a digest runs from then
 
 class ConversationRow(Row):
     """Written by versions before messages waited one by one: a conversation with messages no
@@ -41,17 +44,20 @@ class DigestRow(Row):
     message_id = UnicodeAttribute(null=True)
     error = UnicodeAttribute(null=True)
     shown = JSONAttribute(null=True)  # what the sent digest showed: [[conversation id, message id], ...]
+    lost_until = UTCDateTimeAttribute(null=True)  # on the "DIGEST#LOST" row only: messages given up until then are counted
 
-DM_RETENTION = timedelta(days=35)
 DIGEST_RETENTION = timedelta(days=40)
-MAX_SHOWN_PER_WRITE = 99  # DynamoDB's 100 writes a transaction, less the digest's own row
+MAX_SHOWN_PER_WRITE = 98  # DynamoDB's 100 writes a transaction, less the digest's own row and the lost count's
+LOST_SK = "DIGEST#LOST"
 LEGACY_SHOWN = 5  # what a digest before this version showed of a pending conversation: its newest 5
 
 
 def _message(row: MessageRow) -> Message:
     sender = Correspondent(**{k: v for k, v in row.sender.items() if k != "followed_me_since"}) if row.sender else None
+    # A row saved before read_at was kept: its TTL, set at the same save, says when.
+    read_at = utc(row.read_at or (row.expires_at - DM_RETENTION if row.expires_at else None))
     return Message(row.sk.rsplit("#", 1)[1].lstrip("0") or "0", row.sender_id, row.text,
-                   utc(row.created_at) or row.created_at, bool(row.from_me), sender)
+                   utc(row.created_at) or row.created_at, bool(row.from_me), sender, read_at)
 
 
 class DynamoInbox:
@@ -70,7 +76,7 @@ class DynamoInbox:
             row = MessageRow(self.pk, self._message_sk(conversation_id, m.id))
             actions: list[Any] = [MessageRow.sender_id.set(m.sender_id), MessageRow.text.set(m.text),
                                   MessageRow.created_at.set(m.created_at), MessageRow.from_me.set(m.from_me),
-                                  MessageRow.expires_at.set(now + DM_RETENTION)]
+                                  MessageRow.expires_at.set(now + DM_RETENTION), MessageRow.read_at.set(now)]
             if m.sender is not None:
                 actions.append(MessageRow.sender.set(asdict(m.sender) | {"followed_me_since": None}))
             if not m.from_me:
@@ -127,10 +133,11 @@ class DynamoInbox:
         return attempt(lambda: row.save(condition=condition))
 
     def finish_digest(self, day: date, status: str, *, message_id: str | None = None, error: str | None = None,
-                      shown: Sequence[tuple[str, str]] = ()) -> None:
+                      shown: Sequence[tuple[str, str]] = (), lost_until: datetime | None = None) -> None:
         """How the day's digest ended. A sent one takes what it showed off the unshown queue in
-        the same transaction: the email is recorded as sent exactly when its messages are. A
-        shown message whose row TTL removed meanwhile comes back as a stamp that expires too."""
+        the same transaction (and records until when it counted the messages given up): the
+        email is recorded as sent exactly when its messages are. A shown message whose row TTL
+        removed meanwhile comes back as a stamp that expires too."""
         if len(shown) > MAX_SHOWN_PER_WRITE:
             raise ValueError(f"{len(shown)} messages shown: one transaction records at most {MAX_SHOWN_PER_WRITE}")
         actions: list[Any] = [
@@ -138,13 +145,22 @@ class DynamoInbox:
             DigestRow.message_id.set(message_id) if message_id else DigestRow.message_id.remove(),
             DigestRow.error.set(error[:500]) if error else DigestRow.error.remove(),
         ]
-        if status != "sent" or not shown:
+        if status != "sent" or not (shown or lost_until):
             DigestRow(self.pk, f"DIGEST#{day.isoformat()}").update(actions=actions)
             return
         expires = datetime.combine(day, time(), tzinfo=UTC) + DM_RETENTION
         with transaction() as tx:
             tx.update(DigestRow(self.pk, f"DIGEST#{day.isoformat()}"), actions=[*actions, DigestRow.shown.set([list(s) for s in shown])])
+            if lost_until is not None:
+                tx.update(DigestRow(self.pk, LOST_SK), actions=[DigestRow.lost_until.set(lost_until)])
             for conversation_id, message_id_ in shown:
                 tx.update(MessageRow(self.pk, self._message_sk(conversation_id, message_id_)), actions=[
                     MessageRow.q_pk.remove(), MessageRow.q_sk.remove(), MessageRow.shown_on.set(day.isoformat()),
                     MessageRow.expires_at.set(MessageRow.expires_at | expires)])
+
+    def lost_counted_until(self) -> datetime | None:
+        try:
+            row = DigestRow.get(self.pk, LOST_SK, consistent_read=True)
+        except DigestRow.DoesNotExist:
+            return None
+        return utc(row.lost_until)
