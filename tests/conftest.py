@@ -16,6 +16,21 @@ from hypothesis import settings
 
 from flockpilot.invoke import LocalContext
 
+
+# The fault matrix's table (tests/faults/conftest.py) is cleared and joined here: the process
+# that runs the session under xdist loads this conftest, never the one in tests/faults/.
+def pytest_sessionstart(session: pytest.Session) -> None:
+    from tests.faults.conftest import start_matrix
+
+    start_matrix(session)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from tests.faults.conftest import write_matrix
+
+    write_matrix(terminalreporter)
+
+
 # No per-example deadline: an example's wall time is the machine's, not the code's. A first
 # call that compiles X's URL regexes (domain.text._patterns, ~0.4 s) or a stall on a loaded
 # CI box can push one example past Hypothesis' 200 ms default, which it then reports as a

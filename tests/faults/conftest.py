@@ -1,7 +1,10 @@
 """Collects the fault matrix's cells and writes them as a table (build/fault-matrix.md).
 
 Cells may run in several xdist workers: each appends its cells to a file of its own, and
-the controlling process joins them into one table at the end of the session."""
+the controlling process joins them into one table at the end of the session. The session
+hooks that clear and join them are called from tests/conftest.py: under xdist the
+controlling process of `pytest -n 2` (testpaths: tests) never loads this conftest, only
+the workers that collect it do."""
 
 from __future__ import annotations
 
@@ -32,12 +35,12 @@ class Matrix:
 MATRIX = Matrix()
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
+def start_matrix(session: pytest.Session) -> None:
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         shutil.rmtree(CELLS, ignore_errors=True)
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+def write_matrix(terminalreporter: pytest.TerminalReporter) -> None:
     if os.environ.get("PYTEST_XDIST_WORKER") or not CELLS.exists():
         return
     cells = [json.loads(line) for path in sorted(CELLS.glob("*.jsonl")) for line in path.read_text().splitlines()]
@@ -49,7 +52,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         rows[(cell["job"], cell["fault"])][cell["zone"]] = cell
     lines = ["| job | fault | " + " | ".join(f"{z}: done/planned, doubles, lost" for z in zones) + " |",
              "|---|---|" + "---|" * len(zones)]
-    for (job, fault), by_zone in sorted(rows.items(), key=lambda r: (["post", "follow", "prune"].index(r[0][0]), r[0][1])):
+    for (job, fault), by_zone in sorted(rows.items(), key=lambda r: (["post", "follow", "prune", "digest"].index(r[0][0]), r[0][1])):
         shown = [f"{c['done']}/{c['planned']}, {c['doubles']}, {c['lost']}" + (f" ({'; '.join(c['notes'])})" if c["notes"] else "")
                  if (c := by_zone.get(z)) else "-" for z in zones]
         lines.append(f"| {job} | {fault} | " + " | ".join(shown) + " |")

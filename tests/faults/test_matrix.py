@@ -1,22 +1,26 @@
-"""The fault matrix: the post, follow and prune jobs through every fault we know of, in UTC,
-Tokyo and Los Angeles, counting doubles and losses rather than looking for "no error".
+"""The fault matrix: the post, follow, prune and digest jobs through every fault we know of,
+in UTC, Tokyo and Los Angeles, counting doubles and losses rather than looking for "no error".
 
-Each cell runs a whole account day of scheduled ticks (post every 10 minutes, follow and
-prune hourly) on the fakes, with the fault injected mid-morning, and then checks:
+Each post, follow or prune cell runs a whole account day of scheduled ticks (post every 10
+minutes, follow and prune hourly) on the fakes, with the fault injected mid-morning; a digest
+cell runs five days of DMs and daily digests, with the fault on the second day's. Then it checks:
 - doubles: the same post published twice, the same person followed or unfollowed twice
   (counted where X receives the request, so a request X acted on counts even if the
-  client never heard back);
+  client never heard back); a message shown as NEW in two sent digests, or a second email
+  for the same day (counted where the mail is sent, so an email SES took counts even if its
+  answer was lost);
 - losses: a planned slot not published and not explicitly failed with its reason; a person
   queued for an action not acted on by the end of the day, or left waiting on an unknown
-  outcome; an item's record out of step with what X has.
+  outcome; an item's record out of step with what X has; a message never shown.
 Every fault here is temporary, so every cell must end with all its work done.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -28,7 +32,7 @@ from devtools.xsandbox.app import SandboxApp
 from devtools.xsandbox.seed import OWNER_ID
 from devtools.xsandbox.world import User
 from flockpilot.domain.account import DayCounts
-from flockpilot.domain.errors import TransientError
+from flockpilot.domain.errors import TransientError, XError
 from flockpilot.domain.follow import Source, SourceKind
 from flockpilot.domain.people import Person, PersonQueue, PersonStatus
 from flockpilot.domain.records import FollowDay, PruneDay
@@ -36,7 +40,8 @@ from flockpilot.domain.slots import SlotStatus
 from tests.fakes.store import Crash
 from tests.fakes.x import LambdaTime
 from tests.faults.conftest import MATRIX
-from tests.jobs.conftest import ZONES, Harness, make_harness
+from tests.jobs.conftest import ZONES, FakeMailer, Harness, make_harness
+from tests.jobs.test_digest import FAN, QUIET, SPAMMER, rate_limit_dm_read, shown
 
 TIMEOUT = 0.02  # the X client's timeout in these cells
 # Writes made by the tick that first acts (measured once: a test below checks these are
@@ -44,6 +49,8 @@ TIMEOUT = 0.02  # the X client's timeout in these cells
 POST_TICK_WRITES = 5
 FOLLOW_TICK_WRITES = 58  # with the sync keeping each page of its lists (the last followers page too) before the day's record
 PRUNE_TICK_WRITES = 75  # the day synced (each page of its lists kept), decided and its 10 unfollows, in the first run inside the active hours
+SENT_NOT_RECORDED = 15  # the digest's write after SES took its email: the one that records it sent
+DIGEST_TICK_WRITES = 18  # the day's 10 DMs stored, the read's frontier and day, profile and growth, claim, sent, spend, run
 SLOW = 0.05  # a fault's delay: longer than the timeout
 MARGIN = 5.0  # the X client's: no call starts unless its timeout and this still fit
 
@@ -374,6 +381,135 @@ def test_prune(zone: str, fault: str) -> None:
     assert cell.done == cell.planned == 10, cell
 
 
+# --- digest --------------------------------------------------------------------------------------
+
+DIGEST_DAYS = 5  # the fault hits the second day's digest (a 429 three times, three days': one read a day); the last shows what was left
+WRITERS = ((FAN, "q"), (QUIET, "hello"), (SPAMMER, "promo"))
+
+
+class FaultyMailer(FakeMailer):
+    """SES as the digest meets it: `faults` are taken one per send, in order; "busy" (nothing
+    sent, a retry can), "refused" (nothing sent, a retry cannot), "answer lost" (SES took the
+    email, then the connection failed: the caller cannot tell it went)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.faults: list[str] = []
+
+    def __call__(self, subject: str, html: str, text: str) -> str:
+        fault = self.faults.pop(0) if self.faults else None
+        if fault == "busy":
+            raise TransientError("SES is busy (Throttling); a retry will send the digest")
+        if fault == "refused":
+            from flockpilot.adapters.mail import MailError
+            raise MailError("SES did not accept the digest: Email address is not verified")
+        message_id = super().__call__(subject, html, text)
+        if fault == "answer lost":
+            raise TransientError("could not reach SES: Read timeout on endpoint URL")
+        return message_id
+
+
+def dms_of_the_day(h: Harness, day: int) -> list[str]:
+    """Ten DMs at 09:00: three from each of three people (the read takes pages of 1, 2, 4 and
+    8 on top of what is known), and your reply. Returns the texts from others."""
+    texts = []
+    for n in range(3):
+        for user_id, word in WRITERS:
+            texts.append(f"{word} d{day} n{n}")
+            h.world.add_dm(user_id, OWNER_ID, texts[-1])
+    h.world.add_dm(OWNER_ID, FAN, f"reply d{day}")
+    return texts
+
+
+def digest_cell(zone: str, fault: str, injected: list[Fault], delivery: Delivery, crash_writes: int | None = None,
+                time_left: LambdaTime | None = None, mail: Sequence[str] = (), dm_429_on_call: int | None = None) -> Cell:
+    """Five days: DMs at 09:00, the scheduled digest at 18:15 (and Lambda's one retry two
+    minutes later if the run raised or the process died); the fault is set before the second
+    day's digest."""
+    h = make_harness(zone, DIGEST_EMAIL="owner@example.com", SENDER_EMAIL="flockpilot@example.com",
+                     MONTHLY_BUDGET_USD="1000")
+    h.x_timeout = TIMEOUT
+    h.mail = mailer = FaultyMailer()
+    cell = Cell("digest", fault, zone)
+    written: list[str] = []
+    crashes = 0
+    take_fault = h.world.take_fault
+    for day in range(DIGEST_DAYS):
+        h.at_local(9, days=0 if day == 0 else 1)
+        written += dms_of_the_day(h, day)
+        h.at_local(18, 15)
+        if day == 1:
+            inject(h, injected, time_left)
+            mailer.faults = list(mail)
+            if dm_429_on_call is not None:
+                rate_limit_dm_read(h, on_call=dm_429_on_call)
+            if crash_writes is not None:
+                h.store.crash_after(crash_writes)
+        tick = functools.partial(h.digest, trigger="schedule", id=f"digest-{day}")
+        for _ in range(2):  # the scheduled delivery, then Lambda's one retry (MaximumRetryAttempts: 1)
+            try:
+                delivery(tick)
+                break
+            except Crash:
+                crashes += 1
+            except (TransientError, XError):  # raised for Lambda to retry
+                pass
+            finally:
+                h.store.crash_after(None)
+                h.lambda_time = None
+            h.clock.advance(minutes=2)
+        h.world.take_fault = take_fault  # type: ignore[method-assign]
+    if crash_writes is not None and not crashes:
+        cell.notes.append("no crash: the tick made fewer writes")
+    note_time_limit(cell, time_left)
+    counts = Counter(m for _, _, text in mailer.sent for m in shown(text))
+    emails = Counter(subject.split(":", 1)[0] for subject, _, _ in mailer.sent)  # "Flockpilot Wed 25 Nov": one a day
+    cell.planned = len(written)
+    cell.done = len(set(written) & set(counts))
+    cell.doubles = sum(n - 1 for n in counts.values() if n > 1) + sum(n - 1 for n in emails.values() if n > 1)
+    cell.lost = cell.planned - cell.done
+    if cell.doubles and crash_writes == SENT_NOT_RECORDED:
+        cell.notes.append("SES took the email, the process died before recording it: shown again the next day (README)")
+    if cell.doubles and mail == ["answer lost"]:
+        cell.notes.append("open: SES took the email, its answer was lost; Lambda's retry sent a second one")
+    return cell
+
+
+DIGEST_MAIL_FAULTS = {"SES busy": ["busy"], "SES busy twice": ["busy", "busy"], "SES refused": ["refused"],
+                      "SES took it, its answer lost": ["answer lost"]}
+DIGEST_TIME_LIMITS = ["time limit before any call"]  # the digest writes nothing to X: no later limit stops it
+DM_429_MID_READ = "429 on the third page of the read"
+
+
+@pytest.mark.parametrize("zone", ZONES)
+@pytest.mark.parametrize("fault", [*faults("getDirectMessagesEvents"), DM_429_MID_READ, *DIGEST_MAIL_FAULTS, *DELIVERIES, *DIGEST_TIME_LIMITS,
+                                   *(f"crash before write {k}" for k in range(DIGEST_TICK_WRITES))])
+def test_digest(zone: str, fault: str) -> None:
+    if fault in TIME_LIMITS:
+        cell = digest_cell(zone, fault, [], Delivery(), time_left=out_of_time(TIME_LIMITS[fault]))
+    elif fault.startswith("crash"):
+        cell = digest_cell(zone, fault, [], Delivery(), crash_writes=int(fault.rsplit(" ", 1)[1]))
+    elif fault in DELIVERIES:
+        cell = digest_cell(zone, fault, [], DELIVERIES[fault])
+    elif fault in DIGEST_MAIL_FAULTS:
+        cell = digest_cell(zone, fault, [], Delivery(), mail=DIGEST_MAIL_FAULTS[fault])
+    elif fault == DM_429_MID_READ:
+        cell = digest_cell(zone, fault, [], Delivery(), dm_429_on_call=3)
+    else:
+        cell = digest_cell(zone, fault, faults("getDirectMessagesEvents")[fault], Delivery())
+    MATRIX.append(cell)
+    assert cell.lost == 0 and cell.done == cell.planned == DIGEST_DAYS * 9, cell
+    if fault == f"crash before write {SENT_NOT_RECORDED}":
+        # The edge the README states: whether SES took the email cannot be known after the
+        # process died there, and showing its 9 messages again beats losing them.
+        assert cell.doubles == 9, cell
+    elif fault == "SES took it, its answer lost" and cell.doubles == 10:
+        pytest.xfail("open: an SES failure after SES took the email is retried into a second email the same "
+                     "day (1 email + its 9 messages twice)")
+    else:
+        assert cell.doubles == 0, cell
+
+
 def test_the_crash_cells_cover_every_write_of_the_acting_tick() -> None:
     h = make_harness("UTC")
     h.stock()
@@ -390,3 +526,11 @@ def test_the_crash_cells_cover_every_write_of_the_acting_tick() -> None:
     h.at_local(8, 35)
     writes = h.store.writes
     assert h.prune(trigger="schedule", reconcile=False).unfollowed and h.store.writes - writes == PRUNE_TICK_WRITES
+    h = make_harness("UTC", DIGEST_EMAIL="owner@example.com", SENDER_EMAIL="flockpilot@example.com", MONTHLY_BUDGET_USD="1000")
+    for day in range(2):  # the second day's digest, as a digest cell's
+        h.at_local(9, days=day)
+        dms_of_the_day(h, day)
+        h.at_local(18, 15)
+        writes = h.store.writes
+        assert h.digest(trigger="schedule").status == "sent"
+    assert h.store.writes - writes == DIGEST_TICK_WRITES
