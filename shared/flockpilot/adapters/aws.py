@@ -63,13 +63,20 @@ def _focused_loader(data_path: str | None) -> Any:
                          file_loader=PlainJSONFileLoader())
 
 
+# SES's SendEmail is not idempotent: botocore's own retry after a read timeout or a dropped
+# connection could mail the digest twice. It gets one attempt; adapters/mail.py tells what may
+# have gone out (MailMaybeSent) from what surely did not (retried by Lambda's retry of the run).
+_ATTEMPTS = {"sesv2": 1}
+
+
 @cache
 def client(service: str, region: str) -> Any:
     """A botocore client on the shared session (endpoints follow AWS_ENDPOINT_URL_<SERVICE>)."""
     from botocore.config import Config
 
+    retries: Any = {"mode": "standard", "total_max_attempts": _ATTEMPTS.get(service, 3)}
     return botocore_session().create_client(service, region_name=region,
-                                            config=Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard"}))
+                                            config=Config(connect_timeout=3, read_timeout=10, retries=retries))
 
 
 def reset() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flockpilot.domain.errors import FlockpilotError, TransientError
+from flockpilot.domain.errors import FlockpilotError, MailMaybeSent, TransientError
 
 
 class MailError(FlockpilotError):
@@ -20,7 +20,7 @@ def _header_safe(value: str) -> str:
 
 def send_email(*, region: str, sender: str, recipients: list[str], subject: str, html: str, text: str) -> str:
     """Send one message; return SES's message id."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 
     try:
         from flockpilot.adapters.aws import client
@@ -38,6 +38,8 @@ def send_email(*, region: str, sender: str, recipients: list[str], subject: str,
         if code in RETRYABLE_CODES:
             raise TransientError(f"SES is busy ({code}); a retry will send the digest") from None
         raise MailError(f"SES did not accept the digest: {exc}") from None
-    except BotoCoreError as exc:
+    except (EndpointConnectionError, ConnectTimeoutError) as exc:  # no connection: nothing reached SES
         raise TransientError(f"could not reach SES: {exc}") from None
+    except BotoCoreError as exc:  # sent, then the answer was lost (read timeout, connection closed...)
+        raise MailMaybeSent(f"SES's answer was lost ({exc}): it may have sent the digest") from None
     return str(response["MessageId"])

@@ -67,6 +67,11 @@ class NotFound(XError):
     pass
 
 
+class MailMaybeSent(FlockpilotError):
+    """The request reached the mail service and its answer was lost (a read timeout, a dropped
+    connection): the email may have gone out, and sending it again could mail it twice."""
+
+
 class TransientError(XError):
     """5xx, timeout or connection failure on a call that is safe to repeat."""
 

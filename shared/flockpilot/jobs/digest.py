@@ -31,6 +31,7 @@ from flockpilot.domain.digest import (
 from flockpilot.domain.digest_email import DigestReport, LinkItem, PostLine, render_html, render_text
 from flockpilot.domain.errors import (
     CredentialsRevoked,
+    MailMaybeSent,
     NotFound,
     NotPermitted,
     NotSent,
@@ -383,6 +384,10 @@ def run_digest(deps: DigestDeps, event: DigestEvent) -> DigestSummary:
         else:
             try:
                 summary.message_id = deps.send(report.subject, html, text)
+            except MailMaybeSent as exc:  # the day stays claimed ("sending"): no retry mails it again
+                summary.status = "unknown"
+                summary.mark_partial(f"{exc}; not sent again today (if it did not arrive, run the digest with "
+                                     "{\"force\": true}); its new messages are shown again in the next digest")
             except TransientError:
                 inbox.finish_digest(day, "failed", error="SES was unavailable; Lambda retries the run")
                 raise
