@@ -217,12 +217,24 @@ class PeopleLedger(Protocol):
 
     def add_person(self, person: Person) -> bool: ...
 
+    def add_people(self, people: Sequence[Person]) -> set[str]:
+        """add_person for many, in as few writes as it takes (each adds all of its people or
+        none, so a crash leaves each person added or not, never half): the ids added. Anyone in
+        the ledger already is left as they are; an id given twice is added once, as the first."""
+        ...
+
     def people_by_id(self, user_ids: Sequence[str]) -> dict[str, Person]: ...
 
     def update_person(self, person: Person, *, expected: Collection[PersonStatus],
                       counts: tuple[date, DayCounts] | None = None, credit: SourceCredit | None = None) -> bool:
         """Write `person` if their stored status is one of `expected`; with it, in the same
         transaction, add `counts` to the day's tallies and `credit` to the source."""
+        ...
+
+    def update_people(self, changes: Sequence[tuple[Person, Collection[PersonStatus]]]) -> set[str]:
+        """update_person without tallies or credit for many, in as few writes as it takes (each
+        writes all of its people or none): each person is written if their stored status is one
+        of theirs; the ids written. A person may appear once a call."""
         ...
 
     def queue(self, queue: PersonQueue, *, due_by: datetime | None = None, limit: int) -> list[Person]: ...

@@ -284,6 +284,44 @@ def test_updates_happen_only_from_the_expected_status(store: Any) -> None:
     assert store.update_person(person(404).suggested(NOW), expected=(PersonStatus.RESERVE,)) is False
 
 
+def test_people_are_added_together_leaving_out_whoever_the_ledger_has(store: Any) -> None:
+    store.add_person(person(1, PersonStatus.SUGGESTED))
+    writes = store.writes if isinstance(store, MemoryStore) else None
+    added = store.add_people([person(1), person(2, score=0.2), person(2, score=0.9), person(3)])
+    assert added == {"2", "3"}
+    if writes is not None:
+        assert store.writes - writes == 1  # one write for the lot
+    got = store.people_by_id(["1", "2", "3"])
+    assert got["1"].status is PersonStatus.SUGGESTED  # left as it was
+    assert got["2"].score == 0.2  # an id given twice: the first
+    assert store.add_people([person(2), person(3)]) == set() and store.add_people([]) == set()
+
+
+def test_people_move_together_each_only_from_their_expected_status(store: Any) -> None:
+    store.add_people([person(1), person(2), person(3, PersonStatus.FOLLOWED)])
+    moved = store.update_people([(person(1).suggested(NOW), (PersonStatus.RESERVE,)),
+                                 (person(2).suggested(NOW), (PersonStatus.QUEUED,)),  # stored as reserve: left
+                                 (person(3, PersonStatus.FOLLOWED).checked_again_later(NOW), (PersonStatus.FOLLOWED,)),
+                                 (person(404).suggested(NOW), (PersonStatus.RESERVE,))])  # not in the ledger: not written
+    assert moved == {"1", "3"}
+    got = store.people_by_id(["1", "2", "3", "404"])
+    assert set(got) == {"1", "2", "3"}
+    assert (got["1"].status, got["2"].status, got["3"].due_at) == (PersonStatus.SUGGESTED, PersonStatus.RESERVE, NOW + timedelta(days=1))
+    with pytest.raises(ValueError, match="twice"):
+        store.update_people([(person(1).suggested(NOW), (PersonStatus.SUGGESTED,))] * 2)
+
+
+def test_more_people_than_one_transaction_holds_are_all_written(store: Any) -> None:
+    store.add_people([person(i) for i in range(0, 150, 7)])  # some known already, in both transactions
+    added = store.add_people([person(i) for i in range(150)])
+    assert added == {str(i) for i in range(150) if i % 7}
+    moved = store.update_people([(person(i).suggested(NOW), (PersonStatus.RESERVE,)) for i in range(150)]
+                                + [(person(i).suggested(NOW), (PersonStatus.RESERVE,)) for i in range(150, 160)])
+    assert moved == {str(i) for i in range(150)}
+    assert store.queue_size(PersonQueue.RESERVE) == 0
+    assert all(p.status is PersonStatus.SUGGESTED for p in store.people_by_id([str(i) for i in range(150)]).values())
+
+
 def test_a_status_change_tallies_and_credits_in_the_same_write(store: Any) -> None:
     store.add_source(Source("s", SourceKind.ACCOUNT, "@s", NOW))
     store.add_person(person(1, PersonStatus.SUGGESTED))

@@ -34,6 +34,7 @@ from flockpilot.domain.slots import Claim, LeaseLost, Slot, SlotStatus, SlotTake
 
 R = TypeVar("R", bound=DayRecord)
 SPEND_JOBS = ("post", "follow", "prune", "digest", "reconcile", "metrics")
+TRANSACTION_ITEMS = 100  # as adapters/dynamo/ledger.py: DynamoDB's most in one transaction
 
 
 ITEM_LIMIT = 400 * 1024  # DynamoDB's largest item, in bytes
@@ -414,6 +415,34 @@ class MemoryStore:
             with self._write():
                 self._people[person.user_id] = person
             return True
+
+    def add_people(self, people: Sequence[Person]) -> set[str]:
+        first: dict[str, Person] = {}
+        for person in people:
+            first.setdefault(person.user_id, person)
+        return self._write_each([(p, lambda current: current is None) for p in first.values()])
+
+    def update_people(self, changes: Sequence[tuple[Person, Collection[PersonStatus]]]) -> set[str]:
+        ids = [person.user_id for person, _ in changes]
+        if len(set(ids)) < len(ids):
+            raise ValueError("update_people: a person twice in one call")
+        def from_expected(expected: Collection[PersonStatus]) -> Callable[[Person | None], bool]:
+            return lambda current: current is not None and current.status in expected
+
+        return self._write_each([(person, from_expected(expected)) for person, expected in changes])
+
+    def _write_each(self, writes: list[tuple[Person, Callable[[Person | None], bool]]]) -> set[str]:
+        """As DynamoDB: TRANSACTION_ITEMS people a write, all of its people or none (a crash)."""
+        written: set[str] = set()
+        for start in range(0, len(writes), TRANSACTION_ITEMS):
+            chunk = [(p, ok) for p, ok in writes[start:start + TRANSACTION_ITEMS] if ok(self._people.get(p.user_id))]
+            if not chunk:
+                continue
+            with self._write():
+                for person, _ in chunk:
+                    self._people[person.user_id] = person
+            written.update(p.user_id for p, _ in chunk)
+        return written
 
     def people_by_id(self, user_ids: Sequence[str]) -> dict[str, Person]:
         return {i: self._people[i] for i in dict.fromkeys(user_ids) if i in self._people}

@@ -47,8 +47,12 @@ TIMEOUT = 0.02  # the X client's timeout in these cells
 # Writes made by the tick that first acts (measured once: a test below checks these are
 # still right, so a new write boundary can never go untested).
 POST_TICK_WRITES = 5
-FOLLOW_TICK_WRITES = 58  # with the sync keeping each page of its lists (the last followers page too) before the day's record
-PRUNE_TICK_WRITES = 75  # the day synced (each page of its lists kept), decided and its 10 unfollows, in the first run inside the active hours
+# follow: the sync keeps each page of its lists (the last followers page too) before the day's record; a page's candidates
+# are one write, and so is the promotion of the day's list
+FOLLOW_TICK_WRITES = 19
+# prune: the day synced (each page of its lists kept), decided and its 10 unfollows, in the first run inside
+# the active hours; the moves a batch of follow-back checks makes are one write
+PRUNE_TICK_WRITES = 61
 SENT_NOT_RECORDED = 15  # the digest's write after SES took its email: the one that records it sent
 DIGEST_TICK_WRITES = 18  # the day's 10 DMs stored, the read's frontier and day, profile and growth, claim, sent, spend, run
 SLOW = 0.05  # a fault's delay: longer than the timeout

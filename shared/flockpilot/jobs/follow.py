@@ -357,18 +357,19 @@ class _FollowRun:
         summary.users_read += len(users)
         known = ledger.known([u.id for u in users])
         rejected: list[tuple[str, str]] = []
-        found = 0
+        passed: list[Person] = []
         for user in users:
             verdict = screen(user, settings.follow_filters, owner_id=self.deps.account.account_id, known=set(known), now=run.now)
             if verdict.passed:
-                value = score(user, source.rate, settings.keywords)
-                if ledger.add_person(self.candidate(user, source, value)):
-                    found += 1
+                passed.append(self.candidate(user, source, score(user, source.rate, settings.keywords)))
             else:
                 if user.id not in known:
                     rejected.append((user.id, verdict.reasons[0]))
                 key = verdict.keys[0]
                 summary.reasons_out[key] = summary.reasons_out.get(key, 0) + 1
+        # One write for the page's candidates (not one each): whoever another run added since
+        # known() is left out, as a conditional put of their own would leave them.
+        found = len(ledger.add_people(passed)) if passed else 0
         summary.screened_out += len(users) - found
         if rejected:
             ledger.mark_seen(rejected, run.now)
@@ -390,14 +391,11 @@ class _FollowRun:
         run, summary = self.run, self.run.summary
         labels = {s.source_id: s.label for s in self.ledger.sources()}
         people = self.ledger.people_by_id(self.record.shortlisted)
-        for user_id in self.record.shortlisted:
-            person = people.get(user_id)
-            if person is None:
-                continue
-            if person.status is PersonStatus.RESERVE:
-                moved = person.queued(run.now) if self.mode is FollowMode.API else person.suggested(run.now)
-                if self.ledger.update_person(moved, expected=(PersonStatus.RESERVE,)):
-                    summary.shortlisted.append(suggestion(moved, labels.get(person.source_id or "", "")))
+        moves = [person.queued(run.now) if self.mode is FollowMode.API else person.suggested(run.now)
+                 for user_id in dict.fromkeys(self.record.shortlisted)
+                 if (person := people.get(user_id)) is not None and person.status is PersonStatus.RESERVE]
+        moved = self.ledger.update_people([(m, (PersonStatus.RESERVE,)) for m in moves]) if moves else set()
+        summary.shortlisted += [suggestion(m, labels.get(m.source_id or "", "")) for m in moves if m.user_id in moved]
         self.record.promoted = True
         self.records.save_day(self.record, run.now)
 

@@ -246,9 +246,11 @@ class _PruneRun:
             self.record = self.records.load_day(PruneDay, run.day) or self.record  # a concurrent run decided first
             decisions = []
         chosen = set(self.record.ids)
-        for person in self.candidates_checked:
-            if not self.preview and (person.user_id not in chosen or self.record.api):
-                ledger.update_person(person.checked_again_later(run.now), expected=(PersonStatus.FOLLOWED,))
+        if not self.preview:
+            later = {p.user_id: p.checked_again_later(run.now) for p in self.candidates_checked
+                     if p.user_id not in chosen or self.record.api}
+            if later:
+                ledger.update_people([(p, (PersonStatus.FOLLOWED,)) for p in later.values()])
         for d in decisions:
             summary.suggested.append(PruneSuggestion(user_id=d.person.user_id, username=d.person.username,
                                                      profile_url=profile_url(d.person.username), why=d.reason))
@@ -259,10 +261,10 @@ class _PruneRun:
             return
         run = self.run
         people = self.ledger.people_by_id(self.record.ids)
-        for user_id, _, reason in self.record.decisions:
-            person = people.get(user_id)
-            if person is not None and person.status is PersonStatus.FOLLOWED:
-                self.ledger.update_person(person.prune_suggested(run.now, reason), expected=(PersonStatus.FOLLOWED,))
+        moves = {user_id: person.prune_suggested(run.now, reason) for user_id, _, reason in self.record.decisions
+                 if (person := people.get(user_id)) is not None and person.status is PersonStatus.FOLLOWED}
+        if moves:
+            self.ledger.update_people([(p, (PersonStatus.FOLLOWED,)) for p in moves.values()])
         self.record.promoted = True
         self.records.save_day(self.record, run.now)
 
@@ -299,9 +301,10 @@ class _PruneRun:
         if not due:
             return []
         allowed = ledger.allowed([p.user_id for p in due])
-        for person in (p for p in due if p.user_id in allowed):
-            ledger.update_person(person.checked_again_later(run.now, KEPT_RECHECK_DAYS), expected=(person.status,))
-            summary.kept["on the allowlist"] = summary.kept.get("on the allowlist", 0) + 1
+        on_list = [p for p in due if p.user_id in allowed]
+        if on_list:
+            ledger.update_people([(p.checked_again_later(run.now, KEPT_RECHECK_DAYS), (p.status,)) for p in on_list])
+            summary.kept["on the allowlist"] = summary.kept.get("on the allowlist", 0) + len(on_list)
         to_check = [p for p in due if p.user_id not in allowed]
         known = [p for p in to_check if kept.get(p.user_id) is not None]
         ask = [p for p in to_check if kept.get(p.user_id) is None]
@@ -330,32 +333,34 @@ class _PruneRun:
         answers kept in `checks` until the day is decided)."""
         run, summary, ledger = self.run, self.run.summary, self.ledger
         candidates: list[Followed] = []
+        moves: list[tuple[Person, tuple[PersonStatus, ...]]] = []  # written together after the loop
+        backs: list[str] = []
         for person in people:
             user = seen.get(person.user_id)
             if user is None or _unsaid(user):
                 # X did not say: unknown stays unknown; asked again tomorrow
-                ledger.update_person(person.checked_again_later(run.now), expected=(person.status,))
-            elif not user.i_follow:
+                moves.append((person.checked_again_later(run.now), (person.status,)))
+            elif not user.i_follow:  # with the day's tally: a write of its own
                 self.record_unfollowed(person, by_api=False, expected=(person.status,))
                 summary.unfollowed_by_hand.append(person.username)
             elif user.follows_me:
-                if ledger.update_person(person.now_followed_back(run.now, verify_days=self.settings.reconcile_every_days),
-                                        expected=(person.status,)):
-                    summary.follow_backs.append(person.user_id)
+                moves.append((person.now_followed_back(run.now, verify_days=self.settings.reconcile_every_days), (person.status,)))
+                backs.append(person.user_id)
             elif person.status is PersonStatus.PRUNE_SUGGESTED:
                 ignored = person.due_at is not None and run.now - person.due_at >= timedelta(days=SUGGESTION_PATIENCE_DAYS)
                 if ignored:  # you kept them: not suggested again for a month
-                    ledger.update_person(replace(person, status=PersonStatus.FOLLOWED, prune_reason=None,
-                                                 due_at=run.now + timedelta(days=KEPT_RECHECK_DAYS)),
-                                         expected=(PersonStatus.PRUNE_SUGGESTED,))
+                    moves.append((replace(person, status=PersonStatus.FOLLOWED, prune_reason=None,
+                                          due_at=run.now + timedelta(days=KEPT_RECHECK_DAYS)), (PersonStatus.PRUNE_SUGGESTED,)))
                     summary.kept["kept after a week on the prune list"] = summary.kept.get("kept after a week on the prune list", 0) + 1
                 else:
-                    ledger.update_person(person.checked_again_later(run.now), expected=(PersonStatus.PRUNE_SUGGESTED,))
+                    moves.append((person.checked_again_later(run.now), (PersonStatus.PRUNE_SUGGESTED,)))
             else:  # a candidate: their next check is set once today's decision is recorded
                 checks.answers[person.user_id] = _answer(user)
                 self.candidates_checked.append(person)
                 candidates.append(Followed(person.user_id, person.username, person.followed_at, person.source_id, True, False,
                                            user.last_post_at))
+        written = ledger.update_people(moves) if moves else set()
+        summary.follow_backs += [user_id for user_id in backs if user_id in written]
         return candidates
 
     def outside_candidates(self) -> list[Followed]:

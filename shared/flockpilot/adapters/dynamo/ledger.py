@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, JSONAttribute, ListAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from flockpilot.adapters.dynamo.base import QUEUE_INDEX, Row, attempt, pk_of, raw_query, transaction, utc
@@ -70,6 +72,7 @@ class MemberRow(Row):
 SEEN_RETENTION = timedelta(days=180)
 COUNTS_RETENTION = timedelta(days=60)
 MEMBER_RETENTION = timedelta(days=120)
+TRANSACTION_ITEMS = 100  # DynamoDB's most in one TransactWriteItems
 
 
 class DynamoLedger:
@@ -105,8 +108,47 @@ class DynamoLedger:
 
     def add_person(self, person: Person) -> bool:
         """Record someone new; False (nothing written) if they are in the ledger already."""
-        row = self._person_row(person)
-        return attempt(lambda: row.save(condition=PersonRow.sk.does_not_exist()))
+        return _put(self._person_row(person), PersonRow.sk.does_not_exist())
+
+    def add_people(self, people: Sequence[Person]) -> set[str]:
+        """add_person for many, up to TRANSACTION_ITEMS a write: the ids added (an id given twice:
+        the first)."""
+        first: dict[str, Person] = {}
+        for person in people:
+            first.setdefault(person.user_id, person)
+        return self._write_each([(p.user_id, self._person_row(p), PersonRow.sk.does_not_exist()) for p in first.values()])
+
+    def update_people(self, changes: Sequence[tuple[Person, Collection[PersonStatus]]]) -> set[str]:
+        """update_person (no tallies, no credit) for many, up to TRANSACTION_ITEMS a write: the ids
+        written (each person once a call)."""
+        seen: set[str] = set()
+        writes = []
+        for person, expected in changes:
+            if person.user_id in seen:
+                raise ValueError(f"update_people: {person.user_id} twice in one call")
+            seen.add(person.user_id)
+            writes.append((person.user_id, self._person_row(person),
+                           PersonRow.sk.exists() & PersonRow.status.is_in(*[s.value for s in expected])))
+        return self._write_each(writes)
+
+    def _write_each(self, writes: Sequence[tuple[str, PersonRow, Condition]]) -> set[str]:
+        """Conditional puts, up to TRANSACTION_ITEMS in one transaction: it writes all of its rows
+        or none, and is sent again without the rows whose condition failed (so each row is written
+        exactly when a put of its own would have been). A row left alone goes as a plain put.
+        Returns the ids written."""
+        written: set[str] = set()
+        for start in range(0, len(writes), TRANSACTION_ITEMS):
+            chunk = list(writes[start:start + TRANSACTION_ITEMS])
+            while len(chunk) > 1:
+                failed = _failed_conditions(chunk)
+                if not failed:
+                    written.update(user_id for user_id, _, _ in chunk)
+                    chunk = []
+                chunk = [w for i, w in enumerate(chunk) if i not in failed]
+            for user_id, row, condition in chunk:
+                if _put(row, condition):
+                    written.add(user_id)
+        return written
 
     def people_by_id(self, user_ids: Sequence[str]) -> dict[str, Person]:
         unique = list(dict.fromkeys(user_ids))
@@ -307,6 +349,24 @@ class DynamoLedger:
         rows = MemberRow.query(self.pk, condition, limit=limit, attributes_to_get=["sk"])
         prefix = f"MEMBER#{name}#"
         return [r.sk.removeprefix(prefix) for r in rows if r.sk.startswith(prefix)]
+
+
+def _put(row: PersonRow, condition: Condition) -> bool:
+    return attempt(lambda: row.save(condition=condition))
+
+
+def _failed_conditions(writes: Sequence[tuple[str, PersonRow, Condition]]) -> set[int]:
+    """Put `writes` in one transaction: the positions whose condition failed (none: all written)."""
+    try:
+        with transaction() as tx:
+            for _, row, condition in writes:
+                tx.save(row, condition=condition)
+    except TransactWriteError as exc:
+        failed = {i for i, r in enumerate(exc.cancellation_reasons) if r is not None and r.code == "ConditionalCheckFailed"}
+        if not failed:  # not a condition (a conflict with another transaction, throttling): the run fails, Lambda retries it
+            raise
+        return failed
+    return set()
 
 
 def _person_to_json(person: Person) -> dict[str, Any]:
