@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # types only: a job imports the domain modules it uses, not a
     from flockpilot.domain.people import AllowEntry, Person, PersonQueue, PersonStatus, SourceCredit
     from flockpilot.domain.plan import DayPlan
     from flockpilot.domain.records import DayRecord, PostRecord, ReconState
-    from flockpilot.domain.slots import Claim, Slot
+    from flockpilot.domain.slots import Claim, Slot, Unread
     from flockpilot.domain.x import DmPage, Page, PostRef, RateWindow, XUser
 
 R = TypeVar("R", bound="DayRecord")
@@ -191,7 +191,11 @@ class PlanStore(Protocol):
         replacing the same empty plan, one wins and the other gets the winner's plan."""
         ...
 
-    def claim_slot(self, day: date, index: int, *, now: datetime, lease_seconds: int) -> Claim: ...
+    def claim_slot(self, day: date, index: int, *, now: datetime, lease_seconds: int,
+                   as_read: Slot | None | Unread = ...) -> Claim:
+        """Take the slot (SlotTaken if another run holds or finished it). `as_read`: the slot as
+        this run read it (None: absent), so the claim need not read it again if it is unchanged."""
+        ...
 
     def note_try(self, claim: Claim, item_id: str, now: datetime) -> Claim: ...
 

@@ -179,6 +179,28 @@ def test_a_slot_is_claimed_once(store: Any) -> None:
         store.claim_slot(DAY, 0, now=NOW, lease_seconds=300)
 
 
+def test_a_claim_on_the_slot_as_read_holds_only_while_it_is_unchanged(store: Any) -> None:
+    _, states = store.plan_and_slots(DAY)
+    assert store.claim_slot(DAY, 0, now=NOW, lease_seconds=300, as_read=states.get(0)).previous is None  # read: absent
+    with pytest.raises(SlotTaken):  # read absent, claimed since by a run that is alive
+        store.claim_slot(DAY, 0, now=NOW, lease_seconds=300, as_read=None)
+    first = store.claim_slot(DAY, 1, now=NOW, lease_seconds=300)
+    store.release_slot(first, replace(first.slot, status=SlotStatus.UNKNOWN, lease=None))
+    _, states = store.plan_and_slots(DAY)
+    as_read = states[1]
+    second = store.claim_slot(DAY, 1, now=NOW, lease_seconds=300, as_read=as_read)
+    assert second.previous == as_read and second.needs_recovery is False
+    store.release_slot(second, replace(second.slot, status=SlotStatus.OPEN, lease=None))
+    # as_read is out of date (claimed and released since): the slot is read and claimed as it is
+    third = store.claim_slot(DAY, 1, now=NOW, lease_seconds=300, as_read=as_read)
+    assert third.previous is not None and third.previous.version == second.slot.version == as_read.version + 1
+    assert third.slot.version == as_read.version + 2
+    with pytest.raises(SlotTaken):  # read as released, claimed since by a live run
+        store.claim_slot(DAY, 1, now=NOW, lease_seconds=300, as_read=second.slot)
+    _, states = store.plan_and_slots(DAY)
+    assert states[1].lease == third.lease
+
+
 def test_concurrent_claims_have_one_winner(store: Any) -> None:
     wins: list[str] = []
     losses: list[str] = []

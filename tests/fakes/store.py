@@ -30,7 +30,7 @@ from flockpilot.domain.learning import result_batches
 from flockpilot.domain.people import AllowEntry, Person, PersonQueue, PersonStatus, SourceCredit, due_key
 from flockpilot.domain.plan import DayPlan
 from flockpilot.domain.records import DayRecord, PostRecord, ReconState
-from flockpilot.domain.slots import Claim, LeaseLost, Slot, SlotStatus, SlotTaken
+from flockpilot.domain.slots import UNREAD, Claim, LeaseLost, Slot, SlotStatus, SlotTaken, Unread
 
 R = TypeVar("R", bound=DayRecord)
 SPEND_JOBS = ("post", "follow", "prune", "digest", "reconcile", "metrics")
@@ -84,6 +84,7 @@ class MemoryStore:
         self.plan_reads = 0
         self.library_reads = 0  # list_content calls
         self.post_reads = 0  # posts() calls
+        self.slot_reads = 0  # claims that read the slot first (as DynamoDB's: no as_read, or a slot changed since)
         self.lock = threading.RLock()
         self._crash_in: int | None = None
         self.writes = 0
@@ -299,7 +300,9 @@ class MemoryStore:
                 self._plans[plan.day] = plan
             return plan
 
-    def claim_slot(self, day: date, index: int, *, now: datetime, lease_seconds: int) -> Claim:
+    def claim_slot(self, day: date, index: int, *, now: datetime, lease_seconds: int,
+                   as_read: Slot | None | Unread = UNREAD) -> Claim:
+        self.slot_reads += isinstance(as_read, Unread) or self._slots.get((day, index)) != as_read
         with self.lock:
             current = self._slots.get((day, index))
             if current is not None and not current.claimable(now, lease_seconds):

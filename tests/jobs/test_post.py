@@ -41,6 +41,13 @@ def test_a_day_of_ticks_publishes_every_slot_once_at_the_lower_bound(h: Harness)
         assert local.date() == runs[0].day and 8 <= local.hour < 22
 
 
+def test_each_slot_is_claimed_on_the_state_its_tick_read_without_reading_it_again(h: Harness) -> None:
+    h.stock()
+    runs = run_day(h)
+    assert len([p for r in runs for p in r.posted]) == 10
+    assert h.store.slot_reads == 0  # the tick's plan query had the slot: the claim is conditional on that version
+
+
 def test_nothing_is_published_before_its_time(h: Harness) -> None:
     h.stock()
     summary = h.post(trigger="schedule")  # 07:00 local, active hours start at 08:00

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from enum import StrEnum
+from enum import Enum, StrEnum
+from typing import Final
 
 MAX_FAILURES = 3  # X refused (not a rate limit, not a budget stop) this many times: the slot fails
 LEASE_SECONDS = 300  # longer than the function's timeout: a claim this old belongs to a dead run
@@ -76,6 +77,15 @@ class Claim:
     @property
     def needs_recovery(self) -> bool:
         return self.previous is not None and self.previous.may_have_posted
+
+
+class Unread(Enum):
+    """A claim's `as_read` when the run has not read the slot (None there means: read, absent)."""
+
+    UNREAD = "unread"
+
+
+UNREAD: Final = Unread.UNREAD
 
 
 class SlotTaken(Exception):

@@ -427,8 +427,8 @@ class _Publisher:
 
     def publish(self, slot: PlannedSlot, state: Slot | None, reply_to: str | None = None) -> None:
         run, plans, summary = self.run, self.deps.plans, self.run.summary
-        try:
-            claim = plans.claim_slot(run.day, slot.index, now=run.now, lease_seconds=LEASE_SECONDS)
+        try:  # claimed as this run read it (no second read), or as it is if it has changed since
+            claim = plans.claim_slot(run.day, slot.index, now=run.now, lease_seconds=LEASE_SECONDS, as_read=state)
         except SlotTaken:
             return  # another invocation has it (double delivery): nothing to do
         try:
@@ -489,7 +489,8 @@ class _Publisher:
         first. Whether this run skipped it (not: another run has it, or it had gone out)."""
         reason = reason or f"missed by {int(late.total_seconds() // 60)} min"
         try:
-            claim = self.deps.plans.claim_slot(self.run.day, slot.index, now=self.run.now, lease_seconds=LEASE_SECONDS)
+            claim = self.deps.plans.claim_slot(self.run.day, slot.index, now=self.run.now, lease_seconds=LEASE_SECONDS,
+                                               as_read=state)
         except SlotTaken:
             return False
         if claim.needs_recovery:

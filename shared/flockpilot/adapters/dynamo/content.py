@@ -21,7 +21,7 @@ from flockpilot.adapters.dynamo.base import Row, attempt, condition_failed, pk_o
 from flockpilot.domain.content import ContentItem, ContentKind, ItemStatus, Learning
 from flockpilot.domain.plan import DayPlan, DroppedItem, PlannedSlot
 from flockpilot.domain.records import PostRecord
-from flockpilot.domain.slots import Claim, LeaseLost, Slot, SlotStatus, SlotTaken
+from flockpilot.domain.slots import UNREAD, Claim, LeaseLost, Slot, SlotStatus, SlotTaken, Unread
 from flockpilot.domain.x import PostMetrics
 from flockpilot.plain import plain
 
@@ -202,16 +202,31 @@ class DynamoContentPlans:
     def _slot_key(self, day: date, index: int) -> str:
         return f"PLAN#{day.isoformat()}#SLOT#{index:02d}"
 
-    def claim_slot(self, day: date, index: int, *, now: datetime, lease_seconds: int) -> Claim:
+    def claim_slot(self, day: date, index: int, *, now: datetime, lease_seconds: int,
+                   as_read: Slot | None | Unread = UNREAD) -> Claim:
         """Take the slot before calling X: new, released and due, unknown, or held by a dead
-        run. Conditional on the version read, so concurrent claims have one winner."""
+        run. Conditional on the version read, so concurrent claims have one winner. `as_read`:
+        the slot as this run read it (None: absent), claimed without reading it again if it is
+        still that version (only a claim changes a claimable slot's version: its other writers
+        hold a live lease); else it is read and claimed as it is now."""
         key = self._slot_key(day, index)
+        if not isinstance(as_read, Unread) and (as_read is None or as_read.claimable(now, lease_seconds)):
+            claim = self._claim(key, day, index, as_read, now)
+            if claim is not None:
+                return claim
         try:
             current: Slot | None = _slot(day, SlotRow.get(self.pk, key, consistent_read=True))
         except SlotRow.DoesNotExist:
             current = None
         if current is not None and not current.claimable(now, lease_seconds):
             raise SlotTaken(f"slot {index} is {current.status}")
+        claim = self._claim(key, day, index, current, now)
+        if claim is None:
+            raise SlotTaken(f"slot {index} was claimed by another run")
+        return claim
+
+    def _claim(self, key: str, day: date, index: int, current: Slot | None, now: datetime) -> Claim | None:
+        """Claim the slot if it is still `current` (None: absent); None if it is not."""
         lease = uuid.uuid4().hex
         base = current or Slot(day=day, index=index, status=SlotStatus.OPEN)
         slot = replace(base, status=SlotStatus.CLAIMED, version=base.version + 1, lease=lease, claimed_at=now,
@@ -219,7 +234,7 @@ class DynamoContentPlans:
         row = _slot_row(self.pk, key, slot, now)
         condition = SlotRow.sk.does_not_exist() if current is None else SlotRow.version == current.version
         if not attempt(lambda: row.save(condition=condition)):
-            raise SlotTaken(f"slot {index} was claimed by another run")
+            return None
         return Claim(day=day, index=index, lease=lease, slot=slot, previous=current)
 
     def note_try(self, claim: Claim, item_id: str, now: datetime) -> Claim:
