@@ -27,7 +27,7 @@ from flockpilot.domain.records import FollowDay, PostRecord, PruneDay, ReconStat
 from flockpilot.domain.slots import Claim, LeaseLost, Slot, SlotStatus, SlotTaken
 from flockpilot.domain.x import PostMetrics
 from flockpilot.jobs.sync import FRONTIER_KEEP, TOP_KEEP, ListRead, ListTop
-from tests.fakes.store import MemoryStore
+from tests.fakes.store import Crash, MemoryStore
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 DAY = date(2026, 11, 25)
@@ -632,6 +632,25 @@ def test_runs_are_kept_per_job_and_day(store: Any) -> None:
     store.save_run("post", DAY + timedelta(days=1), NOW + timedelta(days=1), {"n": 3})
     assert store.runs("post", DAY) == [{"n": 1}, {"n": 2}] and store.last_run("post") == {"n": 3}
     assert store.runs("follow", DAY) == [] and store.last_run("follow") is None
+
+
+def test_a_runs_spend_and_record_are_saved_in_one_write(store: Any) -> None:
+    store.finish_run("post", DAY, NOW, 0.015, 1, {"n": 1})
+    store.finish_run("post", DAY, NOW + timedelta(minutes=10), 0.0, 0, {"n": 2})  # nothing spent: the record alone
+    store.finish_run("follow", DAY, NOW + timedelta(minutes=20), 0.02, 2, None)  # nothing worth keeping: the spend alone
+    store.finish_run("prune", DAY, NOW + timedelta(minutes=30), 0.0, 0, None)  # neither
+    got = store.spend(DAY, DAY)[DAY]
+    assert got.usd == pytest.approx(0.035) and got.requests == 3
+    assert got.job("post") == pytest.approx(0.015) and got.job("follow") == pytest.approx(0.02)
+    assert store.runs("post", DAY) == [{"n": 1}, {"n": 2}] and store.runs("follow", DAY) == store.runs("prune", DAY) == []
+    if isinstance(store, MemoryStore):  # a crash before it: neither is written
+        writes = store.writes
+        store.crash_after(0)
+        with pytest.raises(Crash):
+            store.finish_run("post", DAY, NOW + timedelta(minutes=40), 0.015, 1, {"n": 3})
+        assert store.writes == writes and store.spend(DAY, DAY)[DAY].requests == 3 and len(store.runs("post", DAY)) == 2
+        store.finish_run("post", DAY, NOW + timedelta(minutes=40), 0.015, 1, {"n": 3})
+        assert store.writes == writes + 1
 
 
 def test_growth_gates_and_day_records(store: Any) -> None:

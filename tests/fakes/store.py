@@ -170,20 +170,37 @@ class MemoryStore:
         if not usd and not requests:
             return
         with self._write():
-            tally = self._spend.setdefault(day, {"usd": 0.0, "requests": 0.0})
-            tally["usd"] = round(tally["usd"] + usd, 6)
-            tally["requests"] += requests
-            tally[job] = round(tally.get(job, 0.0) + usd, 6)
+            self._add_spend(day, job, usd, requests)
+
+    def _add_spend(self, day: date, job: str, usd: float, requests: int) -> None:
+        tally = self._spend.setdefault(day, {"usd": 0.0, "requests": 0.0})
+        tally["usd"] = round(tally["usd"] + usd, 6)
+        tally["requests"] += requests
+        tally[job] = round(tally.get(job, 0.0) + usd, 6)
 
     def spend(self, first: date, last: date) -> dict[date, DaySpend]:
         return {d: DaySpend(usd=t["usd"], requests=int(t["requests"]), by_job=tuple((j, t.get(j, 0.0)) for j in SPEND_JOBS))
                 for d, t in self._spend.items() if first <= d <= last}
 
+    def finish_run(self, job: str, day: date, started_at: datetime, usd: float, requests: int,
+                   summary: Mapping[str, Any] | None) -> None:
+        if summary is None:
+            self.add_spend(day, job, usd, requests)
+        elif not usd and not requests:
+            self.save_run(job, day, started_at, summary)
+        else:
+            with self._write():  # one write: both or neither
+                self._add_spend(day, job, usd, requests)
+                self._save_run(job, day, started_at, summary)
+
     def save_run(self, job: str, day: date, started_at: datetime, summary: Mapping[str, Any]) -> None:
         with self._write():
-            runs = self._runs.setdefault((job, day), [])
-            runs[:] = [r for r in runs if r[0] != started_at.isoformat()] + [(started_at.isoformat(), dict(summary))]
-            runs.sort(key=lambda r: r[0])
+            self._save_run(job, day, started_at, summary)
+
+    def _save_run(self, job: str, day: date, started_at: datetime, summary: Mapping[str, Any]) -> None:
+        runs = self._runs.setdefault((job, day), [])
+        runs[:] = [r for r in runs if r[0] != started_at.isoformat()] + [(started_at.isoformat(), dict(summary))]
+        runs.sort(key=lambda r: r[0])
 
     def runs(self, job: str, day: date) -> list[dict[str, Any]]:
         return [s for _, s in self._runs.get((job, day), [])]

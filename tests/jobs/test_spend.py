@@ -125,6 +125,22 @@ def test_a_failed_spend_record_never_hides_the_runs_own_error(h_utc: Harness, mo
         h.post(publish_next=True, max_posts=1)
 
 
+def test_a_run_whose_closing_write_fails_still_counts_its_spend_once(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    ready_to_post(h)
+
+    def down(*args: object, **kwargs: object) -> None:
+        raise OSError("the table did not answer")  # the spend and the run's record, written together: neither
+
+    monkeypatch.setattr(h.store, "finish_run", down)
+    with pytest.raises(OSError, match="did not answer"):
+        h.post(publish_next=True, max_posts=1)
+    assert billed(h) > 0 and recorded(h) == pytest.approx(billed(h))  # the failed-run path added it, once
+    monkeypatch.undo()
+    h.clock.advance(minutes=10)
+    h.post(publish_next=True, max_posts=1)
+    assert recorded(h) == pytest.approx(billed(h))
+
+
 def test_a_run_raised_for_lambda_to_retry_is_counted_once(h: Harness) -> None:
     ready_to_post(h)
     h.world.inject(Fault("commit_then_timeout", "createPosts", delay_seconds=SLOW))

@@ -224,18 +224,23 @@ class JobRun(Generic[S]):
         """Record what the run spent and, unless it did nothing worth keeping, its summary."""
         meter = self._meter or CostMeter(limit_usd=0.0)  # never metered: nothing was spent
         self.summary.cost = meter.snapshot(self._also)
-        self._record_spend()
-        if save:
-            self.account.records.save_run(self.job, self.day, self.now, self.summary.to_json())
+        if self._spend_recorded:  # counted already: the run's record alone
+            if save:
+                self.account.records.save_run(self.job, self.day, self.now, self.summary.to_json())
+            return self.summary
+        # The spend and the run's record in one write (one request where there were two).
+        self.account.records.finish_run(self.job, self.day, self.now, meter.usd, meter.requests,
+                                        self.summary.to_json() if save else None)
+        self._spend_recorded = True
         return self.summary
 
     def _record_spend_of_failed_run(self) -> None:
         """A run that raised (a store error, a LeaseLost or a Crash escaping, anything) still
         counts what it paid X, or the next runs' budgets would not know that money is gone.
         Best effort: a failure here is logged and the run's own exception propagates. Nothing
-        is recorded twice: finish() marks the spend recorded once add_spend returns (an
-        add_spend that raised without saying whether it was applied is tried once more, which
-        errs on the high side of the budget)."""
+        is recorded twice: finish() marks the spend recorded once finish_run returns (a
+        finish_run that raised without saying whether it was applied leaves add_spend tried
+        once more, which errs on the high side of the budget)."""
         if self._spend_recorded or self._meter is None:
             return  # recorded already, or never metered: nothing was spent
         try:

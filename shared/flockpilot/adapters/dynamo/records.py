@@ -10,8 +10,9 @@ from typing import Any, TypeVar
 
 from pynamodb.attributes import BooleanAttribute, JSONAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
 
-from flockpilot.adapters.dynamo.base import Row, attempt, condition_failed, pk_of, scope_of, utc
+from flockpilot.adapters.dynamo.base import Row, attempt, condition_failed, pk_of, scope_of, transaction, utc
 from flockpilot.domain.account import AccountProfile, DaySpend, GrowthPoint
 from flockpilot.domain.records import DayRecord
 
@@ -116,10 +117,27 @@ class DynamoRecords:
         """Add a run's X spend to the day's tally (atomic, so concurrent runs both count)."""
         if not usd and not requests:
             return
+        self._spend_row(day).update(actions=self._spend_actions(day, job, usd, requests))
+
+    def _spend_row(self, day: date) -> SpendRow:
+        return SpendRow(self.pk, f"SPEND#{day.isoformat()}")
+
+    def _spend_actions(self, day: date, job: str, usd: float, requests: int) -> list[Action]:
         per_job = getattr(SpendRow, f"{job}_usd")
-        SpendRow(self.pk, f"SPEND#{day.isoformat()}").update(
-            actions=[SpendRow.usd.add(usd), SpendRow.requests.add(requests), per_job.add(usd),
-                     SpendRow.expires_at.set(datetime.combine(day, time(), tzinfo=UTC) + STATS_RETENTION)])
+        return [SpendRow.usd.add(usd), SpendRow.requests.add(requests), per_job.add(usd),
+                SpendRow.expires_at.set(datetime.combine(day, time(), tzinfo=UTC) + STATS_RETENTION)]
+
+    def finish_run(self, job: str, day: date, started_at: datetime, usd: float, requests: int,
+                   summary: Mapping[str, Any] | None) -> None:
+        """add_spend and save_run (unless `summary` is None) in one write: both or neither."""
+        if summary is None:
+            self.add_spend(day, job, usd, requests)
+        elif not usd and not requests:
+            self.save_run(job, day, started_at, summary)
+        else:
+            with transaction() as tx:  # one request; botocore's own retries of it are idempotent (its token)
+                tx.update(self._spend_row(day), actions=self._spend_actions(day, job, usd, requests))
+                tx.save(self._run_row(job, day, started_at, summary))
 
     def spend(self, first: date, last: date) -> dict[date, DaySpend]:
         rows = SpendRow.query(self.pk, SpendRow.sk.between(f"SPEND#{first.isoformat()}", f"SPEND#{last.isoformat()}"))
@@ -129,8 +147,11 @@ class DynamoRecords:
 
     # --- runs --------------------------------------------------------------------------
     def save_run(self, job: str, day: date, started_at: datetime, summary: Mapping[str, Any]) -> None:
-        RunRow(self.pk, f"RUN#{job}#{day.isoformat()}#{started_at.astimezone(UTC).isoformat()}", job=job, summary=dict(summary),
-               expires_at=started_at + RUN_RETENTION).save()
+        self._run_row(job, day, started_at, summary).save()
+
+    def _run_row(self, job: str, day: date, started_at: datetime, summary: Mapping[str, Any]) -> RunRow:
+        return RunRow(self.pk, f"RUN#{job}#{day.isoformat()}#{started_at.astimezone(UTC).isoformat()}", job=job,
+                      summary=dict(summary), expires_at=started_at + RUN_RETENTION)
 
     def runs(self, job: str, day: date) -> list[dict[str, Any]]:
         return [dict(r.summary) for r in RunRow.query(self.pk, RunRow.sk.startswith(f"RUN#{job}#{day.isoformat()}#"))]
