@@ -616,6 +616,33 @@ def test_the_profile_round_trips(store: Any) -> None:
     assert store.profile() == profile
 
 
+def test_the_profile_read_with_the_settings_serves_the_runs_first_look_and_a_save_is_read_back(store: Any) -> None:
+    assert store.settings_sources() == ({}, None) and store.profile() is None  # no account item yet
+    first = AccountProfile("1", "demo", "Demo", 38, 8, NOW)
+    store.save_profile(first)
+    store.settings_sources()
+    assert store.profile() == first
+    later = replace(first, followers=40, seen_at=NOW + timedelta(hours=1))
+    store.settings_sources()
+    store.save_profile(later)  # saved after the settings' read: that copy is not used
+    assert store.profile() == later and store.profile() == later
+
+
+def test_a_runs_first_profile_look_after_the_settings_read_costs_no_request(dynamodb: Any, account_id: str,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from flockpilot.adapters.dynamo.records import AccountRow
+
+    store = DynamoStore(account_id)
+    profile = AccountProfile("1", "demo", "Demo", 38, 8, NOW)
+    store.save_profile(profile)
+    store.settings_sources()
+    reads: list[object] = []
+    get = AccountRow.get
+    monkeypatch.setattr(AccountRow, "get", classmethod(lambda cls, *a, **kw: reads.append(a) or get(*a, **kw)))
+    assert store.profile() == profile and reads == []
+    assert store.profile() == profile and len(reads) == 1  # a second look reads the item
+
+
 def test_spend_adds_up_per_day_and_job(store: Any) -> None:
     store.add_spend(DAY, "post", 0.2, 1)
     store.add_spend(DAY, "post", 0.015, 1)

@@ -59,6 +59,10 @@ R = TypeVar("R", bound=DayRecord)
 class DynamoRecords:
     def __init__(self, account_id: str) -> None:
         self.pk = pk_of(account_id)
+        # The profile as settings_sources last read it with the settings (one item): a run's
+        # first profile() takes it instead of reading the item again. Until then, or after a
+        # save, profile() reads.
+        self._profile_read: tuple[dict[str, Any] | None] | None = None
 
     @property
     def scope(self) -> str:
@@ -74,9 +78,11 @@ class DynamoRecords:
 
     def settings_sources(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
         try:
-            row = AccountRow.get(self.pk, "ACCOUNT", attributes_to_get=["overrides", "deployed"], consistent_read=True)
+            row = AccountRow.get(self.pk, "ACCOUNT", attributes_to_get=["overrides", "deployed", "profile"], consistent_read=True)
         except AccountRow.DoesNotExist:
+            self._profile_read = (None,)
             return {}, None
+        self._profile_read = (row.profile,)
         overrides = dict(row.overrides.as_dict()) if row.overrides is not None else {}  # type: ignore[no-untyped-call]
         return overrides, row.deployed if isinstance(row.deployed, dict) else None
 
@@ -100,16 +106,21 @@ class DynamoRecords:
                 row.update(actions=[action])
 
     def profile(self) -> AccountProfile | None:
-        try:
-            body = AccountRow.get(self.pk, "ACCOUNT", attributes_to_get=["profile"]).profile
-        except AccountRow.DoesNotExist:
-            return None
+        read, self._profile_read = self._profile_read, None  # once: a later call reads afresh
+        if read is not None:
+            body = read[0]
+        else:
+            try:
+                body = AccountRow.get(self.pk, "ACCOUNT", attributes_to_get=["profile"]).profile
+            except AccountRow.DoesNotExist:
+                return None
         if not body:
             return None
         return AccountProfile(**{**body, "seen_at": datetime.fromisoformat(body["seen_at"])})
 
     def save_profile(self, profile: AccountProfile) -> None:
         body = asdict(profile) | {"seen_at": profile.seen_at.isoformat()}
+        self._profile_read = None
         AccountRow(self.pk, "ACCOUNT").update(actions=[AccountRow.profile.set(body)])
 
     # --- spend -------------------------------------------------------------------------
