@@ -104,7 +104,7 @@ def test_plan_preview_lists_slots_and_cost(env: dict[str, str], capsys: pytest.C
 
 def test_plan_tells_past_slots_from_upcoming_ones(env: dict[str, str], capsys: pytest.CaptureFixture[str],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from datetime import UTC, datetime, time
+    from datetime import UTC, datetime, time, timedelta
 
     for i in range(3):
         main(["content", "add", "--kind", "quip", "--text", f"Quip {i} for the day"])
@@ -120,19 +120,21 @@ def test_plan_tells_past_slots_from_upcoming_ones(env: dict[str, str], capsys: p
     assert main(["plan"]) == 0
     text = capsys.readouterr().out
     assert "missed" in text and " planned " not in text  # MODE is live here: past and never posted
-    # The plan went live at 15:00 (a live run found the plan the dry run made): the past slots
-    # already more than catch_up_minutes (120) late then were no run's to post; the others were
-    # missed, one due at 14:28 too (a live run could still catch it up from 15:00).
-    live_at = late.replace(hour=15, minute=0)
+    # The plan went live a minute after its last slot (a live run found the plan the dry run
+    # made): the slots already more than catch_up_minutes (120) late then were no run's to post;
+    # the last one a live run could still catch up: a miss.
+    slots = sorted(datetime.fromisoformat(s["at"]) for s in plan["slots"])
+    live_at = slots[-1] + timedelta(minutes=1)
+    assert slots[0] + timedelta(minutes=120) < live_at, slots  # the day's slots span more than the catch-up window
     DynamoContentPlans(OWNER_ID).mark_plan_live(datetime.fromisoformat(day).date(), live_at)
     assert main(["plan", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["live_from"] == str(live_at)
     assert main(["plan"]) == 0
-    lines = [line for line in capsys.readouterr().out.splitlines() if re.match(r"  \d\d:\d\d ", line)]
-    for line in lines:
-        assert ("before live" if line.strip()[:5] < "13:00" else "missed") in line, line
-    assert any("before live" in line for line in lines)
-    assert any("13:00" <= line.strip()[:5] < "15:00" for line in lines)  # due before live_from, still a miss
+    lines = {line.strip()[:5]: line for line in capsys.readouterr().out.splitlines() if re.match(r"  \d\d:\d\d ", line)}
+    for at in slots:
+        expected = "before live" if at + timedelta(minutes=120) < live_at else "missed"
+        assert expected in lines[at.strftime("%H:%M")], (at, lines)
+    assert "missed" in lines[slots[-1].strftime("%H:%M")] and "before live" in lines[slots[0].strftime("%H:%M")]
 
 
 def test_run_post_dry_run_through_the_handler(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
