@@ -112,8 +112,8 @@ class AccountRecords(Protocol):
     def save_run(self, job: str, day: date, started_at: datetime, summary: Mapping[str, Any]) -> None: ...
 
     def finish_run(self, job: str, day: date, started_at: datetime, usd: float, requests: int,
-                   summary: Mapping[str, Any] | None) -> None:
-        """add_spend and, unless `summary` is None, save_run, in one write: both happen or neither."""
+                   summary: Mapping[str, Any]) -> None:
+        """add_spend and save_run in one write: both happen or neither."""
         ...
 
     def runs(self, job: str, day: date) -> list[dict[str, Any]]: ...

@@ -663,9 +663,10 @@ def test_runs_are_kept_per_job_and_day(store: Any) -> None:
 
 def test_a_runs_spend_and_record_are_saved_in_one_write(store: Any) -> None:
     store.finish_run("post", DAY, NOW, 0.015, 1, {"n": 1})
-    store.finish_run("post", DAY, NOW + timedelta(minutes=10), 0.0, 0, {"n": 2})  # nothing spent: the record alone
-    store.finish_run("follow", DAY, NOW + timedelta(minutes=20), 0.02, 2, None)  # nothing worth keeping: the spend alone
-    store.finish_run("prune", DAY, NOW + timedelta(minutes=30), 0.0, 0, None)  # neither
+    # what a run that spent nothing (the record alone) and one not worth keeping (the spend alone) write
+    store.save_run("post", DAY, NOW + timedelta(minutes=10), {"n": 2})
+    store.add_spend(DAY, "follow", 0.02, 2)
+    store.add_spend(DAY, "prune", 0.0, 0)  # neither
     got = store.spend(DAY, DAY)[DAY]
     assert got.usd == pytest.approx(0.035) and got.requests == 3
     assert got.job("post") == pytest.approx(0.015) and got.job("follow") == pytest.approx(0.02)

@@ -183,15 +183,10 @@ class MemoryStore:
                 for d, t in self._spend.items() if first <= d <= last}
 
     def finish_run(self, job: str, day: date, started_at: datetime, usd: float, requests: int,
-                   summary: Mapping[str, Any] | None) -> None:
-        if summary is None:
-            self.add_spend(day, job, usd, requests)
-        elif not usd and not requests:
-            self.save_run(job, day, started_at, summary)
-        else:
-            with self._write():  # one write: both or neither
-                self._add_spend(day, job, usd, requests)
-                self._save_run(job, day, started_at, summary)
+                   summary: Mapping[str, Any]) -> None:
+        with self._write():  # one write: both or neither
+            self._add_spend(day, job, usd, requests)
+            self._save_run(job, day, started_at, summary)
 
     def save_run(self, job: str, day: date, started_at: datetime, summary: Mapping[str, Any]) -> None:
         with self._write():

@@ -223,6 +223,15 @@ def test_a_crash_at_any_write_of_the_pass_loses_nobody_and_skips_nobody(zone: st
         pytest.fail("the prune run never got past its writes")
 
 
+def prune_twice_at_once(h: Harness) -> None:
+    """Prune's scheduled event delivered twice at the same moment."""
+    runs = [threading.Thread(target=h.prune, kwargs={"trigger": "schedule"}) for _ in range(2)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join()
+
+
 def test_duplicate_deliveries_bill_your_following_once(zone: str) -> None:
     """Follow's 09:00 event delivered twice, prune's 09:35 event delivered twice one after the
     other, then twice at once: 33 ids billed, in 2 requests, everyone known."""
@@ -234,11 +243,7 @@ def test_duplicate_deliveries_bill_your_following_once(zone: str) -> None:
     h.prune(trigger="schedule")
     h.prune(trigger="schedule")
     h.at_local(9, 40)
-    runs = [threading.Thread(target=h.prune, kwargs={"trigger": "schedule"}) for _ in range(2)]
-    for run in runs:
-        run.start()
-    for run in runs:
-        run.join()
+    prune_twice_at_once(h)
     assert following_bill(h)["resources"] == 33 and following_bill(h)["requests"] == 2
     assert following_ids(h) == you_follow(h)
 
@@ -250,11 +255,7 @@ def test_concurrent_first_deliveries_of_prune_bill_the_top_once(zone: str) -> No
     h.at_local(9)
     h.follow(trigger="schedule")
     h.at_local(9, 35)
-    runs = [threading.Thread(target=h.prune, kwargs={"trigger": "schedule"}) for _ in range(2)]
-    for run in runs:
-        run.start()
-    for run in runs:
-        run.join()
+    prune_twice_at_once(h)
     assert 33 <= following_bill(h)["resources"] <= 33 + 13
     assert following_ids(h) == you_follow(h)
     h.at_local(10, 35)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
+
 from devtools.xsandbox import Fault
 from flockpilot.jobs.post import PostSummary
 from flockpilot.jobs.skeleton import RunOutcome
@@ -239,22 +241,16 @@ def test_going_live_again_survives_a_crash_at_each_mark_a_429_and_a_duplicate_ti
     morning = ticks(h, 10, 0)
     h.env["MODE"] = "dry-run"
     h.store.crash_after(0)  # the first dry tick's first write: the unmark
-    try:
+    with pytest.raises(Crash):
         h.post(trigger="schedule")
-        raise AssertionError("the dry tick should have crashed at its write")
-    except Crash:
-        pass
     plan, _ = h.store.plan_and_slots(morning[0].day)
     assert plan is not None and plan.live_from == h.local(7, 0)  # still marked: nothing written
     h.clock.advance(minutes=10)
     ticks(h, 14, 10)
     h.env["MODE"] = "live"
     h.store.crash_after(0)  # the first live tick's first write: the mark
-    try:
+    with pytest.raises(Crash):
         h.post(trigger="schedule")
-        raise AssertionError("the live tick should have crashed at its write")
-    except Crash:
-        pass
     plan, _ = h.store.plan_and_slots(morning[0].day)
     assert plan is not None and plan.live_from is None
     h.clock.advance(minutes=5)  # 14:15

@@ -224,14 +224,14 @@ class JobRun(Generic[S]):
         """Record what the run spent and, unless it did nothing worth keeping, its summary."""
         meter = self._meter or CostMeter(limit_usd=0.0)  # never metered: nothing was spent
         self.summary.cost = meter.snapshot(self._also)
-        if self._spend_recorded:  # counted already: the run's record alone
-            if save:
-                self.account.records.save_run(self.job, self.day, self.now, self.summary.to_json())
+        if save and not self._spend_recorded and (meter.usd or meter.requests):
+            # the spend and the run's record in one write (one request where there were two)
+            self.account.records.finish_run(self.job, self.day, self.now, meter.usd, meter.requests, self.summary.to_json())
+            self._spend_recorded = True
             return self.summary
-        # The spend and the run's record in one write (one request where there were two).
-        self.account.records.finish_run(self.job, self.day, self.now, meter.usd, meter.requests,
-                                        self.summary.to_json() if save else None)
-        self._spend_recorded = True
+        self._record_spend()  # once per run; nothing is written when nothing was spent
+        if save:
+            self.account.records.save_run(self.job, self.day, self.now, self.summary.to_json())
         return self.summary
 
     def _record_spend_of_failed_run(self) -> None:

@@ -139,16 +139,10 @@ class DynamoRecords:
                 SpendRow.expires_at.set(datetime.combine(day, time(), tzinfo=UTC) + STATS_RETENTION)]
 
     def finish_run(self, job: str, day: date, started_at: datetime, usd: float, requests: int,
-                   summary: Mapping[str, Any] | None) -> None:
-        """add_spend and save_run (unless `summary` is None) in one write: both or neither."""
-        if summary is None:
-            self.add_spend(day, job, usd, requests)
-        elif not usd and not requests:
-            self.save_run(job, day, started_at, summary)
-        else:
-            with transaction() as tx:  # one request; botocore's own retries of it are idempotent (its token)
-                tx.update(self._spend_row(day), actions=self._spend_actions(day, job, usd, requests))
-                tx.save(self._run_row(job, day, started_at, summary))
+                   summary: Mapping[str, Any]) -> None:
+        with transaction() as tx:  # one request; botocore's own retries of it are idempotent (its token)
+            tx.update(self._spend_row(day), actions=self._spend_actions(day, job, usd, requests))
+            tx.save(self._run_row(job, day, started_at, summary))
 
     def spend(self, first: date, last: date) -> dict[date, DaySpend]:
         rows = SpendRow.query(self.pk, SpendRow.sk.between(f"SPEND#{first.isoformat()}", f"SPEND#{last.isoformat()}"))
