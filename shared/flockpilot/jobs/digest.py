@@ -45,8 +45,7 @@ from flockpilot.domain.people import AllowEntry, Card, PersonStatus
 from flockpilot.domain.records import DigestDay, FollowDay, PruneDay
 from flockpilot.domain.slots import SlotStatus
 from flockpilot.events import DigestEvent
-from flockpilot.jobs.skeleton import Account, JobRun, RunSummary
-from flockpilot.jobs.sync import account_profile
+from flockpilot.jobs.skeleton import Account, JobRun, RunSummary, account_profile
 from flockpilot.pricing import price
 from flockpilot.settings import Mode
 

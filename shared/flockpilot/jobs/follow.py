@@ -46,8 +46,8 @@ from flockpilot.domain.people import PENDING_SETTLE, Card, Person, PersonQueue, 
 from flockpilot.domain.records import FollowDay
 from flockpilot.domain.x import XUser
 from flockpilot.events import FollowEvent
-from flockpilot.jobs.skeleton import Account, JobRun, RunSummary
-from flockpilot.jobs.sync import account_profile, daily_sync
+from flockpilot.jobs.skeleton import Account, JobRun, RunSummary, account_profile
+from flockpilot.jobs.sync import daily_sync
 from flockpilot.pricing import price
 from flockpilot.settings import FollowMode, Mode, crossed_bounds
 

@@ -38,8 +38,8 @@ from flockpilot.domain.records import PruneChecks, PruneDay
 from flockpilot.domain.x import XUser
 from flockpilot.events import PruneEvent
 from flockpilot.jobs.reconcile import reconcile_step
-from flockpilot.jobs.skeleton import Account, JobRun, RunSummary
-from flockpilot.jobs.sync import account_profile, daily_sync
+from flockpilot.jobs.skeleton import Account, JobRun, RunSummary, account_profile
+from flockpilot.jobs.sync import daily_sync
 from flockpilot.pricing import price
 from flockpilot.settings import FollowMode, Mode
 

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from flockpilot.domain.account import account_day
+from flockpilot.domain.account import AccountProfile, GrowthPoint, account_day
 from flockpilot.domain.budget import job_allowance
 from flockpilot.domain.cost import CostMeter
 from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPermitted, OutOfTime, RateLimited, TransientError
@@ -299,3 +299,17 @@ class JobRun(Generic[S]):
         note_day_done(self.job, scope, self.day, depends_on,
                       skip or (remember and summary.outcome is RunOutcome.OK and finished()), self.now, day_ends)
         return summary
+
+
+def account_profile(run: JobRun[Any]) -> AccountProfile:
+    """The account's handle and figures: today's stored copy, or one users/me read (stored)."""
+    records, settings = run.account.records, run.account.settings
+    profile = records.profile()
+    if profile is not None and profile.fresh(run.now, settings.zone):
+        return profile
+    me = run.x.me()
+    profile = AccountProfile(user_id=me.id, username=me.username, name=me.name, followers=me.followers,
+                             following=me.following, seen_at=run.now)
+    records.save_profile(profile)
+    records.record_growth(GrowthPoint(run.day, me.followers, me.following), run.now)
+    return profile

@@ -14,13 +14,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from flockpilot.domain.account import AccountProfile, DayCounts, GrowthPoint
+from flockpilot.domain.account import AccountProfile, DayCounts
 from flockpilot.domain.errors import CredentialsRevoked, NotPermitted, NotSent, XError
 from flockpilot.domain.follow import Source, SourceKind, follower_sources
 from flockpilot.domain.people import PersonStatus, SourceCredit
 from flockpilot.domain.records import FollowDay, SyncDay, SyncProgress
 from flockpilot.domain.x import Page, XUser
-from flockpilot.jobs.skeleton import JobRun
+from flockpilot.jobs.skeleton import JobRun, account_profile
 
 if TYPE_CHECKING:
     from flockpilot.ports import Ledger
@@ -185,20 +185,6 @@ def read_newest(known: list[str], read_page: Callable[[int, str | None], Page[XU
             on_page(fresh, state)
     result.complete = state.complete
     return result
-
-
-def account_profile(run: JobRun[Any]) -> AccountProfile:
-    """The account's handle and figures: today's stored copy, or one users/me read (stored)."""
-    records, settings = run.account.records, run.account.settings
-    profile = records.profile()
-    if profile is not None and profile.fresh(run.now, settings.zone):
-        return profile
-    me = run.x.me()
-    profile = AccountProfile(user_id=me.id, username=me.username, name=me.name, followers=me.followers,
-                             following=me.following, seen_at=run.now)
-    records.save_profile(profile)
-    records.record_growth(GrowthPoint(run.day, me.followers, me.following), run.now)
-    return profile
 
 
 def daily_sync(run: JobRun[Any], ledger: Ledger, *, verify_days: int = VERIFY_DAYS_DEFAULT,
