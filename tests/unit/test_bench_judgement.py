@@ -27,3 +27,22 @@ def test_a_read_repeated_every_day_is_not_met() -> None:
 def test_the_allowance_is_per_source_not_per_dollar_of_bound() -> None:
     assert not at_bound(2 * BOUND + 4 * READ, 2 * BOUND, sources=3)  # a bigger bill gets no more slack
     assert not at_bound(BOUND + 2 * READ, BOUND, sources=1)
+
+
+# The first vs warm call judgement (bench/coldstart.py comparable): the warm call is a fair
+# denominator only if it did at least the first call's X work.
+def test_a_warm_call_doing_the_same_or_more_work_is_comparable() -> None:
+    from bench.coldstart import comparable
+
+    first = {"cost.requests": 4, "cost.resources": 141}
+    assert comparable(first, dict(first)) == (True, "4 / 4 requests, 141 / 141 resources")
+    assert comparable({"cost.requests": 1, "cost.resources": 1}, {"cost.requests": 2, "cost.resources": 2})[0]
+
+
+def test_a_warm_call_doing_less_work_is_not_comparable() -> None:
+    from bench.coldstart import comparable
+
+    # stop 22's follow: the warm call read 46 resources in 3 requests, the first 144 in 5
+    assert not comparable({"cost.requests": 5, "cost.resources": 144}, {"cost.requests": 3, "cost.resources": 46})[0]
+    assert not comparable({"cost.requests": 14, "cost.resources": 1154}, {"cost.requests": 14, "cost.resources": 1151})[0]
+    assert not comparable({"cost.requests": 2, "cost.resources": 3}, {})[0]  # a warm call that reported no cost
