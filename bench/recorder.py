@@ -171,9 +171,10 @@ def main() -> None:
     print(MARK + json.dumps({"stage": "first", "did": did(first)}), flush=True)
     if sys.stdin.readline().strip() != "go":
         raise SystemExit("recorder: the parent did not say go")
-    # The parent deleted today's day records (post: the day's plan) so that the warm call does
-    # a first run's work; a container remembers a finished day (jobs.skeleton.day_done) or the
-    # plan it read (jobs.post) and would rightly skip the work. Forget that, as on a new day.
+    # The parent put the account's items back as they were before the first call (and took down
+    # what it published) so that the warm call does the first call's work; a container remembers a
+    # finished day (jobs.skeleton.day_done) or the plan it read (jobs.post) and would rightly skip
+    # the work. Forget that, as on a new day.
     if config["function"] == "post":
         from flockpilot.jobs.post import forget_last_reads
 
