@@ -240,10 +240,13 @@ class PeopleLedger(Protocol):
         transaction, add `counts` to the day's tallies and `credit` to the source."""
         ...
 
-    def update_people(self, changes: Sequence[tuple[Person, Collection[PersonStatus]]]) -> set[str]:
-        """update_person without tallies or credit for many, in as few writes as it takes (each
-        writes all of its people or none): each person is written if their stored status is one
-        of theirs; the ids written. A person may appear once a call."""
+    def update_people(self, changes: Sequence[tuple[Person, Collection[PersonStatus]]], *,
+                      counts: tuple[date, Mapping[str, DayCounts]] | None = None) -> set[str]:
+        """update_person without credit for many, in as few writes as it takes (each writes all
+        of its people or none): each person is written if their stored status is one of theirs;
+        the ids written. A person may appear once a call. `counts`: a day and the tallies of
+        some of the people (by id): a person's tally is added to the day's in the same write as
+        the person, so it counts once, exactly when their change is written."""
         ...
 
     def queue(self, queue: PersonQueue, *, due_by: datetime | None = None, limit: int) -> list[Person]: ...

@@ -356,6 +356,65 @@ def test_a_status_change_tallies_and_credits_in_the_same_write(store: Any) -> No
     assert store.sources()[0].followed == 1
 
 
+def test_people_move_together_with_their_tallies_each_counted_only_when_written(store: Any) -> None:
+    """update_people's counts: a person's tally is added in the write that moves them, so one
+    whose condition fails (moved by another run) adds nothing, and a second call adds nothing."""
+    followed_ = [person(i, PersonStatus.FOLLOWED, followed_at=NOW - timedelta(days=3)) for i in range(1, 5)]
+    store.add_people(followed_)
+    store.update_person(followed_[1].now_unfollowed(NOW, by_api=False), expected=(PersonStatus.FOLLOWED,))  # another run's
+    changes = [(p.now_unfollowed(NOW, by_api=False), (PersonStatus.FOLLOWED,)) for p in followed_[:3]]
+    changes.append((followed_[3].checked_again_later(NOW), (PersonStatus.FOLLOWED,)))
+    tallies = {p.user_id: DayCounts(unfollows=1, quick_unfollows=int(p.user_id != "3")) for p in followed_[:3]}
+    writes = store.writes if isinstance(store, MemoryStore) else None
+    assert store.update_people(changes, counts=(DAY, tallies)) == {"1", "3", "4"}
+    if writes is not None:
+        assert store.writes - writes == 1  # the people and the day's tally: one write
+    assert store.counts(DAY, DAY) == {DAY: DayCounts(unfollows=2, quick_unfollows=1)}  # 1 and 3, not 2
+    got = store.people_by_id(["1", "2", "3", "4"])
+    assert [got[i].status for i in "1234"] == [PersonStatus.UNFOLLOWED] * 3 + [PersonStatus.FOLLOWED]
+    assert store.update_people(changes, counts=(DAY, tallies)) == {"4"}  # again (a duplicate delivery): nothing counted twice
+    assert store.counts(DAY, DAY) == {DAY: DayCounts(unfollows=2, quick_unfollows=1)}
+    # a single person with a tally: written with it, or refused without it
+    store.add_person(person(5, PersonStatus.FOLLOWED))
+    one = [(person(5, PersonStatus.FOLLOWED).now_unfollowed(NOW, by_api=False), (PersonStatus.FOLLOWED,))]
+    assert store.update_people(one, counts=(DAY, {"5": DayCounts(unfollows=1)})) == {"5"}
+    assert store.update_people(one, counts=(DAY, {"5": DayCounts(unfollows=1)})) == set()
+    assert store.counts(DAY, DAY) == {DAY: DayCounts(unfollows=3, quick_unfollows=1)}
+    with pytest.raises(ValueError, match="not among the changes"):
+        store.update_people(one, counts=(DAY, {"6": DayCounts(unfollows=1)}))
+
+
+def test_more_tallied_people_than_one_transaction_holds_are_each_counted_once(store: Any) -> None:
+    """150 moves with 75 tallies, some of the people moved by another run first: the day's
+    row is one item of each transaction (99 people a write), counted once per person written."""
+    store.add_people([person(i, PersonStatus.FOLLOWED) for i in range(150)])
+    taken = set(range(0, 150, 11))  # moved by another run before this one writes: in both transactions
+    for i in taken:
+        store.update_person(person(i, PersonStatus.FOLLOWED).prune_suggested(NOW, "x"), expected=(PersonStatus.FOLLOWED,))
+    changes = [((person(i, PersonStatus.FOLLOWED).now_unfollowed(NOW, by_api=False) if i % 2 else
+                 person(i, PersonStatus.FOLLOWED).checked_again_later(NOW)), (PersonStatus.FOLLOWED,)) for i in range(150)]
+    tallies = {str(i): DayCounts(unfollows=1) for i in range(1, 150, 2)}
+    writes = store.writes if isinstance(store, MemoryStore) else None
+    written = store.update_people(changes, counts=(DAY, tallies))
+    assert written == {str(i) for i in range(150) if i not in taken}
+    if writes is not None:
+        assert store.writes - writes == 2  # 99 and 51
+    assert store.counts(DAY, DAY) == {DAY: DayCounts(unfollows=sum(1 for i in range(1, 150, 2) if i not in taken))}
+    statuses = {p.user_id: p.status for p in store.people_by_id([str(i) for i in range(150)]).values()}
+    assert statuses == {str(i): PersonStatus.PRUNE_SUGGESTED if i in taken else PersonStatus.UNFOLLOWED if i % 2
+                        else PersonStatus.FOLLOWED for i in range(150)}
+
+
+def test_a_crash_before_the_tallied_write_leaves_the_people_and_the_tally_unwritten() -> None:
+    store = MemoryStore()
+    store.add_people([person(i, PersonStatus.FOLLOWED) for i in range(3)])
+    store.crash_after(0)
+    with pytest.raises(Crash):
+        store.update_people([(person(i, PersonStatus.FOLLOWED).now_unfollowed(NOW, by_api=False), (PersonStatus.FOLLOWED,))
+                             for i in range(3)], counts=(DAY, {str(i): DayCounts(unfollows=1) for i in range(3)}))
+    assert store.counts(DAY, DAY) == {} and {p.status for p in store.people_by_id(["0", "1", "2"]).values()} == {PersonStatus.FOLLOWED}
+
+
 def test_the_reserve_gives_the_best_first(store: Any) -> None:
     for i, value in enumerate([0.2, 0.9, 0.5]):
         store.add_person(person(i, score=value))

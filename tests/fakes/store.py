@@ -437,27 +437,45 @@ class MemoryStore:
             first.setdefault(person.user_id, person)
         return self._write_each([(p, lambda current: current is None) for p in first.values()])
 
-    def update_people(self, changes: Sequence[tuple[Person, Collection[PersonStatus]]]) -> set[str]:
+    def update_people(self, changes: Sequence[tuple[Person, Collection[PersonStatus]]], *,
+                      counts: tuple[date, Mapping[str, DayCounts]] | None = None) -> set[str]:
         ids = [person.user_id for person, _ in changes]
         if len(set(ids)) < len(ids):
             raise ValueError("update_people: a person twice in one call")
         def from_expected(expected: Collection[PersonStatus]) -> Callable[[Person | None], bool]:
             return lambda current: current is not None and current.status in expected
 
-        return self._write_each([(person, from_expected(expected)) for person, expected in changes])
+        writes = [(person, from_expected(expected)) for person, expected in changes]
+        if counts is None:
+            return self._write_each(writes)
+        day, tallies = counts
+        if set(tallies) - set(ids):
+            raise ValueError("update_people: a tally for someone not among the changes")
+        return self._write_each(writes, day=day, tallies={i: t for i, t in tallies.items() if t != DayCounts()})
 
-    def _write_each(self, writes: list[tuple[Person, Callable[[Person | None], bool]]]) -> set[str]:
-        """As DynamoDB: TRANSACTION_ITEMS people a write, all of its people or none (a crash)."""
+    def _write_each(self, writes: list[tuple[Person, Callable[[Person | None], bool]]], *, day: date | None = None,
+                    tallies: Mapping[str, DayCounts] | None = None) -> set[str]:
+        """As DynamoDB: TRANSACTION_ITEMS people a write (one less with tallies: the day's row is
+        one of the transaction's items), all of its people and their tallies or none (a crash)."""
+        tallies = tallies or {}
+        size = TRANSACTION_ITEMS - 1 if tallies else TRANSACTION_ITEMS
         written: set[str] = set()
-        for start in range(0, len(writes), TRANSACTION_ITEMS):
-            chunk = [(p, ok) for p, ok in writes[start:start + TRANSACTION_ITEMS] if ok(self._people.get(p.user_id))]
+        for start in range(0, len(writes), size):
+            chunk = [(p, ok) for p, ok in writes[start:start + size] if ok(self._people.get(p.user_id))]
             if not chunk:
                 continue
             with self._write():
                 for person, _ in chunk:
                     self._people[person.user_id] = person
+                    if day is not None and (tally := tallies.get(person.user_id)) is not None:
+                        self._add_counts(day, tally)
             written.update(p.user_id for p, _ in chunk)
         return written
+
+    def _add_counts(self, day: date, tally: DayCounts) -> None:
+        before = self._counts.get(day, DayCounts())
+        self._counts[day] = DayCounts(before.follows + tally.follows, before.unfollows + tally.unfollows,
+                                      before.quick_unfollows + tally.quick_unfollows)
 
     def people_by_id(self, user_ids: Sequence[str]) -> dict[str, Person]:
         return {i: self._people[i] for i in dict.fromkeys(user_ids) if i in self._people}
@@ -471,10 +489,7 @@ class MemoryStore:
             with self._write():
                 self._people[person.user_id] = person
                 if counts is not None:
-                    day, tally = counts
-                    before = self._counts.get(day, DayCounts())
-                    self._counts[day] = DayCounts(before.follows + tally.follows, before.unfollows + tally.unfollows,
-                                                  before.quick_unfollows + tally.quick_unfollows)
+                    self._add_counts(*counts)
                 if credit is not None and credit.source_id in self._sources:
                     source = self._sources[credit.source_id]
                     self._sources[source.source_id] = replace(source, followed=source.followed + credit.followed,

@@ -333,15 +333,19 @@ class _PruneRun:
         answers kept in `checks` until the day is decided)."""
         run, summary, ledger = self.run, self.run.summary, self.ledger
         candidates: list[Followed] = []
-        moves: list[tuple[Person, tuple[PersonStatus, ...]]] = []  # written together after the loop
+        # Written together after the loop (no call to X between them): each move conditional on
+        # the status it was read in, an unfollow by hand with its tally in the same write.
+        moves: list[tuple[Person, tuple[PersonStatus, ...]]] = []
+        tallies: dict[str, DayCounts] = {}
         backs: list[str] = []
         for person in people:
             user = seen.get(person.user_id)
             if user is None or _unsaid(user):
                 # X did not say: unknown stays unknown; asked again tomorrow
                 moves.append((person.checked_again_later(run.now), (person.status,)))
-            elif not user.i_follow:  # with the day's tally: a write of its own
-                self.record_unfollowed(person, by_api=False, expected=(person.status,))
+            elif not user.i_follow:
+                unfollowed, tallies[person.user_id] = self.unfollowed(person, by_api=False)
+                moves.append((unfollowed, (person.status,)))
                 summary.unfollowed_by_hand.append(person.username)
             elif user.follows_me:
                 moves.append((person.now_followed_back(run.now, verify_days=self.settings.reconcile_every_days), (person.status,)))
@@ -359,7 +363,7 @@ class _PruneRun:
                 self.candidates_checked.append(person)
                 candidates.append(Followed(person.user_id, person.username, person.followed_at, person.source_id, True, False,
                                            user.last_post_at))
-        written = ledger.update_people(moves) if moves else set()
+        written = ledger.update_people(moves, counts=(run.day, tallies) if tallies else None) if moves else set()
         summary.follow_backs += [user_id for user_id in backs if user_id in written]
         return candidates
 
@@ -383,11 +387,15 @@ class _PruneRun:
                 for u in seen.values() if u.i_follow and u.follows_me is not None]
 
     # --- api mode ----------------------------------------------------------------------
-    def record_unfollowed(self, person: Person, *, by_api: bool, expected: tuple[PersonStatus, ...]) -> bool:
+    def unfollowed(self, person: Person, *, by_api: bool) -> tuple[Person, DayCounts]:
+        """`person` unfollowed now, and what that adds to the day's tallies."""
         now = self.run.now
         quick = quick_unfollow(person.followed_at, now)
-        return self.ledger.update_person(person.now_unfollowed(now, by_api=by_api), expected=expected,
-                                         counts=(self.run.day, DayCounts(unfollows=1, quick_unfollows=int(quick))))
+        return person.now_unfollowed(now, by_api=by_api), DayCounts(unfollows=1, quick_unfollows=int(quick))
+
+    def record_unfollowed(self, person: Person, *, by_api: bool, expected: tuple[PersonStatus, ...]) -> bool:
+        unfollowed, tally = self.unfollowed(person, by_api=by_api)
+        return self.ledger.update_person(unfollowed, expected=expected, counts=(self.run.day, tally))
 
     def resolve_pending(self) -> None:
         """Unfollows sent by a run that never learned the outcome: ask X."""

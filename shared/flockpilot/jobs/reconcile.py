@@ -22,7 +22,7 @@ from flockpilot.domain.account import DayCounts
 from flockpilot.domain.budget import JOB_SHARES, verify_quota
 from flockpilot.domain.cost import CostMeter
 from flockpilot.domain.errors import BudgetExhausted, CredentialsRevoked, NotPermitted, OutOfTime, XError
-from flockpilot.domain.people import PersonQueue, PersonStatus
+from flockpilot.domain.people import Person, PersonQueue, PersonStatus
 from flockpilot.domain.prune import quick_unfollow
 from flockpilot.domain.records import FollowDay, PruneDay, ReconState, SyncProgress
 from flockpilot.jobs.skeleton import JobRun, day_budget
@@ -97,20 +97,25 @@ def _verify(run: JobRun[Any], ledger: Ledger, x: XApi, meter: CostMeter, spent_t
     for start in range(0, len(due), LOOKUP_BATCH):
         batch = due[start:start + LOOKUP_BATCH]
         seen = {u.id: u for u in x.lookup_users([p.user_id for p in batch])}
+        # The batch's answers are written together (no call to X between them), each person
+        # only from followed back (a concurrent run or a duplicate delivery that moved them
+        # first leaves them as they are), an unfollow by hand with its tally in the same write.
+        moves: list[tuple[Person, tuple[PersonStatus, ...]]] = []
+        tallies: dict[str, DayCounts] = {}
         for person in batch:
             user = seen.get(person.user_id)
             if user is None or user.i_follow is None or user.follows_me is None:
-                ledger.update_person(person.checked_again_later(now), expected=(PersonStatus.FOLLOWED_BACK,))
+                moves.append((person.checked_again_later(now), (PersonStatus.FOLLOWED_BACK,)))
             elif not user.i_follow:
                 quick = quick_unfollow(person.followed_at, now)
-                ledger.update_person(person.now_unfollowed(now, by_api=False), expected=(PersonStatus.FOLLOWED_BACK,),
-                                     counts=(run.day, DayCounts(unfollows=1, quick_unfollows=int(quick))))
+                moves.append((person.now_unfollowed(now, by_api=False), (PersonStatus.FOLLOWED_BACK,)))
+                tallies[person.user_id] = DayCounts(unfollows=1, quick_unfollows=int(quick))
             elif not user.follows_me:
-                ledger.update_person(person.left(now), expected=(PersonStatus.FOLLOWED_BACK,))
+                moves.append((person.left(now), (PersonStatus.FOLLOWED_BACK,)))
             else:
-                ledger.update_person(person.verified(now, verify_days=settings.reconcile_every_days),
-                                     expected=(PersonStatus.FOLLOWED_BACK,))
+                moves.append((person.verified(now, verify_days=settings.reconcile_every_days), (PersonStatus.FOLLOWED_BACK,)))
             checked += 1
+        ledger.update_people(moves, counts=(run.day, tallies) if tallies else None)
         state.read += len(batch)
         if start + LOOKUP_BATCH < len(due):  # more to ask: a run stopped before them keeps this one's count
             ledger.save_recon(state)

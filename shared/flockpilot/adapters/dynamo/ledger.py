@@ -8,7 +8,8 @@ transaction, conditional on the status the change comes from.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import functools
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from pynamodb.attributes import BooleanAttribute, JSONAttribute, ListAttribute, 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
 
 from flockpilot.adapters.dynamo.base import QUEUE_INDEX, Row, attempt, pk_of, raw_query, transaction, utc
 from flockpilot.domain.account import DayCounts
@@ -118,9 +120,11 @@ class DynamoLedger:
             first.setdefault(person.user_id, person)
         return self._write_each([(p.user_id, self._person_row(p), PersonRow.sk.does_not_exist()) for p in first.values()])
 
-    def update_people(self, changes: Sequence[tuple[Person, Collection[PersonStatus]]]) -> set[str]:
-        """update_person (no tallies, no credit) for many, up to TRANSACTION_ITEMS a write: the ids
-        written (each person once a call)."""
+    def update_people(self, changes: Sequence[tuple[Person, Collection[PersonStatus]]], *,
+                      counts: tuple[date, Mapping[str, DayCounts]] | None = None) -> set[str]:
+        """update_person (no credit) for many, up to TRANSACTION_ITEMS a write: the ids written
+        (each person once a call). `counts`: the day and some people's tallies, each added in the
+        transaction that writes its person (the day's row is one of its items)."""
         seen: set[str] = set()
         writes = []
         for person, expected in changes:
@@ -129,18 +133,30 @@ class DynamoLedger:
             seen.add(person.user_id)
             writes.append((person.user_id, self._person_row(person),
                            PersonRow.sk.exists() & PersonRow.status.is_in(*[s.value for s in expected])))
-        return self._write_each(writes)
+        if counts is None:
+            return self._write_each(writes)
+        day, tallies = counts
+        if unknown := set(tallies) - seen:
+            raise ValueError(f"update_people: a tally for {sorted(unknown)[0]}, who is not among the changes")
+        return self._write_each(writes, day=day, tallies={i: t for i, t in tallies.items() if t != DayCounts()})
 
-    def _write_each(self, writes: Sequence[tuple[str, PersonRow, Condition]]) -> set[str]:
+    def _write_each(self, writes: Sequence[tuple[str, PersonRow, Condition]], *, day: date | None = None,
+                    tallies: Mapping[str, DayCounts] | None = None) -> set[str]:
         """Conditional puts, up to TRANSACTION_ITEMS in one transaction: it writes all of its rows
         or none, and is sent again without the rows whose condition failed (so each row is written
-        exactly when a put of its own would have been). A row left alone goes as a plain put.
-        Returns the ids written."""
+        exactly when a put of its own would have been). With `tallies`, each transaction also adds
+        the tallies of the people it carries to the day's row (one item of the transaction, so
+        a tally is added exactly when its person is written). A row left alone without a tally
+        goes as a plain put. Returns the ids written."""
+        tallies = tallies or {}
+        size = TRANSACTION_ITEMS - 1 if tallies else TRANSACTION_ITEMS  # room for the day's row
         written: set[str] = set()
-        for start in range(0, len(writes), TRANSACTION_ITEMS):
-            chunk = list(writes[start:start + TRANSACTION_ITEMS])
-            while len(chunk) > 1:
-                failed = _failed_conditions(chunk)
+        for start in range(0, len(writes), size):
+            chunk = list(writes[start:start + size])
+            while len(chunk) > 1 or (chunk and chunk[0][0] in tallies):
+                tally = _sum_counts([t for user_id, _, _ in chunk if (t := tallies.get(user_id)) is not None])
+                failed = _failed_conditions(chunk, None if tally is None or day is None
+                                            else functools.partial(self._add_counts, day=day, tally=tally))
                 if not failed:
                     written.update(user_id for user_id, _, _ in chunk)
                     chunk = []
@@ -149,6 +165,13 @@ class DynamoLedger:
                 if _put(row, condition):
                     written.add(user_id)
         return written
+
+    def _add_counts(self, tx: TransactWrite, day: date, tally: DayCounts) -> None:
+        """In `tx`: add `tally` to the day's follow/unfollow tallies."""
+        tx.update(CountsRow(self.pk, f"COUNTS#{day.isoformat()}"), actions=[
+            CountsRow.follows.add(tally.follows), CountsRow.unfollows.add(tally.unfollows),
+            CountsRow.quick_unfollows.add(tally.quick_unfollows),
+            CountsRow.expires_at.set(datetime.combine(day, time(), tzinfo=UTC) + COUNTS_RETENTION)])
 
     def people_by_id(self, user_ids: Sequence[str]) -> dict[str, Person]:
         unique = list(dict.fromkeys(user_ids))
@@ -167,11 +190,7 @@ class DynamoLedger:
             with transaction() as tx:
                 tx.save(row, condition=condition)
                 if counts is not None:
-                    day, tally = counts
-                    tx.update(CountsRow(self.pk, f"COUNTS#{day.isoformat()}"), actions=[
-                        CountsRow.follows.add(tally.follows), CountsRow.unfollows.add(tally.unfollows),
-                        CountsRow.quick_unfollows.add(tally.quick_unfollows),
-                        CountsRow.expires_at.set(datetime.combine(day, time(), tzinfo=UTC) + COUNTS_RETENTION)])
+                    self._add_counts(tx, *counts)
                 if credit is not None and credit.source_id:
                     # No condition: a source removed since only leaves a tally, which sources() skips.
                     tx.update(SourceRow(self.pk, f"SOURCE#{credit.source_id}"),
@@ -355,12 +374,23 @@ def _put(row: PersonRow, condition: Condition) -> bool:
     return attempt(lambda: row.save(condition=condition))
 
 
-def _failed_conditions(writes: Sequence[tuple[str, PersonRow, Condition]]) -> set[int]:
-    """Put `writes` in one transaction: the positions whose condition failed (none: all written)."""
+def _sum_counts(tallies: Sequence[DayCounts]) -> DayCounts | None:
+    if not tallies:
+        return None
+    return DayCounts(sum(t.follows for t in tallies), sum(t.unfollows for t in tallies),
+                     sum(t.quick_unfollows for t in tallies))
+
+
+def _failed_conditions(writes: Sequence[tuple[str, PersonRow, Condition]],
+                       also: Callable[[TransactWrite], None] | None = None) -> set[int]:
+    """Put `writes` in one transaction (with what `also` adds to it, after them, unconditionally):
+    the positions of `writes` whose condition failed (none: all written)."""
     try:
         with transaction() as tx:
             for _, row, condition in writes:
                 tx.save(row, condition=condition)
+            if also is not None:
+                also(tx)
     except TransactWriteError as exc:
         failed = {i for i, r in enumerate(exc.cancellation_reasons) if r is not None and r.code == "ConditionalCheckFailed"}
         if not failed:  # not a condition (a conflict with another transaction, throttling): the run fails, Lambda retries it
