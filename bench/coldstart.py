@@ -7,7 +7,8 @@
    and AWS's Powertools layer's aws_lambda_powertools, typing_extensions, aws_xray_sdk, wrapt.
    Nothing else of the venv is on the path (it also holds requests, pynamodb...: the
    layer's copies must be the ones loaded; the recorder checks every module's file).
-3. A recorder process per function (bench/recorder.py) imports the handler as Lambda does,
+3. Recorder processes per function (bench/recorder.py; CALL_REPEATS of them on the measured
+   account, each a cold start from the same state) import the handler as Lambda does,
    calls it with a realistic first event against the local stack, lists every module loaded
    since, times a warm call doing the same work (the account's items put back as they were
    before the first call, what it published taken down), and reports peak RSS. The first vs
@@ -27,7 +28,7 @@ import statistics
 import subprocess
 import sys
 import sysconfig
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FUNCTIONS = ("post", "follow", "prune", "digest")
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six.py", "urllib3")
 POWERTOOLS_PACKAGES = ("aws_lambda_powertools", "typing_extensions.py", "aws_xray_sdk", "wrapt")
+CALL_REPEATS = 5  # recorder processes per function on the measured account: first vs warm is their median
 ROUNDS = 21  # interleaved rounds of fresh processes per mode and function (15 until stop 23: medians moved ~2% run to run)
 CHECKS_DUE = 150  # follow-back checks due for each prune call
 VERIFY_DUE = 1000  # and a day's verification slice (the share of a 30,000-person ledger)
@@ -262,8 +264,11 @@ WARM_WHAT = {
 
 
 def record(shipped: Shipped, function: str, stocked: Stocked, world: Any, environ: dict[str, str], build: Path, *,
-           profile: bool = False) -> dict[str, Any]:
-    """One recorder run: first call, a fresh comparable state, warm call."""
+           profile: bool = False, repeat: int = 1) -> dict[str, Any]:
+    """`repeat` recorder processes, each a cold start: first call, the state put back, warm
+    call. Every process starts from the same state (the account's items put back, what an
+    earlier one published taken down). Returns the first process's record, with every
+    process's first and warm call times in "calls" and the highest peak RSS."""
     account = stocked.account
     day = datetime.now(UTC).date().isoformat()
     now = datetime.now(UTC)
@@ -283,10 +288,32 @@ def record(shipped: Shipped, function: str, stocked: Stocked, world: Any, enviro
     # moto: they change nothing else).
     saved = partition(account.owner_id)
     posts_before = {post.id for post in world.posts_by(account.owner_id)}
+
+    def put_back() -> tuple[int, int]:
+        restored = restore(account.owner_id, saved)
+        published = [post.id for post in world.posts_by(account.owner_id) if post.id not in posts_before]
+        for post_id in published:
+            del world.posts[post_id]
+        return restored, len(published)
+
     config = {"function": function, "paths": shipped.paths(function), "roots": shipped.roots(function),
               "first_event": first_event, "warm_event": first_event if function == "post" else tick(function), "profile": profile}
     path = build / f"recorder-{function}-{account.index}{'-profile' if profile else ''}.json"
     path.write_text(json.dumps(config))
+    runs: list[dict[str, Any]] = []
+    for n in range(repeat):
+        if n:
+            put_back()
+        runs.append(_record_once(path, environ, function, put_back))
+    result = runs[0]
+    result["calls"] = [(r["first_call_ms"], r["warm_call_ms"]) for r in runs]
+    result["works"] = [(r["first"], r["warm"]) for r in runs]
+    result["peak_rss_kib"] = max(r["peak_rss_kib"] for r in runs)
+    result["peak_rss_after_first_kib"] = max(r["peak_rss_after_first_kib"] for r in runs)
+    return result
+
+
+def _record_once(path: Path, environ: dict[str, str], function: str, put_back: Callable[[], tuple[int, int]]) -> dict[str, Any]:
     child = subprocess.Popen([sys.executable, "-I", "-B", str(ROOT / "bench" / "recorder.py"), str(path)], env=environ,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert child.stdin is not None and child.stdout is not None
@@ -298,11 +325,7 @@ def record(shipped: Shipped, function: str, stocked: Stocked, world: Any, enviro
             continue
         message = json.loads(line[len("@@BENCH "):])
         if message["stage"] == "first":
-            result["restored_items"] = restore(account.owner_id, saved)
-            published = [post.id for post in world.posts_by(account.owner_id) if post.id not in posts_before]
-            for post_id in published:
-                del world.posts[post_id]
-            result["posts_taken_down"] = len(published)
+            result["restored_items"], result["posts_taken_down"] = put_back()
             child.stdin.write("go\n")
             child.stdin.flush()
         else:
@@ -439,13 +462,16 @@ def handler_children(shipped: Shipped, environ: dict[str, str], build: Path, fun
     return sorted(children, key=lambda kv: -kv[1])
 
 
+COMPARED = {"cost.requests": "X requests", "cost.resources": "X resources", "dynamodb.requests": "DynamoDB requests"}
+
+
 def comparable(first: dict[str, Any], warm: dict[str, Any]) -> tuple[bool, str]:
-    """Whether the warm call did no more X work than the first call (requests made, resources
-    read): a warm call that did more would take longer and flatter the first call's ratio (one
-    that did less can only make it look worse). And the two as text."""
-    keys = ("cost.requests", "cost.resources")
-    figures = [(int(first.get(k, 0)), int(warm.get(k, 0))) for k in keys]
-    text = ", ".join(f"{a} / {b} {k.split('.')[1]}" for k, (a, b) in zip(keys, figures, strict=True))
+    """Whether the warm call did no more work than the first call (X requests made and
+    resources read, DynamoDB requests made): a warm call that did more would take longer and
+    flatter the first call's ratio (one that did less can only make it look worse). And the
+    figures as text."""
+    figures = [(int(first.get(k, 0)), int(warm.get(k, 0))) for k in COMPARED]
+    text = ", ".join(f"{a} / {b} {label}" for label, (a, b) in zip(COMPARED.values(), figures, strict=True))
     return all(b <= a for a, b in figures), text
 
 
@@ -489,7 +515,8 @@ def run(table: Table, build: Path = ROOT / "build" / "bench", rounds: int = 0) -
                        "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true"}
             for function in FUNCTIONS:
                 progress(f"cold start: recorder for {function} on the {label.split(' (')[0]}")
-                recorded[function] = record(shipped, function, stocked, world, environ, build)
+                recorded[function] = record(shipped, function, stocked, world, environ, build,
+                                            repeat=CALL_REPEATS if stocked is measured else 1)
         timer_env = dict(environ)
         progress("cold start: the recorders again under cProfile (where the first call's time goes)")
         for function in FUNCTIONS:
@@ -562,17 +589,24 @@ def report(table: Table, shipped: Shipped, recorded: dict[str, dict[str, Any]], 
     calls = []
     for function in FUNCTIONS:
         r = recorded[function]
-        ratio = r["first_call_ms"] / r["warm_call_ms"]
-        calls.append(f"{function}: handler import {r['import_ms']:.0f} ms, first call {r['first_call_ms']:.0f} ms, "
-                     f"warm call {r['warm_call_ms']:.0f} ms")
-        fair, work = comparable(r["first"], r["warm"])
-        calls.append(f"    {function}: X work, first / warm call: {work}")
-        calls.append(f"    {function}: before the warm call, {r['restored_items']} of the account's items were put back as they "
+        ratios = sorted(first / warm for first, warm in r["calls"])
+        ratio = statistics.median(ratios)
+        firsts, warms = [first for first, _ in r["calls"]], [warm for _, warm in r["calls"]]
+        checks = [comparable(first, warm) for first, warm in r["works"]]
+        fair = all(ok for ok, _ in checks)
+        work = checks[0][1] if len({text for _, text in checks}) == 1 else "; ".join(text for _, text in checks)
+        calls.append(f"{function}: handler import {r['import_ms']:.0f} ms; {len(ratios)} cold starts, first call median "
+                     f"{statistics.median(firsts):.0f} ms ({', '.join(f'{v:.0f}' for v in firsts)}), warm call median "
+                     f"{statistics.median(warms):.0f} ms ({', '.join(f'{v:.0f}' for v in warms)}); ratio per cold start "
+                     f"{', '.join(f'{v:.2f}' for v in ratios)}")
+        calls.append(f"    {function}: work, first / warm call: {work}; DynamoDB by operation {r['dynamodb_by_operation']}")
+        calls.append(f"    {function}: before each warm call, {r['restored_items']} of the account's items were put back as they "
                      f"were before the first call" + (f", and the {r['posts_taken_down']} post(s) it published taken down"
                                                       if r["posts_taken_down"] else ""))
         table.add(f"first vs warm call {function}",
-                  f"{ratio:.2f}x ({r['first_call_ms']:.0f} vs {r['warm_call_ms']:.0f} ms; X work {work})"
-                  + ("" if fair else "; NOT COMPARABLE: the warm call did more X work than the first"),
+                  f"{ratio:.2f}x (median of {len(ratios)} cold starts, {ratios[0]:.2f}-{ratios[-1]:.2f}; "
+                  f"{statistics.median(firsts):.0f} vs {statistics.median(warms):.0f} ms; work {work})"
+                  + ("" if fair else "; NOT COMPARABLE: a warm call did more work than its first call"),
                   "<= 2x, the warm call doing no more than the first call's work", ratio <= 2 and fair)
         if "next_call_ms" in r:  # post: a later tick of the day, whose plan exists, only publishes
             calls.append(f"    {function}: then a tick that only publishes the next slot (the plan exists) {r['next_call_ms']:.0f} ms: "
@@ -583,7 +617,8 @@ def report(table: Table, shipped: Shipped, recorded: dict[str, dict[str, Any]], 
             spent = prof.get(stage, {})
             calls.append(f"    {function} {stage} call under cProfile (cumulative ms, overlapping): "
                          + ", ".join(f"{label} {ms:.0f}" for label, ms in sorted(spent.items(), key=lambda kv: -kv[1])))
-    detail("first vs warm call (one recorder process per function; then again under cProfile in fresh processes)", calls)
+    detail(f"first vs warm call ({CALL_REPEATS} recorder processes per function, each a cold start from the same state; "
+           "then one more under cProfile)", calls)
     memory = []
     for function in FUNCTIONS:
         r = recorded[function]

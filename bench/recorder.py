@@ -127,6 +127,23 @@ def profiled(call: Any) -> tuple[Any, dict[str, float]]:
     return result, spent
 
 
+def count_dynamodb_requests() -> dict[str, int]:
+    """Count the DynamoDB requests the handler makes from now on, by operation (PynamoDB's
+    Connection.dispatch, which every request of the product's stores goes through; loaded by
+    the handler's import already, so counting adds no module to the list)."""
+    from pynamodb.connection.base import Connection
+
+    counts: dict[str, int] = {}
+    original = Connection.dispatch
+
+    def dispatch(self: Any, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
+        counts[operation_name] = counts.get(operation_name, 0) + 1
+        return original(self, operation_name, operation_kwargs)
+
+    Connection.dispatch = dispatch  # type: ignore[method-assign]
+    return counts
+
+
 def peak_rss_kib() -> int:
     """This process's own peak RSS (VmHWM). ru_maxrss would not do: Linux carries the high
     water mark across exec, so a child forked from the bench's large parent reports the
@@ -160,12 +177,15 @@ def main() -> None:
     module = importlib.import_module("app")
     t1 = time.perf_counter()
     handler = module.lambda_handler
+    requests = count_dynamodb_requests()
     spent: dict[str, dict[str, float]] = {}
     if profile:
         first, spent["first"] = profiled(lambda: handler(config["first_event"], Context(config["function"])))
     else:
         first = handler(config["first_event"], Context(config["function"]))
     t2 = time.perf_counter()
+    first_requests = dict(requests)
+    requests.clear()
     loaded = [name for name in list(sys.modules) if name not in before]
     peak_first_kib = peak_rss_kib()
     print(MARK + json.dumps({"stage": "first", "did": did(first)}), flush=True)
@@ -189,6 +209,7 @@ def main() -> None:
     else:
         warm = handler(config["warm_event"], Context(config["function"]))
     t4 = time.perf_counter()
+    warm_requests = dict(requests)
     extra: dict[str, float] = {}
     if config["function"] == "post" and not profile:  # and a later tick of the day: the plan exists, it only publishes
         t5 = time.perf_counter()
@@ -203,7 +224,9 @@ def main() -> None:
     print(MARK + json.dumps({
         "stage": "done", "import_ms": (t1 - t0) * 1000, "first_call_ms": (t2 - t1) * 1000, "warm_call_ms": (t4 - t3) * 1000,
         "modules": loaded, "peak_rss_after_first_kib": peak_first_kib, "peak_rss_kib": peak_kib, "ru_maxrss_kib": maxrss_kib,
-        "first": did(first), "warm": did(warm), "origins": by_kind, "strays": strays,
+        "first": {**did(first), "dynamodb.requests": sum(first_requests.values())},
+        "warm": {**did(warm), "dynamodb.requests": sum(warm_requests.values())},
+        "dynamodb_by_operation": {"first": first_requests, "warm": warm_requests}, "origins": by_kind, "strays": strays,
         "layer_from_bytecode": from_pyc, "layer_from_source": from_source, "profile": spent, "classcache": classes, **extra,
     }), flush=True)
 

@@ -34,8 +34,8 @@ def test_the_allowance_is_per_source_not_per_dollar_of_bound() -> None:
 def test_a_warm_call_doing_the_same_or_less_work_is_comparable() -> None:
     from bench.coldstart import comparable
 
-    first = {"cost.requests": 4, "cost.resources": 141}
-    assert comparable(first, dict(first)) == (True, "4 / 4 requests, 141 / 141 resources")
+    first = {"cost.requests": 4, "cost.resources": 141, "dynamodb.requests": 70}
+    assert comparable(first, dict(first)) == (True, "4 / 4 X requests, 141 / 141 X resources, 70 / 70 DynamoDB requests")
     # stop 22's follow: a lighter warm call (3 requests, 46 resources) only made the ratio look worse
     assert comparable({"cost.requests": 5, "cost.resources": 144}, {"cost.requests": 3, "cost.resources": 46})[0]
 
@@ -47,3 +47,5 @@ def test_a_warm_call_doing_more_work_is_not_comparable() -> None:
     assert not comparable({"cost.requests": 1, "cost.resources": 1}, {"cost.requests": 2, "cost.resources": 2})[0]
     assert not comparable({"cost.requests": 14, "cost.resources": 1151}, {"cost.requests": 14, "cost.resources": 1154})[0]
     assert not comparable({}, {"cost.requests": 1})[0]  # a first call that reported no cost
+    # the same X work, but the warm call made more DynamoDB requests
+    assert not comparable({"cost.requests": 1, "dynamodb.requests": 8}, {"cost.requests": 1, "dynamodb.requests": 9})[0]
