@@ -26,7 +26,7 @@ from flockpilot.domain.plan import plan_day
 from flockpilot.domain.records import FollowDay, PostRecord, PruneDay, ReconState, SyncProgress
 from flockpilot.domain.slots import Claim, LeaseLost, Slot, SlotStatus, SlotTaken
 from flockpilot.domain.x import PostMetrics
-from flockpilot.jobs.sync import FRONTIER_KEEP, TOP_KEEP, ListRead, ListTop
+from flockpilot.jobs.sync import FRONTIER_KEEP, MAX_PAGE, MAX_PAGES, TOP_KEEP, ListRead, ListTop
 from tests.fakes.store import Crash, MemoryStore
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -753,18 +753,24 @@ def test_growth_gates_and_day_records(store: Any) -> None:
 def test_the_syncs_progress_keeps_the_top_of_your_following_at_its_cap_in_one_item(store: Any) -> None:
     """The day's sync keeps the pages of your following it read from the top (for the day's
     reconciliation pass) in its progress record, in the same write as the token after them.
-    At its caps (TOP_KEEP ids, both frontiers and their names full, and more follow-backs and
-    follows by hand than a day brings) it is one DynamoDB item, saved and read back whole."""
-    ids = [str(1_600_000_000_000_000_000 + i) for i in range(TOP_KEEP)]
+    Its lists are bounded by what a day's sync can read: MAX_PAGES pages of MAX_PAGE ids of
+    each list, so at most that many follow-backs and follows by hand. At those bounds (every
+    new follower one you followed, every new following a suggestion you took by hand, which
+    X's 400 follows a day rule out), with TOP_KEEP ids kept and both frontiers and their names
+    full, it is still one DynamoDB item, saved and read back whole (~363 KB of JSON; a day
+    within X's rules, 400 follows by hand and every new follower followed back: ~210 KB)."""
+    ids = [str(1_600_000_000_000_000_000 + i) for i in range(MAX_PAGES * MAX_PAGE)]
     frontier = ListRead(ids=ids[:FRONTIER_KEEP], new=FRONTIER_KEEP, token="7140dibdnow9c7btw4b2", pages=7, size=1000, done=True)
-    top = ListTop(ids=ids, token="7140dibdnow9c7btw4b2", pages=2, from_top=True, since=NOW.isoformat(), capped=True)
+    top = ListTop(ids=ids[:TOP_KEEP], token="7140dibdnow9c7btw4b2", pages=2, from_top=True, since=NOW.isoformat(), capped=True)
     record = SyncProgress(day=DAY, lists={"following": asdict(frontier), "followers": asdict(frontier)},
-                          followed_by_hand=ids[:400], follow_backs=ids, names=dict.fromkeys(ids[:FRONTIER_KEEP], "a_fifteen_chars"),
+                          followed_by_hand=ids, follow_backs=ids, names=dict.fromkeys(ids[:FRONTIER_KEEP], "a_fifteen_chars"),
                           following_top=asdict(top))
     store.save_day(record, NOW)
     got = store.load_day(SyncProgress, DAY)
     assert got == record and ListTop.of(got.following_top) == top
-    assert len(json.dumps(record.to_json())) < 200 * 1024  # half of DynamoDB's 400 KB item: room to spare
+    assert len(json.dumps(record.to_json())) < 380 * 1024  # DynamoDB's item limit is 400 KB, keys and other attributes included
+    within_rules = replace(record, followed_by_hand=ids[:400])
+    assert len(json.dumps(within_rules.to_json())) < 220 * 1024
 
 
 def test_a_day_record_past_dynamodbs_item_size_is_refused_and_the_day_keeps_what_it_had(store: Any) -> None:
