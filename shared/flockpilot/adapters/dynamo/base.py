@@ -143,8 +143,44 @@ def attempt(write: Callable[[], Any]) -> bool:
     return True
 
 
+# DynamoDB cancels a transaction whose items another request is writing at that moment
+# (TransactionConflict: two runs of one account at once, e.g. a duplicate delivery) or that it
+# throttles; nothing of a cancelled transaction is written. Such a transaction is sent again,
+# after a short jittered wait, as AWS advises, before the run gives up on it.
+TRANSIENT_CANCELLATIONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+TRANSACTION_ATTEMPTS = 4
+TRANSACTION_BACKOFF_SECONDS = 0.05  # then 0.1, 0.2: at most ~0.35 s of waiting in all
+
+
+def cancelled_in_passing(exc: TransactWriteError) -> bool:
+    """The transaction was cancelled only for reasons that pass (conflicts with other writes,
+    throttling), not because one of its conditions failed or a request was invalid."""
+    reasons = [r.code for r in (getattr(exc, "cancellation_reasons", None) or []) if r is not None]
+    return bool(reasons) and set(reasons) <= TRANSIENT_CANCELLATIONS
+
+
+class _TransactWrite(TransactWrite):
+    """PynamoDB's TransactWrite, sent again (the same items and conditions, each condition
+    checked again) while DynamoDB cancels it only in passing, up to TRANSACTION_ATTEMPTS."""
+
+    def _commit(self) -> Any:
+        import random
+        import time
+
+        for n in range(TRANSACTION_ATTEMPTS):
+            try:
+                return super()._commit()
+            except TransactWriteError as exc:
+                if n + 1 == TRANSACTION_ATTEMPTS or not cancelled_in_passing(exc):
+                    raise
+                time.sleep(TRANSACTION_BACKOFF_SECONDS * 2**n * random.uniform(0.5, 1.0))
+        raise AssertionError("unreachable")
+
+
 @contextmanager
 def transaction() -> Iterator[TransactWrite]:
-    """All the writes in the block happen together, or none does (conditions included)."""
-    with TransactWrite(connection=connection()) as tx:
+    """All the writes in the block happen together, or none does (conditions included). A
+    transaction cancelled only by a conflict with another request's writes or by throttling
+    is sent again (see _TransactWrite); a failed condition is the caller's to handle."""
+    with _TransactWrite(connection=connection()) as tx:
         yield tx

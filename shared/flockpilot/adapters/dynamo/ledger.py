@@ -393,7 +393,7 @@ def _failed_conditions(writes: Sequence[tuple[str, PersonRow, Condition]],
                 also(tx)
     except TransactWriteError as exc:
         failed = {i for i, r in enumerate(exc.cancellation_reasons) if r is not None and r.code == "ConditionalCheckFailed"}
-        if not failed:  # not a condition (a conflict with another transaction, throttling): the run fails, Lambda retries it
+        if not failed:  # not a condition: conflicts and throttling were sent again (base.transaction) and kept on; the run fails
             raise
         return failed
     return set()
