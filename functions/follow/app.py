@@ -34,7 +34,7 @@ def _run(request: FollowEvent, remaining: Callable[[], float]) -> FollowSummary:
 
 def _counts(summary: FollowSummary) -> dict[str, int]:
     return {"FollowsShortlisted": len(summary.shortlisted), "FollowsMade": len(summary.followed),
-            "FollowBacks": len(summary.follow_backs)}
+            "FollowBacks": max(len(summary.follow_backs), summary.follow_backs_count)}
 
 
 @logger.inject_lambda_context(correlation_id_path="id", clear_state=True)

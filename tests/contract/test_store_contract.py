@@ -23,10 +23,10 @@ from flockpilot.domain.follow import REMOVED_SOURCE_DAYS, Source, SourceKind
 from flockpilot.domain.hours import ActiveHours, MixRules
 from flockpilot.domain.people import AllowEntry, Card, Person, PersonQueue, PersonStatus, SourceCredit
 from flockpilot.domain.plan import plan_day
-from flockpilot.domain.records import FollowDay, PostRecord, PruneDay, ReconState, SyncProgress
+from flockpilot.domain.records import FollowDay, PostRecord, PruneDay, ReconState, SyncDay, SyncProgress
 from flockpilot.domain.slots import Claim, LeaseLost, Slot, SlotStatus, SlotTaken
 from flockpilot.domain.x import PostMetrics
-from flockpilot.jobs.sync import FRONTIER_KEEP, MAX_PAGE, MAX_PAGES, TOP_KEEP, ListRead, ListTop
+from flockpilot.jobs.sync import FRONTIER_KEEP, MAX_PAGE, PENDING_KEEP, SYNC_KEEP, TOP_KEEP, ListRead, ListTop
 from tests.fakes.store import Crash, MemoryStore
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -750,27 +750,54 @@ def test_growth_gates_and_day_records(store: Any) -> None:
     assert store.load_day(FollowDay, DAY) == record and store.load_day(PruneDay, DAY) is None
 
 
-def test_the_syncs_progress_keeps_the_top_of_your_following_at_its_cap_in_one_item(store: Any) -> None:
-    """The day's sync keeps the pages of your following it read from the top (for the day's
-    reconciliation pass) in its progress record, in the same write as the token after them.
-    Its lists are bounded by what a day's sync can read: MAX_PAGES pages of MAX_PAGE ids of
-    each list, so at most that many follow-backs and follows by hand. At those bounds (every
-    new follower one you followed, every new following a suggestion you took by hand, which
-    X's 400 follows a day rule out), with TOP_KEEP ids kept and both frontiers and their names
-    full, it is still one DynamoDB item, saved and read back whole (~363 KB of JSON; a day
-    within X's rules, 400 follows by hand and every new follower followed back: ~210 KB)."""
-    ids = [str(1_600_000_000_000_000_000 + i) for i in range(MAX_PAGES * MAX_PAGE)]
+def test_the_syncs_records_at_their_caps_are_one_item_each_however_many_pages_a_sync_reads(store: Any) -> None:
+    """The day's sync keeps in its progress record the first SYNC_KEEP ids of the day's follows
+    by hand and follow-backs with how many there were, the people a page is about to move
+    (PENDING_KEEP at most, for either list), the top of your following (TOP_KEEP, for the
+    reconciliation pass), both frontiers and their names: all capped, none bounded by what a
+    day's sync reads (MAX_PAGES pages of MAX_PAGE ids of each list). Before, the two move
+    lists grew with the pages read: 7,000 ids each at 7 pages, ~363 KB of the 400 KB item,
+    8 pages past it. At the caps: one item, saved and read back whole, under 200 KB; the
+    day's record (SyncDay), its lists capped the same way, under 60 KB."""
+    ids = [str(1_600_000_000_000_000_000 + i) for i in range(4 * MAX_PAGE)]
     frontier = ListRead(ids=ids[:FRONTIER_KEEP], new=FRONTIER_KEEP, token="7140dibdnow9c7btw4b2", pages=7, size=1000, done=True)
     top = ListTop(ids=ids[:TOP_KEEP], token="7140dibdnow9c7btw4b2", pages=2, from_top=True, since=NOW.isoformat(), capped=True)
     record = SyncProgress(day=DAY, lists={"following": asdict(frontier), "followers": asdict(frontier)},
-                          followed_by_hand=ids, follow_backs=ids, names=dict.fromkeys(ids[:FRONTIER_KEEP], "a_fifteen_chars"),
-                          following_top=asdict(top))
+                          followed_by_hand=ids[:SYNC_KEEP], follow_backs=ids[-SYNC_KEEP:],
+                          counts={"followed_by_hand": 100_000, "follow_backs": 100_000},
+                          pending={"following": {"ids": ids[:PENDING_KEEP]}, "followers": {"ids": ids[-PENDING_KEEP:]}},
+                          started_at=NOW.isoformat(),
+                          names=dict.fromkeys(ids[:FRONTIER_KEEP], "a_fifteen_chars"), following_top=asdict(top))
     store.save_day(record, NOW)
     got = store.load_day(SyncProgress, DAY)
     assert got == record and ListTop.of(got.following_top) == top
-    assert len(json.dumps(record.to_json())) < 380 * 1024  # DynamoDB's item limit is 400 KB, keys and other attributes included
-    within_rules = replace(record, followed_by_hand=ids[:400])
-    assert len(json.dumps(within_rules.to_json())) < 220 * 1024
+    assert len(json.dumps(record.to_json())) < 200 * 1024
+    day = SyncDay(day=DAY, done=True, followed_by_hand=ids[:SYNC_KEEP], follow_backs=ids[-SYNC_KEEP:],
+                  followed_by_hand_count=100_000, follow_backs_count=100_000, followers_count=100_000, following_count=5_000)
+    store.save_day(day, NOW)
+    assert store.load_day(SyncDay, DAY) == day and len(json.dumps(day.to_json())) < 60 * 1024
+    assert day.follow_backs_total == 100_000 and SyncDay(day=DAY, follow_backs=ids[:3]).follow_backs_total == 3  # a record from before
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo", "America/Los_Angeles"])
+def test_a_sync_of_more_moves_than_its_records_keep_by_id(store: Any, zone: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The day's sync on this store (tests/jobs/test_sync_bulk.py runs it on the fake at full
+    size, 9,000 and 9,000, and with a crash at each write): 30 follow-backs and 30 follows by
+    hand read in pages of 8, the records keeping 10 ids of each. Everyone moved, tallied and
+    credited once; the day's records keep the first 10 of each and count 30; a second delivery
+    changes nothing."""
+    from tests.jobs.conftest import make_harness
+    from tests.jobs.test_sync_bulk import bulk_day, settled, small_pages
+
+    small_pages(monkeypatch)
+    h = make_harness(zone)
+    h.store = store
+    bulk_day(h, 30, 30)
+    assert h.follow(max=0).follow_backs_count == 30
+    settled(h, 30, 30, keep=10)
+    h.clock.advance(hours=1)
+    h.follow(max=0)
+    settled(h, 30, 30, keep=10)
 
 
 def test_a_day_record_past_dynamodbs_item_size_is_refused_and_the_day_keeps_what_it_had(store: Any) -> None:

@@ -45,6 +45,8 @@ class SyncDay(DayRecord):
 
     kind: ClassVar[str] = "SYNC"
     done: bool = False
+    # The first SYNC_KEEP (jobs/sync.py) of each: the item stays far under DynamoDB's 400 KB
+    # whatever the day brings; the counts say how many there were (the people's items say who).
     followed_by_hand: list[str] = field(default_factory=list)
     follow_backs: list[str] = field(default_factory=list)
     new_followers: int = 0
@@ -54,6 +56,17 @@ class SyncDay(DayRecord):
     # pages by how much they grew. None: not read (records written before these fields).
     followers_count: int | None = None
     following_count: int | None = None
+    # How many the sync moved (None: records from before these fields, whose lists hold them all).
+    followed_by_hand_count: int | None = None
+    follow_backs_count: int | None = None
+
+    @property
+    def followed_by_hand_total(self) -> int:
+        return self.followed_by_hand_count if self.followed_by_hand_count is not None else len(self.followed_by_hand)
+
+    @property
+    def follow_backs_total(self) -> int:
+        return self.follow_backs_count if self.follow_backs_count is not None else len(self.follow_backs)
 
 
 @dataclass
@@ -65,8 +78,15 @@ class SyncProgress(DayRecord):
 
     kind: ClassVar[str] = "SYNCPART"
     lists: dict[str, dict[str, Any]] = field(default_factory=dict)  # list name -> ListRead (jobs/sync.py)
+    # The first SYNC_KEEP of each (jobs/sync.py), and how many in all in `counts`
+    # ({"followed_by_hand": n, "follow_backs": n}; empty: a record from before it, its lists whole).
     followed_by_hand: list[str] = field(default_factory=list)
     follow_backs: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    # list name -> {"ids": [...]}: people a run was about to move on its page, written before
+    # it moved them, so the run after a crash counts those the crashed run moved (jobs/sync.py).
+    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+    started_at: str | None = None  # when this sync first read (ISO): its moves are the ones since
     names: dict[str, str] = field(default_factory=dict)  # new followers' usernames, for follower sources
     # The pages of your following read from the top today (ListTop, jobs/sync.py), for
     # reconciliation's pass of the list: saved in the same write as the token after them.

@@ -88,13 +88,16 @@ class FollowSummary(RunSummary):
     budget_reason: str = ""
     shortlisted: list[Suggestion] = field(default_factory=list)
     followed: list[str] = field(default_factory=list)
-    followed_by_hand: list[str] = field(default_factory=list)
-    follow_backs: list[str] = field(default_factory=list)
+    followed_by_hand: list[str] = field(default_factory=list)  # the day's sync's, its first 1,000 (jobs/sync.py SYNC_KEEP)
+    follow_backs: list[str] = field(default_factory=list)  # likewise
     users_read: int = 0
     screened_out: int = 0
     reasons_out: dict[str, int] = field(default_factory=dict)
     sources_used: list[str] = field(default_factory=list)
     cost_per_shortlisted_usd: float | None = None
+    # How many the day's sync moved in all (the lists above keep the first 1,000 ids of each).
+    followed_by_hand_count: int = 0
+    follow_backs_count: int = 0
 
 
 @dataclass
@@ -245,6 +248,7 @@ class _FollowRun:
                 summary.mark_partial(f"could not sync your followers and following: {exc}")
             else:
                 summary.followed_by_hand, summary.follow_backs = synced.followed_by_hand, synced.follow_backs
+                summary.followed_by_hand_count, summary.follow_backs_count = synced.followed_by_hand_total, synced.follow_backs_total
                 if not synced.complete:
                     summary.mark_partial("more new followers/following than one sync reads: the rest are read tomorrow")
         profile = account_profile(run)

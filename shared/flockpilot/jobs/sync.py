@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from flockpilot.domain.account import AccountProfile, DayCounts
 from flockpilot.domain.errors import CredentialsRevoked, NotPermitted, NotSent, XError
 from flockpilot.domain.follow import Source, SourceKind, follower_sources
-from flockpilot.domain.people import PersonStatus, SourceCredit
+from flockpilot.domain.people import Person, PersonStatus, SourceCredit
 from flockpilot.domain.records import FollowDay, SyncDay, SyncProgress
 from flockpilot.domain.x import Page, XUser
 from flockpilot.jobs.skeleton import JobRun, account_profile
@@ -36,6 +36,15 @@ VERIFY_DAYS_DEFAULT = 30
 
 
 FRONTIER_KEEP = 200  # the newest ids a frontier keeps (the stores keep as many)
+# The day's moves the day's records keep by id, of each kind (follows by hand, follow-backs): the
+# first ones, ~23 KB each; past them only the count grows (each person's move is in their own
+# item). With the frontiers, the top and a page pending, SyncProgress stays under ~130 KB, SyncDay
+# under ~50 KB, however many a day brings and however many pages a sync may read.
+SYNC_KEEP = 1000
+PENDING_KEEP = 2 * MAX_PAGE  # a page's people about to be moved, and a crashed run's not yet seen again
+MOVABLE = {"following": (PersonStatus.SUGGESTED, PersonStatus.RESERVE, PersonStatus.QUEUED),
+           "followers": (PersonStatus.FOLLOWED, PersonStatus.PRUNE_SUGGESTED)}
+MOVED = {"following": "followed_by_hand", "followers": "follow_backs"}  # the record's list of each list's moves
 # The most ids of your following's top a day's sync keeps for reconciliation (one full page): ~24 KB of the
 # SyncProgress item (DynamoDB's limit is 400 KB; tests/contract checks the record at its caps).
 TOP_KEEP = MAX_PAGE
@@ -148,6 +157,15 @@ def page_plan(known: list[str], *, grown: int | None = None, hint: int | None = 
     return PagePlan(_page(joined + 1), _page(rest))
 
 
+def moved_by_sync(name: str, person: Person, since: datetime) -> bool:
+    """`person` is as a sync that began at `since` leaves those it moves on list `name`:
+    followed by hand (not through the API) since then, or followed back since then."""
+    if name == "following":
+        return (person.status in (PersonStatus.FOLLOWED, PersonStatus.FOLLOWED_BACK) and not person.by_api
+                and person.followed_at is not None and person.followed_at >= since)
+    return person.status is PersonStatus.FOLLOWED_BACK and person.followed_back_at is not None and person.followed_back_at >= since
+
+
 def read_newest(known: list[str], read_page: Callable[[int, str | None], Page[XUser]], *,
                 plan: PagePlan | None = None, also_known: Callable[[list[str]], set[str]] | None = None,
                 state: ListRead | None = None, on_page: Callable[[list[XUser], ListRead], None] | None = None) -> NewIds:
@@ -194,7 +212,9 @@ def daily_sync(run: JobRun[Any], ledger: Ledger, *, verify_days: int = VERIFY_DA
     it comes and kept with where its list goes on (SyncProgress), so a run stopped partway
     (the time limit, X failing) leaves the day's next run only the rest to read and pay for.
     With pruning outside follows on, the pages of your following are also kept there (ListTop,
-    in the same write as the token after them), for reconciliation's pass of the list today."""
+    in the same write as the token after them), for reconciliation's pass of the list today.
+    The day's moves are kept as counts and the first SYNC_KEEP ids of each kind, so neither
+    record grows with the day (each person's move is in their own item)."""
     records, settings, now = run.account.records, run.account.settings, run.now
     record = records.load_day(SyncDay, run.day)
     if record is not None and record.done and not force:
@@ -216,41 +236,85 @@ def daily_sync(run: JobRun[Any], ledger: Ledger, *, verify_days: int = VERIFY_DA
     # Only a pass of your whole following uses the top (prune_outside_inactive_days): kept only then.
     top = ListTop.of(progress.following_top) if settings.prune_outside_inactive_days > 0 else None
 
+    if progress.started_at is None:
+        progress.started_at = now.isoformat()
+    since = datetime.fromisoformat(progress.started_at)
+    for key in MOVED.values():  # a progress record from before the counts: its lists are whole
+        progress.counts.setdefault(key, len(getattr(progress, key)))
+    read_top: list[dict[str, Any]] = []  # the top after the page being applied: saved by its keep()
+
     def keep(name: str, state: ListRead) -> None:
         progress.lists[name] = asdict(state)
+        if name == "following" and read_top:
+            progress.following_top = read_top.pop()
         records.save_day(progress, now)  # the last page too: a crash before the day's record re-reads nothing
 
-    def followed_by_hand(users: list[XUser], state: ListRead) -> None:
-        for user_id, person in ledger.people_by_id([u.id for u in users]).items():
-            if person.status in (PersonStatus.SUGGESTED, PersonStatus.RESERVE, PersonStatus.QUEUED) and ledger.update_person(
-                    person.now_followed(now, by_api=False, grace_days=settings.prune_grace_days),
-                    expected=(PersonStatus.SUGGESTED, PersonStatus.RESERVE, PersonStatus.QUEUED),
-                    counts=(run.day, DayCounts(follows=1)), credit=SourceCredit(person.source_id, followed=1)):
-                progress.followed_by_hand.append(user_id)
-        keep("following", state)
+    def move(name: str, person: Person) -> bool:
+        if name == "following":
+            return ledger.update_person(
+                person.now_followed(now, by_api=False, grace_days=settings.prune_grace_days), expected=MOVABLE[name],
+                counts=(run.day, DayCounts(follows=1)), credit=SourceCredit(person.source_id, followed=1))
+        return ledger.update_person(person.now_followed_back(now, verify_days=verify_days), expected=MOVABLE[name],
+                                    credit=SourceCredit(person.source_id, followed_back=1))
 
-    def followed_back(users: list[XUser], state: ListRead) -> None:
-        for user_id, person in ledger.people_by_id([u.id for u in users]).items():
-            if person.status in (PersonStatus.FOLLOWED, PersonStatus.PRUNE_SUGGESTED) and ledger.update_person(
-                    person.now_followed_back(now, verify_days=verify_days),
-                    expected=(PersonStatus.FOLLOWED, PersonStatus.PRUNE_SUGGESTED),
-                    credit=SourceCredit(person.source_id, followed_back=1)):
-                progress.follow_backs.append(user_id)
-        progress.names.update((u.id, u.username) for u in users if u.id in state.ids)
-        keep("followers", state)
+    def apply(name: str, users: list[XUser], state: ListRead) -> None:
+        """One page's moves (follows by hand of suggestions on your following, follow-backs on
+        your followers), kept with the page (keep). The people about to be moved are written
+        first (`pending`): after a crash between the moves and keep(), the next run reads the
+        page again and counts those the crashed run moved, now in their new status."""
+        ids = [u.id for u in users]
+        people = ledger.people_by_id(ids)
+        was = set(progress.pending.get(name, {}).get("ids", []))
+        intent = [i for i in ids if i in people and people[i].status in MOVABLE[name]]
+        if intent:
+            left = [i for i in progress.pending.get(name, {}).get("ids", []) if i not in set(ids)]
+            progress.pending[name] = {"ids": (intent + left)[:PENDING_KEEP]}
+            records.save_day(progress, now)
+        moved: list[str] = []
+        for user_id in ids:
+            person = people.get(user_id)
+            if person is None:
+                continue
+            if person.status in MOVABLE[name]:
+                if move(name, person):
+                    moved.append(user_id)
+                    continue
+                person = ledger.people_by_id([user_id]).get(user_id)  # moved since read: by another run of this sync?
+                if person is not None and moved_by_sync(name, person, since):
+                    moved.append(user_id)
+            elif user_id in was and moved_by_sync(name, person, since):
+                moved.append(user_id)  # moved by a run of this sync cut short before it kept the page
+        key = MOVED[name]
+        kept: list[str] = getattr(progress, key)
+        kept += [i for i in moved if i not in set(kept)][:max(0, SYNC_KEEP - len(kept))]
+        progress.counts[key] += len(moved)
+        left = [i for i in was if i not in set(ids)]
+        if left and not state.done:
+            progress.pending[name] = {"ids": left}
+        else:
+            progress.pending.pop(name, None)
+        if name == "followers":
+            progress.names.update((u.id, u.username) for u in users if u.id in state.ids)
+        keep(name, state)
 
     def read_following(size: int, token: str | None) -> Page[XUser]:
         page = x.own_following_page(max_results=size, token=token)
         if top is not None:  # saved by the page's keep(), with the token after it
             top.add(token, page, now)
-            progress.following_top = asdict(top)
+            read_top[:] = [asdict(top)]
         return page
 
-    read_newest(known["following"], read_following, plan=following_plan,
-                also_known=lambda ids: {i for i, p in ledger.people_by_id(ids).items() if p.status in FOLLOWING},
-                state=lists["following"], on_page=followed_by_hand)
+    def known_following(ids: list[str]) -> set[str]:
+        """Those the ledger knows you follow, but for people a run of this sync moved that it
+        had not kept (pending): the page is read again past them."""
+        was = set(progress.pending.get("following", {}).get("ids", []))
+        return {i for i, p in ledger.people_by_id(ids).items()
+                if p.status in FOLLOWING and not (i in was and moved_by_sync("following", p, since))}
+
+    read_newest(known["following"], read_following, plan=following_plan, also_known=known_following,
+                state=lists["following"], on_page=lambda users, state: apply("following", users, state))
     read_newest(known["followers"], lambda n, t: x.followers_page(x.user_id, max_results=n, token=t), plan=followers_plan,
-                state=lists["followers"], on_page=followed_back)
+                state=lists["followers"], on_page=lambda users, state: apply("followers", users, state))
     following, followers = lists["following"], lists["followers"]
 
     if settings.follow_use_my_followers and followers.ids:
@@ -264,6 +328,7 @@ def daily_sync(run: JobRun[Any], ledger: Ledger, *, verify_days: int = VERIFY_DA
         if state.new or not known[name]:
             ledger.set_frontier(name, list(dict.fromkeys(state.ids + known[name])), now)
     record.followed_by_hand, record.follow_backs = list(progress.followed_by_hand), list(progress.follow_backs)
+    record.followed_by_hand_count, record.follow_backs_count = progress.counts["followed_by_hand"], progress.counts["follow_backs"]
     record.new_following, record.new_followers = following.new, followers.new
     record.complete = following.complete and followers.complete
     record.done = True
