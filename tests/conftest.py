@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -143,3 +144,26 @@ def moto_endpoint() -> Iterator[str]:
 def account_id() -> str:
     """A fresh account per test: tests share the session's table, never its items."""
     return str(1_900_000_000_000_000_000 + uuid.uuid4().int % 10**17)
+
+
+def concurrently(*calls: Callable[[], Any]) -> list[Any]:
+    """Run `calls` at once, one thread each; their results in the calls' order. A call that
+    raised fails the caller (the first such error is raised once all have ended): an error in
+    a thread never just vanishes."""
+    results: list[Any] = [None] * len(calls)
+    errors: list[BaseException] = []
+
+    def run(index: int, call: Callable[[], Any]) -> None:
+        try:
+            results[index] = call()
+        except BaseException as exc:  # noqa: BLE001 - raised below, in the caller's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results

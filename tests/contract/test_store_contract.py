@@ -27,6 +27,7 @@ from flockpilot.domain.records import FollowDay, PostRecord, PruneDay, ReconStat
 from flockpilot.domain.slots import Claim, LeaseLost, Slot, SlotStatus, SlotTaken
 from flockpilot.domain.x import PostMetrics
 from flockpilot.jobs.sync import FRONTIER_KEEP, MAX_PAGE, PENDING_KEEP, SYNC_KEEP, TOP_KEEP, ListRead, ListTop
+from tests.conftest import concurrently
 from tests.fakes.store import Crash, MemoryStore
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -119,12 +120,7 @@ def test_a_plan_keeps_when_it_went_live_and_the_first_live_mark_wins(store: Any)
     dry = replace(a_plan(store), day=dry_day)
     assert store.put_plan_if_absent(dry, NOW).live_from is None
     marks = [NOW + timedelta(hours=6, minutes=n) for n in range(4)]
-    results: list[Any] = []
-    threads = [threading.Thread(target=lambda m=m: results.append(store.mark_plan_live(dry_day, m))) for m in marks]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = concurrently(*[lambda m=m: store.mark_plan_live(dry_day, m) for m in marks])
     stored, _ = store.plan_and_slots(dry_day)
     assert stored is not None and stored.live_from in marks and stored == replace(dry, live_from=stored.live_from)
     assert results == [stored] * 4  # every run got the first mark
@@ -137,12 +133,7 @@ def test_a_plan_unmarked_live_keeps_everything_else_and_takes_the_next_mark(stor
     mark is its new one."""
     live = replace(a_plan(store), live_from=NOW)
     store.put_plan_if_absent(live, NOW)
-    results: list[Any] = []
-    threads = [threading.Thread(target=lambda: results.append(store.unmark_plan_live(DAY))) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = concurrently(*[lambda: store.unmark_plan_live(DAY)] * 4)
     unmarked = replace(live, live_from=None)
     assert results == [unmarked] * 4 and store.plan_and_slots(DAY)[0] == unmarked
     assert store.unmark_plan_live(DAY) == unmarked  # nothing to remove: unchanged

@@ -18,7 +18,6 @@ Every fault here is temporary, so every cell must end with all its work done.
 from __future__ import annotations
 
 import functools
-import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from flockpilot.domain.follow import Source, SourceKind
 from flockpilot.domain.people import Person, PersonQueue, PersonStatus
 from flockpilot.domain.records import FollowDay, PruneDay
 from flockpilot.domain.slots import SlotStatus
+from tests.conftest import concurrently
 from tests.fakes.store import Crash
 from tests.fakes.x import LambdaTime
 from tests.faults.conftest import MATRIX
@@ -116,21 +116,7 @@ class Delivery:
             for _ in range(self.copies):
                 tick()
             return
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                tick()
-            except BaseException as exc:  # a thread's failure must fail the cell
-                errors.append(exc)
-
-        threads = [threading.Thread(target=run) for _ in range(self.copies)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        if errors:
-            raise errors[0]
+        concurrently(*[tick] * self.copies)  # a thread's failure fails the cell
 
 
 DELIVERIES = {"delivered twice": Delivery(2), "2 concurrent": Delivery(2, concurrent=True),

@@ -8,8 +8,6 @@ duplicate deliveries."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from devtools.xsandbox import Fault
@@ -17,6 +15,7 @@ from devtools.xsandbox.seed import OWNER_ID
 from devtools.xsandbox.world import User
 from flockpilot.domain.records import SyncProgress
 from flockpilot.jobs.skeleton import RunOutcome
+from tests.conftest import concurrently
 from tests.fakes.store import Crash
 from tests.jobs.conftest import Harness, make_harness
 from tests.jobs.test_follow import with_sources
@@ -225,11 +224,7 @@ def test_a_crash_at_any_write_of_the_pass_loses_nobody_and_skips_nobody(zone: st
 
 def prune_twice_at_once(h: Harness) -> None:
     """Prune's scheduled event delivered twice at the same moment."""
-    runs = [threading.Thread(target=h.prune, kwargs={"trigger": "schedule"}) for _ in range(2)]
-    for run in runs:
-        run.start()
-    for run in runs:
-        run.join()
+    concurrently(*[lambda: h.prune(trigger="schedule")] * 2)
 
 
 def test_duplicate_deliveries_bill_your_following_once(zone: str) -> None:

@@ -7,8 +7,7 @@ by hand is recorded once and tallied once, on the account's day."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -23,6 +22,7 @@ from flockpilot.domain.errors import TransientError
 from flockpilot.domain.people import PersonStatus
 from flockpilot.jobs.prune import PruneSummary
 from flockpilot.jobs.skeleton import RunOutcome
+from tests.conftest import concurrently
 from tests.fakes.store import Crash
 from tests.jobs.conftest import Harness, make_harness
 from tests.jobs.test_prune import followed, uid, with_ledger
@@ -54,24 +54,6 @@ def checks_world(zone: str, by_hand: list[int]) -> Harness:
     h.at_local(0, 35, days=1)
     unfollow_by_hand(h, by_hand)
     return h
-
-
-def concurrently(*runs: Callable[[], Any]) -> None:
-    errors: list[BaseException] = []
-
-    def run(job: Callable[[], Any]) -> None:
-        try:
-            job()
-        except BaseException as exc:  # a thread's failure must fail the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in runs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
 
 
 def fail_second_lookup(h: Harness) -> list[int]:

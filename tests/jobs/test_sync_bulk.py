@@ -9,7 +9,6 @@ and Los Angeles."""
 from __future__ import annotations
 
 import json
-import threading
 from datetime import date, timedelta
 from typing import Any
 
@@ -22,6 +21,7 @@ from flockpilot.domain.people import Person, PersonStatus
 from flockpilot.domain.records import SyncDay, SyncProgress
 from flockpilot.jobs import sync
 from flockpilot.jobs.skeleton import RunOutcome
+from tests.conftest import concurrently
 from tests.fakes.store import Crash
 from tests.jobs.conftest import Harness, make_harness
 from tests.jobs.test_follow import with_sources
@@ -195,11 +195,7 @@ def test_two_deliveries_at_once_move_and_credit_each_person_once(zone: str, monk
     never counts one twice."""
     small_pages(monkeypatch)
     h = bulk_day(make_harness(zone), 30, 30)
-    runs = [threading.Thread(target=h.follow, kwargs={"max": 0}) for _ in range(2)]
-    for run in runs:
-        run.start()
-    for run in runs:
-        run.join()
+    concurrently(*[lambda: h.follow(max=0)] * 2)
     h.clock.advance(minutes=30)
     h.follow(max=0)
     moved_once(h, 30, 30)
