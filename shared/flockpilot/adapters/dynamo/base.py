@@ -8,6 +8,8 @@ model shares it.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -164,9 +166,6 @@ class _TransactWrite(TransactWrite):
     checked again) while DynamoDB cancels it only in passing, up to TRANSACTION_ATTEMPTS."""
 
     def _commit(self) -> Any:
-        import random
-        import time
-
         for n in range(TRANSACTION_ATTEMPTS):
             try:
                 return super()._commit()
